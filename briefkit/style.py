@@ -1,0 +1,77 @@
+"""Editorial warnings on a passage: long sentences, repeated words, doubled spaces, glyphs.
+
+These never stop a build (unless --strict); they point an editor at a line and column in
+the source file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from briefkit.diagnostics import Diagnostic
+from briefkit.model import Passage, block_texts, words
+from briefkit.settings import Settings
+
+_DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
+_REPEATED = re.compile(r"\b(\w+)\s+(\1)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:\n(?!\n)[^.!?\n]*)*[.!?]*")
+
+
+def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return first_line + line, column
+
+
+def check_passage(
+    passage: Passage, body: str, settings: Settings, drawable: frozenset[int] | None
+) -> list[Diagnostic]:
+    """Warnings for one passage; ``body`` is the raw Markdown below the front matter."""
+    file, first = passage.file, passage.body_line
+    out: list[Diagnostic] = []
+
+    def warn(code: str, offset: int, message: str, hint: str) -> None:
+        out.append(Diagnostic(code, file, message, hint, *_position(body, offset, first)))
+
+    if not passage.summary:
+        out.append(Diagnostic("BK205", file, "passage has no summary", "add a one-sentence 'summary:' to the front matter", 1, 1))
+    if passage.provisional_title:
+        out.append(Diagnostic(
+            "BK206", file, f"title '{passage.title}' was derived by import and needs an editor",
+            "write a real title, then delete the line 'provisional_title: true'", 1, 1,
+        ))  # fmt: skip
+    for m in _DOUBLE_SPACE.finditer(body):
+        warn("BK204", m.start(), "doubled space", "use a single space between words")
+    for m in _REPEATED.finditer(body):
+        warn("BK203", m.start(2), f"repeated word '{m.group(1)} {m.group(2)}'", f"delete one '{m.group(2)}'")
+    for m in _SENTENCE.finditer(body):
+        count = len(words(m.group()))
+        if count > settings.max_sentence_words:
+            start = m.start() + len(m.group()) - len(m.group().lstrip())
+            warn("BK201", start, f"sentence of {count} words (over {settings.max_sentence_words})", "split it into shorter sentences")
+    total = sum(len(words(t)) for t in block_texts(passage.blocks))
+    if total > settings.max_passage_words:
+        out.append(Diagnostic(
+            "BK202", file, f"passage of {total} words (over {settings.max_passage_words})",
+            "split it into two passages", first, 1,
+        ))  # fmt: skip
+    if drawable is not None:
+        out.extend(_undrawable(passage, body, drawable))
+    return out
+
+
+def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[Diagnostic]:
+    """One warning per character, in the body or the title and summary, the PDF font lacks."""
+    out: list[Diagnostic] = []
+    seen: set[str] = set()
+    for text, first_line in ((passage.title + "\n" + passage.summary, 1), (body, passage.body_line)):
+        for offset, ch in enumerate(text):
+            if ch in seen or ch.isspace() or ord(ch) in drawable:
+                continue
+            seen.add(ch)
+            line, column = _position(text, offset, first_line) if first_line > 1 else (1, 1)
+            out.append(Diagnostic(
+                "BK207", passage.file, f"the PDF font cannot draw U+{ord(ch):04X} '{ch}' in passage '{passage.id}'",
+                "replace the character, or choose a theme font that has it (theme: font:)", line, column,
+            ))  # fmt: skip
+    return out

@@ -1,0 +1,53 @@
+"""Verification of a written file: read it back and compare with the canonical text.
+
+Every passage title and body must come back in order, character for character (white
+space aside, since layout re-flows it), with no other text inside the passages; then the
+format's own validator (epubcheck for EPUB) must report nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from briefkit.model import Publication, block_texts, squash
+from exporters.registry import Exporter
+
+
+@dataclass(frozen=True)
+class VerificationError(Exception):
+    path: Path
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.path.name} failed verification: " + "; ".join(self.problems)
+
+
+def _first_difference(expected: str, actual: str) -> str:
+    i = next((n for n, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
+    return f"expected …{expected[max(0, i - 20) : i + 20]!r}…, read …{actual[max(0, i - 20) : i + 20]!r}…"
+
+
+def compare(publication: Publication, read: list[tuple[str, str]]) -> list[str]:
+    problems: list[str] = []
+    if len(read) != len(publication.passages):
+        problems.append(f"{len(read)} passages read back, {len(publication.passages)} expected")
+    for passage, (title, body) in zip(publication.passages, read):
+        want_body = squash(" ".join(block_texts(passage.blocks)))
+        if squash(title) != squash(passage.title):
+            problems.append(f"passage '{passage.id}': title {_first_difference(squash(passage.title), squash(title))}")
+        if squash(body) != want_body:
+            problems.append(f"passage '{passage.id}': body {_first_difference(want_body, squash(body))}")
+    return problems
+
+
+def verify(publication: Publication, exporter: Exporter, path: Path) -> None:
+    """Raise VerificationError unless ``path`` reads back as ``publication``."""
+    try:
+        problems = compare(publication, exporter.read_back(path))
+    except Exception as exc:  # an unreadable file is a verification failure, not a crash
+        problems = [f"cannot be read back: {exc}"]
+    if exporter.check is not None:
+        problems += exporter.check(path)
+    if problems:
+        raise VerificationError(path, tuple(problems))

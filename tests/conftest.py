@@ -1,0 +1,31 @@
+"""Shared fixtures: the seed publication and a scratch copy of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from briefkit.loader import load_publication
+from briefkit.model import Publication
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "source" / "support-for-ukraine"
+
+
+@pytest.fixture(scope="session")
+def seed() -> Publication:
+    publication, diagnostics = load_publication(SEED)
+    assert publication is not None, diagnostics
+    return publication
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seed publication directory, with a fixed edition."""
+    dest = tmp_path / "source" / SEED.name
+    shutil.copytree(SEED, dest)
+    yaml_path = dest / "publication.yaml"
+    yaml_path.write_text(yaml_path.read_text(encoding="utf-8") + "edition: 2025-03-01\n", encoding="utf-8")
+    return dest

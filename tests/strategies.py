@@ -1,0 +1,94 @@
+"""Hypothesis strategies: arbitrary publications that pass validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from briefkit.loader import is_forbidden_char
+from briefkit.model import (
+    Block,
+    BlockQuote,
+    Code,
+    Emph,
+    Heading,
+    Inline,
+    Link,
+    ListBlock,
+    Paragraph,
+    Passage,
+    Publication,
+    Strong,
+    Text,
+    squash,
+)
+
+# Any character validation lets through: all of Unicode but controls, surrogates and
+# non-characters. Markup characters and long words are mixed in on purpose.
+_chars = st.characters(codec="utf-8").filter(lambda c: not is_forbidden_char(c) and c != "\n")
+_markup = st.sampled_from(["<", ">", "&", '"', "'", "&amp;", "<b>", "</i>", "]]>", "\\", "%", "{", "}"])
+_long_word = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=60, max_size=200)
+_piece = st.one_of(st.text(_chars, min_size=1, max_size=30), _markup, _long_word)
+text = st.lists(_piece, min_size=1, max_size=8).map(" ".join).filter(lambda s: squash(s) != "")
+
+
+def _inline(depth: int = 2) -> st.SearchStrategy[Inline]:
+    leaf = st.one_of(text.map(Text), text.map(Code))
+    if depth == 0:
+        return leaf
+    kids = st.lists(_inline(depth - 1), min_size=1, max_size=3).map(tuple)
+    return st.one_of(
+        leaf,
+        kids.map(Emph),
+        kids.map(Strong),
+        st.builds(Link, st.sampled_from(["https://example.org/a?b=1&c=2", "mailto:a@example.org"]), kids),
+    )
+
+
+inlines = st.lists(_inline(), min_size=1, max_size=4).map(tuple)
+
+
+def _block(depth: int = 1) -> st.SearchStrategy[Block]:
+    leaf = st.one_of(inlines.map(Paragraph), st.builds(Heading, st.sampled_from([2, 3]), inlines))
+    if depth == 0:
+        return leaf
+    items = st.lists(st.lists(_block(depth - 1), min_size=1, max_size=2).map(tuple), min_size=1, max_size=3).map(tuple)
+    return st.one_of(
+        leaf,
+        st.builds(ListBlock, st.booleans(), st.integers(1, 20), items),
+        st.lists(_block(depth - 1), min_size=1, max_size=2).map(tuple).map(BlockQuote),
+    )
+
+
+@st.composite
+def passages(draw: st.DrawFn, index: int) -> Passage:
+    return Passage(
+        id=f"passage-{index}",
+        title=draw(text),
+        summary=draw(st.one_of(st.just(""), text)),
+        tags=tuple(draw(st.lists(st.sampled_from(["nato", "europe", "ceasefire"]), max_size=2, unique=True))),
+        blocks=tuple(draw(st.lists(_block(), min_size=1, max_size=4))),
+        file=Path(f"passages/{index:03d}.md"),
+        body_line=5,
+    )
+
+
+@st.composite
+def publications(draw: st.DrawFn, max_passages: int = 3) -> Publication:
+    count = draw(st.integers(1, max_passages))
+    return Publication(
+        id="generated",
+        title=draw(text),
+        subtitle=draw(st.one_of(st.just(""), text)),
+        language=draw(st.sampled_from(["en", "uk", "el", "en-GB"])),
+        organisation=draw(st.one_of(st.just(""), text)),
+        authors=tuple(draw(st.lists(text, max_size=2))),
+        edition=draw(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31))),
+        classification=draw(st.sampled_from(["", "OFFICIAL", "OFFICIAL-SENSITIVE & <draft>"])),
+        description=draw(st.one_of(st.just(""), text)),
+        passages=tuple(draw(passages(i)) for i in range(count)),
+        source_dir=Path("generated"),
+        content_hash="0" * 64,
+    )
