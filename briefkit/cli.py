@@ -1,0 +1,98 @@
+"""The `briefkit` command line: validate and import here; build, serve and publish hand off to flows.
+
+Exit status: 0 success, 1 problems in the input or a failed run, 2 usage errors. Bad input
+never produces a traceback: it produces diagnostics.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from briefkit import importer, report
+from briefkit.diagnostics import Diagnostic, has_errors
+from briefkit.loader import PUBLICATION_FILE, load_publication, publication_dirs, read_source
+from briefkit.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+def resolve_publications(paths: list[Path] | None) -> list[Path]:
+    """Publication directories: the given ones (a source root expands), or all under source/."""
+    if not paths:
+        return publication_dirs(get_settings().source_dir)
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / PUBLICATION_FILE).exists() and publication_dirs(path):
+            found.extend(publication_dirs(path))
+        else:
+            found.append(path)
+    return found
+
+
+def fail_usage(message: str) -> typer.Exit:
+    err_console.print(f"briefkit: {message}", markup=False, highlight=False)
+    return typer.Exit(2)
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Publication directories (default: every one under source/).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text for people, json for programs.")] = OutputFormat.text,
+) -> None:
+    """Check publications and report every problem with file, line and fix."""
+    dirs = resolve_publications(paths)
+    if not dirs:
+        raise fail_usage(f"no publications found under {get_settings().source_dir}/")
+    diagnostics: list[Diagnostic] = []
+    for directory in dirs:
+        diagnostics.extend(load_publication(directory)[1])
+    if output_format is OutputFormat.json:
+        sys.stdout.write(report.to_json(diagnostics) + "\n")
+    else:
+        report.print_text(diagnostics, console)
+        if not diagnostics:
+            console.print(f"{len(dirs)} publication{'s' * (len(dirs) != 1)} checked: clean", highlight=False)
+    failed = has_errors(diagnostics) or (strict and bool(diagnostics))
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("import")
+def import_text(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 plain text file: one passage per paragraph or line.")],
+    into: Annotated[Path, typer.Option("--into", help="New publication directory, e.g. source/my-brief.")],
+    title: Annotated[str, typer.Option("--title", help="The publication's title.")],
+) -> None:
+    """Create a publication from a plain text file; titles are provisional until edited."""
+    if not file.is_file():
+        raise fail_usage(f"{file}: no such file")
+    if into.exists() and any(into.iterdir()):
+        raise fail_usage(f"{into} already exists and is not empty; choose a new directory")
+    diagnostics: list[Diagnostic] = []
+    text = read_source(file, limit=1 << 30, diags=diagnostics)
+    if text is None or has_errors(diagnostics):
+        report.print_text(diagnostics, console)
+        raise typer.Exit(1)
+    passages = importer.plan(text)
+    if not passages:
+        raise fail_usage(f"{file} has no text to import")
+    importer.write_publication(passages, into, title.strip() or file.stem)
+    console.print(f"imported {len(passages)} passages into {into}", markup=False, highlight=False)
+    report.print_text(load_publication(into)[1], console)
+
+
+def main() -> None:
+    app()

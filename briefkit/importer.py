@@ -1,0 +1,84 @@
+"""Turning a plain text file into a publication directory, one passage per paragraph.
+
+Passage text is escaped so that Markdown reads it back exactly as written; titles are
+derived from the first words and marked provisional, so validation asks for an editor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE
+from briefkit.model import words
+
+_TITLE_WORDS = 6
+# Characters that are Markdown syntax anywhere in a line.
+_INLINE_SYNTAX = re.compile(r"([\\`*_\[\]<>&!])")
+# Line starts that Markdown would read as a heading, list, quote or setext underline.
+_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
+
+
+@dataclass(frozen=True)
+class ImportedPassage:
+    id: str
+    title: str
+    text: str
+
+
+def split_passages(text: str) -> list[str]:
+    """Paragraphs when the text has blank lines, else non-empty lines; white space folded."""
+    chunks = re.split(r"\n\s*\n", text) if re.search(r"\n\s*\n", text.strip()) else text.split("\n")
+    return [" ".join(c.split("\n")).strip() for c in chunks if c.strip()]
+
+
+def escape_markdown(text: str) -> str:
+    escaped = _INLINE_SYNTAX.sub(r"\\\1", text)
+    match = _BLOCK_START.match(escaped)
+    if match:
+        end = match.end()
+        escaped = escaped[:end] + "\\" + escaped[end] if match.group(1)[0].isdigit() else "\\" + escaped
+    return escaped
+
+
+def provisional_title(text: str) -> str:
+    first = words(text)[:_TITLE_WORDS]
+    title = " ".join(first).rstrip(".,;:!?")
+    return title + ("…" if len(words(text)) > _TITLE_WORDS else "")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return "-".join(slug.split("-")[:5]) or "passage"
+
+
+def plan(text: str) -> list[ImportedPassage]:
+    out: list[ImportedPassage] = []
+    used: set[str] = set()
+    for chunk in split_passages(text):
+        base = _slug(chunk)
+        pid, n = base, 2
+        while pid in used:
+            pid, n = f"{base}-{n}", n + 1
+        used.add(pid)
+        out.append(ImportedPassage(pid, provisional_title(chunk), chunk))
+    return out
+
+
+def write_publication(passages: list[ImportedPassage], into: Path, title: str) -> None:
+    """Write ``into``/publication.yaml and one Markdown file per passage."""
+    (into / PASSAGES_DIR).mkdir(parents=True)
+    meta = {"title": title, "language": "en"}
+    (into / PUBLICATION_FILE).write_text(_yaml(meta), encoding="utf-8")
+    width = len(str(len(passages) * 10))
+    for n, p in enumerate(passages, start=1):
+        front = _yaml({"title": p.title, "provisional_title": True})
+        name = f"{n * 10:0{width}d}-{p.id}.md"
+        (into / PASSAGES_DIR / name).write_text(f"---\n{front}---\n{escape_markdown(p.text)}\n", encoding="utf-8")
+
+
+def _yaml(data: dict[str, object]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
