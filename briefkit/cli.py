@@ -35,7 +35,8 @@ def resolve_publications(paths: list[Path] | None) -> list[Path]:
         return publication_dirs(get_settings().source_dir)
     found: list[Path] = []
     for path in paths:
-        if path.is_dir() and not (path / PUBLICATION_FILE).exists() and publication_dirs(path):
+        is_source_root = any((d / PUBLICATION_FILE).exists() for d in publication_dirs(path))
+        if not (path / PUBLICATION_FILE).exists() and is_source_root:
             found.extend(publication_dirs(path))
         else:
             found.append(path)

@@ -40,7 +40,7 @@ def escape_markdown(text: str) -> str:
     match = _BLOCK_START.match(escaped)
     if match:
         end = match.end()
-        escaped = escaped[:end] + "\\" + escaped[end] if match.group(1)[0].isdigit() else "\\" + escaped
+        escaped = escaped[:end] + "\\" + escaped[end:] if match.group(1)[0].isdigit() else "\\" + escaped
     return escaped
 
 

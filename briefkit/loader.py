@@ -229,11 +229,6 @@ def _load_passage(
     blocks, body_diags = parse_body(body, path, body_line)
     diags.extend(body_diags)
     texts = block_texts(blocks)
-    if any(is_forbidden_char(ch) for t in texts for ch in t):  # via an entity such as &#1;
-        diags.append(Diagnostic(
-            "BK104", path, "a character reference in the body gives a control character",
-            "delete the &#...; reference", body_line, 1,
-        ))  # fmt: skip
     if not squash(" ".join(texts)) and not body_diags:
         diags.append(Diagnostic("BK107", path, "passage body is empty", "write the passage text below the closing '---'", body_line, 1))
     passage = Passage(

@@ -107,7 +107,7 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
             out.append(BlockQuote(kids))
         else:
             what, hint = _UNSUPPORTED.get(tok.type, (f"'{tok.type}'", "remove it"))
-            ctx.report("BK112", tok.map, tok.content.strip()[:1], f"unsupported Markdown: {what}", hint)
+            ctx.report("BK112", tok.map, tok.markup or tok.content.strip()[:1], f"unsupported Markdown: {what}", hint)
             i += 1
     return tuple(out), i
 

@@ -1,0 +1,216 @@
+"""The rule catalogue: one broken publication per rule, checked for code, file, line and exit status."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from briefkit.cli import app
+from briefkit.diagnostics import RULES, Severity
+from briefkit.loader import load_publication
+
+GOOD_YAML = "title: Test publication\nlanguage: en\n"
+GOOD_PASSAGE = "---\ntitle: A passage\nsummary: One sentence.\n---\nSome text here.\n"
+
+
+def write_publication(root: Path, yaml_text: str | bytes | None = GOOD_YAML, passages: dict[str, str | bytes] | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    if yaml_text is not None:
+        data = yaml_text.encode() if isinstance(yaml_text, str) else yaml_text
+        (root / "publication.yaml").write_bytes(data)
+    if passages is None:
+        passages = {"010-first.md": GOOD_PASSAGE}
+    (root / "passages").mkdir(exist_ok=True)
+    for name, content in passages.items():
+        (root / "passages" / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+def passage(body: str, front: str = "title: A passage\nsummary: One sentence.\n") -> str:
+    return f"---\n{front}---\n{body}"
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str
+    file: str  # relative to the publication dir ("" = the dir itself)
+    line: int
+    yaml_text: str | bytes | None = GOOD_YAML
+    passages: dict[str, str | bytes] | None = None
+    column: int | None = None
+    settings_env: dict[str, str] = field(default_factory=dict)
+    in_message: str = ""
+
+
+CASES = [
+    Case("BK101", "publication.yaml", 0, yaml_text=None),
+    Case("BK102", "publication.yaml", 3, yaml_text="title: x\nauthors: [a, b\nlanguage: en\n: :\n"),
+    Case("BK102", "passages/010-first.md", 3, passages={"010-first.md": "---\ntitle: x\nsummary: [unclosed\n---\nBody.\n"}),
+    Case("BK103", "passages/010-first.md", 5, passages={"010-first.md": b"---\ntitle: x\nsummary: y\n---\nCaf\xe9 au lait.\n"}, column=4, in_message="offset 31"),
+    Case("BK104", "passages/010-first.md", 5, passages={"010-first.md": passage("Bell \x07 here.\n")}, column=6, in_message="U+0007"),
+    Case("BK105", "publication.yaml", 2, yaml_text="title: x\ntitel: y\n", in_message="titel"),
+    Case("BK105", "passages/010-first.md", 3, passages={"010-first.md": passage("Body.\n", "title: x\nsumary: y\n")}),
+    Case("BK106", "passages/010-first.md", 2, passages={"010-first.md": passage("Body.\n", "summary: y\n")}),
+    Case("BK106", "publication.yaml", 1, yaml_text="title: ''\n"),
+    Case("BK107", "passages/010-first.md", 5, passages={"010-first.md": passage("\n\n")}),
+    Case("BK108", "passages/020-second.md", 1, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: same\n"), "020-second.md": passage("B.\n", "title: x\nsummary: y\nid: same\n")}),
+    Case("BK109", "passages/010-first.md", 4, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: Bad_Id\n")}),
+    Case("BK109", "passages/010-first.md", 4, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: ../escape\n")}),
+    Case("BK110", "publication.yaml", 4, yaml_text="title: x\npassages:\n  - first\n  - nowhere\n"),
+    Case("BK111", "passages/020-second.md", 1, yaml_text="title: x\npassages: [first]\n", passages={"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE}),
+    Case("BK112", "passages/010-first.md", 6, passages={"010-first.md": passage("Text.\n<div>raw</div>\n")}, in_message="raw HTML"),
+    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("Text.\n\nAn ![image](x.png) here.\n")}, in_message="image"),
+    Case("BK112", "passages/010-first.md", 5, passages={"010-first.md": passage("# Top heading\n\nText.\n")}, in_message="level-1 heading"),
+    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("Text.\n\n```\ncode\n```\n")}, in_message="fenced code"),
+    Case("BK113", "passages/010-first.md", 5, passages={"010-first.md": passage("See [this](ftp://example.org/file).\n")}),
+    Case("BK114", "passages/010-first.md", 0, passages={"010-first.md": passage("word " * 300 + "\n")}, settings_env={"BRIEFKIT_MAX_FILE_BYTES": "1000"}),
+    Case("BK115", "", 0, passages={}),
+    Case("BK116", "publication.yaml", 2, yaml_text="title: x\nlanguage: not a tag!\n"),
+    Case("BK116", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  primary_color: red\n"),
+    Case("BK117", "passages/010-first.md", 1, passages={"010-first.md": "No front matter here.\n"}),
+    Case("BK118", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  logo: missing.png\n"),
+    Case("BK201", "passages/010-first.md", 5, passages={"010-first.md": passage("This " + "word " * 45 + "ends.\n")}),
+    Case("BK202", "passages/010-first.md", 5, passages={"010-first.md": passage("Short sentence here. " * 140 + "\n")}),
+    Case("BK203", "passages/010-first.md", 5, passages={"010-first.md": passage("It was the the best.\n")}, column=12),
+    Case("BK204", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine line.\nTwo  spaces.\n")}, column=4),
+    Case("BK205", "passages/010-first.md", 1, passages={"010-first.md": passage("Body.\n", "title: x\n")}),
+    Case("BK206", "passages/010-first.md", 1, passages={"010-first.md": passage("Body.\n", "title: x\nsummary: y\nprovisional_title: true\n")}),
+    Case("BK207", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine.\nA 漢 character.\n")}, column=3),
+]
+
+
+def case_id(case: Case) -> str:
+    return f"{case.code}-{case.file.rsplit('/', 1)[-1] or 'dir'}-{case.line}"
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_rule_catalogue(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in case.settings_env.items():
+        monkeypatch.setenv(key, value)
+    root = write_publication(tmp_path / "pub", case.yaml_text, case.passages)
+    result = runner.invoke(app, ["validate", str(root), "--format", "json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    diagnostics = json.loads(result.stdout)
+    matching = [d for d in diagnostics if d["code"] == case.code]
+    assert matching, f"expected {case.code}, got {diagnostics}"
+    found = matching[0]
+    assert Path(found["file"]) == (root / case.file if case.file else root)
+    assert found["line"] == case.line, found
+    if case.column is not None:
+        assert found["column"] == case.column, found
+    assert case.in_message in found["message"]
+    assert found["hint"], "every diagnostic says how to fix it"
+    expected_exit = 1 if RULES[case.code].severity is Severity.ERROR else 0
+    assert result.exit_code == expected_exit
+    assert "Traceback" not in result.output
+    # --strict turns warnings into failures too
+    strict = runner.invoke(app, ["validate", str(root), "--strict", "--format", "json"])
+    assert strict.exit_code == 1
+
+
+def test_every_rule_has_a_case() -> None:
+    assert {c.code for c in CASES} >= set(RULES) - {"BK100"}
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope"), "--format", "json"])
+    assert result.exit_code == 1
+    assert [d["code"] for d in json.loads(result.stdout)] == ["BK100"]
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", "title: x\nsubtitel: y\n")
+    _, diagnostics = load_publication(root)
+    assert "did you mean 'subtitle'?" in diagnostics[0].hint
+
+
+def test_seed_publication_is_clean() -> None:
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "0 errors, 0 warnings" in result.output
+
+
+def test_usage_error_exit_status(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["validate", "--format", "xml"]).exit_code == 2
+    assert runner.invoke(app, ["validate", "--bogus"]).exit_code == 2
+
+
+def test_text_report_is_grouped_by_file(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", passages={"010-a.md": passage("the the\n"), "020-b.md": passage("x  y\n")})
+    result = runner.invoke(app, ["validate", str(root)])
+    out = result.output
+    assert out.index("010-a.md") < out.index("BK203") < out.index("020-b.md") < out.index("BK204")
+    assert "\x1b[" not in out  # plain when not a terminal
+    assert "fix:" in out
+
+
+def test_markup_in_messages_is_not_interpreted(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", "title: x\n'[bold]key[/bold]': 1\n")
+    result = runner.invoke(app, ["validate", str(root)])
+    assert "[bold]key[/bold]" in result.output
+
+
+def test_passages_key_orders_passages(tmp_path: Path) -> None:
+    root = write_publication(
+        tmp_path / "pub", "title: x\npassages: [second, first]\n", {"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE}
+    )
+    publication, diagnostics = load_publication(root)
+    assert publication is not None, diagnostics
+    assert [p.id for p in publication.passages] == ["second", "first"]
+
+
+def test_content_hash_follows_every_source_byte(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", GOOD_YAML + "edition: 2025-01-02\n")
+    first, _ = load_publication(root)
+    again, _ = load_publication(root)
+    (root / "passages" / "010-first.md").write_text(GOOD_PASSAGE.replace("Some", "Other"))
+    edited, _ = load_publication(root)
+    assert first and again and edited
+    assert first.content_hash == again.content_hash != edited.content_hash
+
+
+def test_edition_defaults_to_source_dates_never_now(tmp_path: Path) -> None:
+    import os
+
+    root = write_publication(tmp_path / "pub")
+    stamp = 1_600_000_000  # 2020-09-13
+    for f in [root / "publication.yaml", *(root / "passages").iterdir()]:
+        os.utime(f, (stamp, stamp))
+    publication, _ = load_publication(root)
+    assert publication is not None
+    assert publication.edition.isoformat() == "2020-09-13"
+
+
+_ANY_BYTES = st.binary(max_size=300)
+_ANY_TEXT = st.text(max_size=300)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(_ANY_TEXT.map(lambda s: s.encode("utf-8", "surrogatepass")), _ANY_BYTES), front=_ANY_TEXT)
+def test_arbitrary_input_loads_or_diagnoses(tmp_path_factory: pytest.TempPathFactory, body: bytes, front: str) -> None:
+    """Whatever the bytes, loading returns a model or diagnostics; it never raises."""
+    root = tmp_path_factory.mktemp("pub")
+    content = b"---\n" + front.encode("utf-8", "surrogatepass") + b"\n---\n" + body
+    write_publication(root, passages={"010-any.md": content})
+    publication, diagnostics = load_publication(root)
+    assert (publication is None) == any(d.is_error for d in diagnostics)
+    for d in diagnostics:
+        assert d.code in RULES and d.hint
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(yaml_text=st.text(max_size=200))
+def test_arbitrary_publication_yaml_never_raises(tmp_path_factory: pytest.TempPathFactory, yaml_text: str) -> None:
+    root = tmp_path_factory.mktemp("pub")
+    write_publication(root, yaml_text.encode("utf-8", "surrogatepass"))
+    publication, diagnostics = load_publication(root)
+    assert (publication is None) == any(d.is_error for d in diagnostics)
