@@ -1,0 +1,158 @@
+"""Reader lists: who receives which formats of a publication, validated like the sources.
+
+Readers are listed under ``readers:`` in publication.yaml, in a ``readers.yaml`` beside it
+(kept apart, e.g. out of version control, because it holds personal data), or both:
+
+    readers:
+      - name: Ada Lovelace
+        address: ada@example.org
+        formats: [pdf, epub]      # optional; default every format of the edition
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from briefkit.diagnostics import Diagnostic
+from briefkit.loader import PUBLICATION_FILE, check_control_chars, read_source
+from briefkit.settings import Settings, get_settings
+from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
+
+READERS_FILE = "readers.yaml"
+READER_KEYS = ("name", "address", "formats")
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    address: str
+    formats: tuple[str, ...] | None  # None: every format of the edition
+
+    def wants(self, available: Collection[str]) -> tuple[str, ...]:
+        """The formats to send, in the edition's order, out of ``available``."""
+        return tuple(f for f in available if self.formats is None or f in self.formats)
+
+
+@dataclass
+class _Checker:
+    """Validates the reader entries of one YAML document, reporting into ``diags``."""
+
+    file: Path
+    doc: YamlDoc
+    known_formats: Collection[str]
+    seen: dict[str, tuple[Path, int]]  # lower-cased address -> where first listed
+    diags: list[Diagnostic]
+
+    def report(self, code: str, line: int, message: str, hint: str) -> None:
+        self.diags.append(Diagnostic(code, self.file, message, hint, line, 1))
+
+    def readers(self, value: object) -> list[Reader]:
+        if not isinstance(value, list):
+            self.report("BK116", self.doc.line("readers"), "'readers' must be a list of readers", "write readers: then lines '- address: ...'")
+            return []
+        return [r for n, entry in enumerate(value) if (r := self.reader(n, entry)) is not None]
+
+    def reader(self, n: int, entry: object) -> Reader | None:
+        line = self.doc.line("readers", n)
+        if not isinstance(entry, dict):
+            self.report("BK116", line, f"reader {n + 1} must be a mapping", "write '- name: ...' with 'address: ...' below it")
+            return None
+        for key in entry:
+            if str(key) not in READER_KEYS:
+                close = difflib.get_close_matches(str(key), READER_KEYS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys of a reader: {', '.join(READER_KEYS)}"
+                self.report("BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{key}' in a reader", hint)
+        name = self.name(n, entry.get("name"))
+        address = self.address(n, entry.get("address"), line)
+        formats = self.formats(n, entry.get("formats"))
+        if address is None or name is None:
+            return None
+        return Reader(name, address, formats)
+
+    def name(self, n: int, value: object) -> str | None:
+        line = self.doc.line("readers", n, "name")
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list, bool)) or "\n" in str(value).strip():
+            self.report("BK116", line, "a reader's name must be one line of text", "write name: First Last")
+            return None
+        before = len(self.diags)
+        check_control_chars(str(value), self.file, line, self.diags)
+        return str(value).strip() if len(self.diags) == before else None
+
+    def address(self, n: int, value: object, entry_line: int) -> str | None:
+        line = self.doc.line("readers", n, "address") or entry_line
+        if value is None or not str(value).strip():
+            self.report("BK123", line, f"reader {n + 1} has no address", "add address: name@example.org")
+            return None
+        address = str(value).strip()
+        if isinstance(value, (dict, list, bool)) or not ADDRESS.match(address):
+            self.report("BK120", line, f"'{address}' is not a valid email address", "write one plain ASCII address such as name@example.org")
+            return None
+        key = address.lower()
+        if key in self.seen:
+            first_file, first_line = self.seen[key]
+            self.report("BK122", line, f"address '{address}' is already listed at {first_file.name}:{first_line}", "remove one of the entries")
+            return None
+        self.seen[key] = (self.file, line)
+        return address
+
+    def formats(self, n: int, value: object) -> tuple[str, ...] | None:
+        line = self.doc.line("readers", n, "formats")
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or any(isinstance(v, (dict, list)) or v is None for v in value):
+            self.report("BK116", line, "'formats' must be a non-empty list of format names", "write formats: [pdf, epub], or remove it for every format")
+            return None
+        names = [str(v).strip() for v in value]
+        for i, fmt in enumerate(names):
+            if fmt not in self.known_formats:
+                close = difflib.get_close_matches(fmt, list(self.known_formats), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known formats: {', '.join(sorted(self.known_formats))}"
+                self.report("BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{fmt}'", hint)
+        return tuple(dict.fromkeys(f for f in names if f in self.known_formats))
+
+
+def _document(path: Path, settings: Settings, diags: list[Diagnostic]) -> YamlDoc | None:
+    text = read_source(path, settings.max_file_bytes, diags)
+    if text is None:
+        return None
+    parsed = parse_yaml(text)
+    if isinstance(parsed, YamlError):
+        diags.append(Diagnostic("BK102", path, f"YAML is not valid: {parsed.problem}", "fix the YAML syntax at this line", parsed.line, parsed.column))
+        return None
+    if parsed.data is not None and not isinstance(parsed.data, dict):
+        diags.append(Diagnostic("BK116", path, "YAML must be a mapping of keys to values", "write readers: and a list below it", 1, 1))
+        return None
+    return parsed
+
+
+def load_readers(
+    directory: Path, known_formats: Collection[str], settings: Settings | None = None
+) -> tuple[tuple[Reader, ...], list[Diagnostic]]:
+    """The readers of the publication in ``directory``, with every problem found in them."""
+    settings = settings or get_settings()
+    diags: list[Diagnostic] = []
+    seen: dict[str, tuple[Path, int]] = {}
+    readers: list[Reader] = []
+    for path in (directory / PUBLICATION_FILE, directory / READERS_FILE):
+        # publication.yaml's own problems are the loader's to report, so not twice
+        doc = _document(path, settings, diags if path.name == READERS_FILE else []) if path.is_file() else None
+        if doc is None or not isinstance(doc.data, dict):
+            continue
+        if path.name == READERS_FILE:
+            for key in doc.data:
+                if key != "readers":
+                    diags.append(Diagnostic("BK105", path, f"unknown key '{key}' in {READERS_FILE}", "the file holds only readers:", doc.key_line(str(key)), 1))
+        if "readers" in doc.data:
+            readers += _Checker(path, doc, known_formats, seen, diags).readers(doc.data["readers"])
+    diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
+    return tuple(readers), diags
