@@ -87,7 +87,7 @@ def test_every_problem_has_its_rule_and_line(tmp_path: Path) -> None:
     by_code = {d.code: d for d in diags}
     assert "did you mean 'epub'" in by_code["BK121"].hint
     assert "did you mean 'address'" in next(d.hint for d in diags if d.code == "BK105" and d.line == 8)
-    assert "readers.yaml:2" in by_code["BK122"].message
+    assert "readers.yaml:3" in by_code["BK122"].message
     assert all(d.is_error for d in diags)
     assert readers[0] == Reader("Ada", "ada@example.org", ("pdf",))
 
