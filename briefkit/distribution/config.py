@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from briefkit.distribution.portal import normal_base
 from briefkit.settings import Settings
 
 
@@ -38,7 +39,7 @@ class DistributionSettings(Settings):
 
     @property
     def base_url(self) -> str:
-        return self.site_url.rstrip("/") + "/" if self.site_url else ""
+        return normal_base(self.site_url)
 
     @property
     def ledger_path(self) -> Path:

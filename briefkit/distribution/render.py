@@ -1,0 +1,58 @@
+"""The Jinja2 environment shared by the portal, the feeds and the mail bodies.
+
+HTML templates escape every value; only ``*.txt.j2`` (plain-text mail) does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import mimetypes
+from importlib import resources
+
+import jinja2
+
+FORMAT_LABELS = {"docx": "Word briefing pack", "pdf": "PDF handout", "epub": "EPUB e-book"}
+
+
+def format_label(fmt: str) -> str:
+    return FORMAT_LABELS.get(fmt, fmt.upper())
+
+
+def size(n: int) -> str:
+    """Bytes for people: '812 kB (812,345 bytes)'; SI units, as browsers show downloads."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit} ({n:,} bytes)"
+    return f"{n:,} bytes"
+
+
+def longdate(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"  # locale-independent, no leading zero
+
+
+def mimetype(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("briefkit.distribution", "templates"),
+        autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(format_label=format_label, size=size, longdate=longdate, mimetype=mimetype)
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def static(name: str) -> bytes:
+    """A file shipped beside the templates, e.g. style.css."""
+    return resources.files("briefkit.distribution").joinpath("templates", name).read_bytes()
