@@ -1,0 +1,263 @@
+"""The Word briefing pack: cover, contents, executive summary and one section per passage.
+
+Built with python-docx on named styles (or a reference document's styles, like pandoc's
+--reference-doc), with a live table of contents and "Page X of Y" fields that Word
+refreshes on opening. The same publication always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import docx
+from docx.document import Document
+from docx.image.image import Image
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.oxml.ns import qn
+from docx.oxml.parser import OxmlElement, parse_xml
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.parts.numbering import NumberingPart
+from docx.shared import Cm, Length, Twips
+from docx.text.paragraph import Paragraph as DocxParagraph
+from lxml import etree
+
+from briefkit.model import Publication
+from exporters.docx_body import (
+    FIELD_END,
+    BodyWriter,
+    Look,
+    Numbering,
+    Props,
+    bookmark,
+    field_start,
+    internal_link,
+    paragraph,
+    parse_fragment,
+    run,
+)
+from exporters.docx_styles import W_NS, StyleIds, prepare_styles
+from exporters.packaging import atomic_path, repack_zip
+from exporters.registry import Exporter, ReadBack
+
+PAGE_SIZES: dict[str, tuple[Length, Length]] = {"A4": (Twips(11906), Twips(16838)), "Letter": (Twips(12240), Twips(15840))}
+TOC_INSTRUCTION = r'TOC \o "1-1" \h \z \u'
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds passages by it
+SUMMARY_BOOKMARK = "summary"
+SUMMARY_TITLE = "Executive summary"
+LOGO_BOX = (Cm(6), Cm(2.5))  # the logo is scaled to fit, keeping its proportions
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+# settings.xml children that must follow w:updateFields (the schema fixes their order)
+_AFTER_UPDATE_FIELDS = (
+    "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids", "m:mathPr",
+    "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping", "w:doNotIncludeSubdocsInStats",
+    "w:doNotAutoCompressPictures", "w:forceUpgrade", "w:captions", "w:readModeInkLockDown", "w:smartTagType",
+    "sl:schemaLibrary", "w:shapeDefaults", "w:doNotEmbedSmartTags", "w:decimalSymbol", "w:listSeparator",
+)  # fmt: skip
+
+
+def export(publication: Publication, dest_dir: Path) -> Path:
+    theme = publication.theme
+    restyle = theme.reference_docx is None
+    document = docx.Document(str(theme.reference_docx) if theme.reference_docx else None)
+    body = document.element.body
+    for child in body.xpath("*[not(self::w:sectPr)]"):  # a reference document gives its styles, not its text
+        body.remove(child)
+    styles = prepare_styles(document, theme, publication.language, restyle)
+    numbering = Numbering(_numbering_root(document))
+    writer = BodyWriter(styles, numbering, _link_ids(document))
+    writer.parts += _cover(publication, styles, _logo(document, theme.logo) if theme.logo else "")
+    writer.parts += _contents(publication, styles)
+    summaries = [p.summary for p in publication.passages if p.summary]
+    if summaries:
+        heading = bookmark(0, SUMMARY_BOOKMARK, run(SUMMARY_TITLE))
+        writer.parts.append(paragraph(Props(styles.headings[0], page_break=True), heading))
+        writer.parts += [paragraph(Props(styles.list_bullet, num=(numbering.bullets, 0)), run(s)) for s in summaries]
+    for n, passage in enumerate(publication.passages, 1):
+        heading = bookmark(n, PASSAGE_BOOKMARK.format(n), run(passage.title))
+        writer.parts.append(paragraph(Props(styles.headings[0], page_break=n == 1), heading))
+        writer.blocks(passage.blocks)
+    sect_pr = body.get_or_add_sectPr()
+    for element in parse_fragment("".join(writer.parts)):
+        sect_pr.addprevious(element)
+    numbering.install()
+    _page_setup(document, publication, styles, restyle)
+    _set_properties(document, publication)
+
+    path = dest_dir / EXPORTER.filename(publication)
+    with atomic_path(path) as tmp:
+        raw = tmp.with_name(tmp.name + ".raw")
+        try:
+            document.save(str(raw))
+            repack_zip(raw, tmp)  # python-docx stamps zip entries with the wall clock
+        finally:
+            raw.unlink(missing_ok=True)
+    return path
+
+
+def _cover(publication: Publication, styles: StyleIds, logo: str) -> list[str]:
+    marking = [paragraph(Props(styles.classification), run(publication.classification))] if publication.classification else []
+    picture = [paragraph(Props(), logo)] if logo else []
+    lines = [
+        (styles.title, publication.title),
+        (styles.subtitle, publication.subtitle),
+        (styles.author, publication.organisation),
+        (styles.date, _long_date(publication.edition)),
+    ]
+    return marking + picture + [paragraph(Props(style), run(text)) for style, text in lines if text]
+
+
+def _contents(publication: Publication, styles: StyleIds) -> list[str]:
+    """The TOC field with its entries already written out, so it reads well before Word refreshes it."""
+    targets = [(SUMMARY_BOOKMARK, SUMMARY_TITLE)] if any(p.summary for p in publication.passages) else []
+    targets += [(PASSAGE_BOOKMARK.format(n), p.title) for n, p in enumerate(publication.passages, 1)]
+    entries = [internal_link(anchor, run(title)) for anchor, title in targets]
+    entries[0] = field_start(TOC_INSTRUCTION) + entries[0]
+    entries[-1] += FIELD_END
+    return [paragraph(Props(styles.toc_heading, page_break=True), run("Contents"))] + [
+        paragraph(Props(styles.toc), entry) for entry in entries
+    ]
+
+
+def _long_date(date: dt.date) -> str:
+    # strftime("%B") follows the machine's locale, which would change the bytes
+    return f"{date.day} {MONTHS[date.month - 1]} {date.year}"
+
+
+def _logo(document: Document, path: Path) -> str:
+    """A run holding the logo picture."""
+    width, height = LOGO_BOX
+    image = Image.from_file(str(path))
+    cx, cy = image.scaled_dimensions(width, None)
+    if cy > height:
+        cx, cy = image.scaled_dimensions(None, height)
+    inline = document.part.new_pic_inline(str(path), cx, cy)
+    return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
+
+
+def _link_ids(document: Document) -> Callable[[str], str]:
+    cache: dict[str, str] = {}
+
+    def link_id(href: str) -> str:
+        # python-docx scans every relationship per call; a long document links thousands of times
+        if href not in cache:
+            cache[href] = document.part.relate_to(href, RT.HYPERLINK, is_external=True)
+        return cache[href]
+
+    return link_id
+
+
+def _numbering_root(document: Document) -> BaseOxmlElement:
+    try:
+        return document.part.numbering_part.element
+    except NotImplementedError:  # python-docx cannot make the part a reference document may lack
+        element = parse_xml(f'<w:numbering xmlns:w="{W_NS}"/>')
+        part = NumberingPart(PackURI("/word/numbering.xml"), CT.WML_NUMBERING, element, document.part.package)
+        document.part.relate_to(part, RT.NUMBERING)
+        return part.element
+
+
+def _page_setup(document: Document, publication: Publication, styles: StyleIds, restyle: bool) -> None:
+    """Page size and margins, running header and "Page X of Y" footer; the cover has neither."""
+    section = document.sections[-1]
+    section.page_width, section.page_height = PAGE_SIZES[publication.theme.page_size]
+    if restyle:
+        section.top_margin = section.bottom_margin = Cm(2.5)
+        section.left_margin = section.right_margin = Cm(2.5)
+        section.header_distance = section.footer_distance = Cm(1.25)
+    section.different_first_page_header_footer = True
+    header = run(publication.title)
+    if publication.classification:
+        marking = Look(bold=True, color=publication.theme.accent_color.lstrip("#"))
+        header = run(publication.classification, marking) + run("    ") + header
+    footer = run("Page ") + field_start("PAGE") + FIELD_END + run(" of ") + field_start("NUMPAGES") + FIELD_END
+    for part, xml in (
+        (section.header, paragraph(Props(styles.header), header)),
+        (section.footer, paragraph(Props(styles.footer), footer)),
+        (section.first_page_header, paragraph(Props(styles.header), "")),
+        (section.first_page_footer, paragraph(Props(styles.footer), "")),
+    ):
+        part.is_linked_to_previous = False
+        element = part._element  # python-docx has no public way to replace a header's content
+        del element[:]
+        element.extend(parse_fragment(xml))
+
+
+def _set_properties(document: Document, publication: Publication) -> None:
+    """Core properties from the publication; nothing left from the template, no wall-clock date."""
+    props = document.core_properties
+    props.title = publication.title
+    props.subject = publication.subtitle or publication.description
+    props.author = publication.author
+    props.keywords = ", ".join(publication.keywords)
+    props.comments = publication.description
+    props.category = ""
+    props.language = publication.language
+    props.identifier = publication.id
+    props.last_modified_by = "briefkit"
+    props.revision = 1
+    props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.timezone.utc)
+    # python-docx's template brings a thumbnail of an empty page and Word 2010's stale style copy
+    for rels, reltype in ((document.part.package.rels, RT.THUMBNAIL), (document.part.rels, STYLES_WITH_EFFECTS)):
+        for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
+            del rels[rid]
+    settings = document.settings.element
+    for old in settings.findall(qn("w:updateFields")):
+        settings.remove(old)
+    # Word then asks to refresh fields on opening: the TOC gets its page numbers
+    settings.insert_element_before(OxmlElement("w:updateFields", {qn("w:val"): "true"}), *_AFTER_UPDATE_FIELDS)
+
+
+_PASSAGE_NAME = re.compile(PASSAGE_BOOKMARK.format(r"\d+"))
+
+
+def read_back(path: Path) -> ReadBack:
+    """Passages as Word sees them: each Heading 1 carrying a passage bookmark, and every
+    paragraph up to the next one; the cover, contents and summary come before the first."""
+    document = docx.Document(str(path))
+    # by name, in any case: Word writes "heading 1", LibreOffice "Heading 1"
+    heading_1 = next(s.style_id for s in document.styles if (s.name or "").lower() == "heading 1")
+    passages: list[tuple[str, list[str]]] = []
+    for par in document.paragraphs:
+        if _is_passage_heading(par, heading_1):
+            passages.append((par.text, []))
+        elif passages:
+            passages[-1][1].append(par.text)
+    return [(title, "\n".join(body)) for title, body in passages]
+
+
+def _is_passage_heading(par: DocxParagraph, heading_1: str) -> bool:
+    names = (b.get(qn("w:name"), "") for b in par._p.iterchildren(qn("w:bookmarkStart")))
+    return any(_PASSAGE_NAME.fullmatch(name) for name in names) and par.style.style_id == heading_1
+
+
+def check(path: Path) -> list[str]:
+    """What Word would show broken: no live TOC or page fields, dead links, clashing bookmarks."""
+    document = docx.Document(str(path))
+    root = document.element
+    problems: list[str] = []
+    if TOC_INSTRUCTION not in " ".join(root.xpath("//w:instrText/text()")):
+        problems.append("no table of contents field")
+    if not document.settings.element.xpath("w:updateFields[@w:val='true' or @w:val='1']"):
+        problems.append("settings do not ask Word to update fields")
+    footer = " ".join(document.sections[-1].footer._element.xpath(".//w:instrText/text()")).split()
+    if "PAGE" not in footer or "NUMPAGES" not in footer:
+        problems.append("footer lacks PAGE and NUMPAGES fields")
+    names = root.xpath("//w:bookmarkStart/@w:name")
+    ids = root.xpath("//w:bookmarkStart/@w:id")
+    if len(set(names)) != len(names) or len(set(ids)) != len(ids):
+        problems.append("bookmark names or ids repeat")
+    problems += [f"link to missing bookmark '{a}'" for a in root.xpath("//w:hyperlink/@w:anchor") if a not in names]
+    rels = document.part.rels
+    for rid in root.xpath("//w:hyperlink/@r:id"):
+        if rid not in rels or not rels[rid].is_external:
+            problems.append(f"hyperlink {rid} has no external target")
+    return problems
+
+
+EXPORTER = Exporter(name="docx", suffix="briefing-pack.docx", version="1", export=export, read_back=read_back, check=check)
