@@ -1,0 +1,139 @@
+"""The portal in a real browser: Debian's chromium, driven over the DevTools protocol.
+
+Chromium opens the site from a local HTTP server on 127.0.0.1, fetches every download
+link itself and hashes what it received (crypto.subtle), on every page from the front
+page through the archive to each older edition; the hashes must match the manifests.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from briefkit.distribution.portal import publish_site
+from briefkit.distribution.server import serving
+from briefkit.manifest import published_editions
+from tests.editions import publish_edition
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")]
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+]  # fmt: skip
+
+# Runs in the page: every download link, fetched by the browser and hashed.
+FETCH_DOWNLOADS = """
+(async () => {
+  const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const out = [];
+  for (const a of document.querySelectorAll("a[download]")) {
+    const response = await fetch(a.href);
+    const body = await response.arrayBuffer();
+    out.push({href: a.href, status: response.status, bytes: body.byteLength,
+              sha256: hex(await crypto.subtle.digest("SHA-256", body)),
+              listed: a.closest("li").querySelector("code").textContent});
+  }
+  return JSON.stringify(out);
+})()
+"""
+FETCH_LINKS = """
+(async () => JSON.stringify(await Promise.all([...document.querySelectorAll("a[href]")]
+  .filter((a) => !a.hasAttribute("download") && !a.getAttribute("href").startsWith("#"))
+  .map(async (a) => [a.href, (await fetch(a.href)).status]))))()
+"""
+
+
+class DevTools:
+    """The few DevTools protocol calls this test needs, over one page's websocket."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+
+    def call(self, method: str, **params: object) -> dict:
+        n = next(self.ids)
+        self.ws.send(json.dumps({"id": n, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=60))
+            if message.get("id") == n:
+                assert "error" not in message, message
+                return message["result"]
+
+    def wait_event(self, method: str) -> None:
+        while json.loads(self.ws.recv(timeout=60)).get("method") != method:
+            pass
+
+    def open(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+        self.wait_event("Page.loadEventFired")
+
+    def evaluate(self, expression: str) -> object:
+        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        assert "exceptionDetails" not in result, result
+        return result["result"]["value"]
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[DevTools]:
+    profile = tmp_path / "chromium-profile"
+    process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (active.is_file() and active.read_text().count("\n") >= 1):
+            assert process.poll() is None and time.monotonic() < deadline, "chromium did not start"
+            time.sleep(0.1)
+        port = active.read_text().split("\n")[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
+            page = next(t for t in json.load(response) if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as ws:
+            tools = DevTools(ws)
+            tools.call("Page.enable")
+            yield tools
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_chromium_downloads_every_file_with_the_manifest_checksum(browser: DevTools, tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    publish_edition(out, "test-brief", dt.date(2025, 3, 1), latest=False)
+    publish_edition(out, "test-brief", dt.date(2025, 4, 15), title="Test Brief: «Ünïcode» & more")
+    publish_edition(out, "other-brief", dt.date(2025, 2, 1), title="Other Brief", files={"pdf": b"%PDF-1.7\n" + bytes(range(256)) * 50})
+    publish_site(out, site, "Briefings")
+    manifests = {(m.publication_id, m.edition.isoformat(), f.name): f.sha256 for pub in ("test-brief", "other-brief") for m in published_editions(out, pub) for f in m.files}
+
+    with serving(site) as base:
+        browser.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=1, mobile=True)
+        browser.open(base + "index.html")
+        assert browser.evaluate("document.documentElement.lang") == "en"
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
+        shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"])
+        (tmp_path / "portal.png").write_bytes(shot)
+        assert shot.startswith(b"\x89PNG") and len(shot) > 10_000
+
+        pages = [base + "index.html"]
+        pages += [base + f"{pub}/index.html" for pub in ("test-brief", "other-brief")]
+        pages += [base + f"{pub}/{ed}/index.html" for pub, ed, _ in manifests]
+        fetched: dict[tuple[str, str, str], str] = {}
+        for url in dict.fromkeys(pages):
+            browser.open(url)
+            assert all(status == 200 for _, status in json.loads(browser.evaluate(FETCH_LINKS))), url
+            for d in json.loads(browser.evaluate(FETCH_DOWNLOADS)):
+                assert d["status"] == 200 and d["sha256"] == d["listed"], d
+                pub, ed, name = d["href"].removeprefix(base).split("/")
+                fetched[(pub, ed, name)] = d["sha256"]
+    assert fetched == manifests  # every file of every edition, as the manifests say
