@@ -95,5 +95,73 @@ def import_text(
     report.print_text(load_publication(into)[1], console)
 
 
+def resolve_names(names: list[str] | None) -> list[Path]:
+    """Publication directories from ids under source/ or paths; unknown names are usage errors."""
+    source = get_settings().source_dir
+    if not names:
+        return publication_dirs(source)
+    found: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found.append(path)
+        elif (source / name).is_dir():
+            found.append(source / name)
+        else:
+            known = ", ".join(d.name for d in publication_dirs(source)) or "none"
+            raise fail_usage(f"unknown publication '{name}': not a directory nor an id under {source}/ (known: {known})")
+    return found
+
+
+@app.command()
+def build(
+    publications: Annotated[list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")] = None,
+    formats: Annotated[list[str] | None, typer.Option("--formats", help="Formats to build, e.g. --formats docx,pdf (default: all).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the latest edition is up to date.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
+    dask: Annotated[str, typer.Option("--dask", help="Address of a running Dask scheduler to fan out on, e.g. tcp://host:8786.")] = "",
+) -> None:
+    """Validate, export every format in parallel, verify and publish: a Prefect flow run."""
+    from exporters.registry import registry
+
+    dirs = resolve_names(publications)
+    if not dirs:
+        raise fail_usage(f"no publications found under {get_settings().source_dir}/")
+    chosen = [f.strip() for spec in formats or [] for f in spec.split(",") if f.strip()] or None
+    unknown = [f for f in chosen or [] if f not in registry()]
+    if unknown:
+        raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry()) or 'none'}")
+    from flows.console import print_outcomes, run_build  # imports prefect: only when building
+
+    outcomes = run_build(dirs, chosen, strict, force, out or get_settings().output_dir, dask, console)
+    if outcomes is None:
+        raise typer.Exit(1)
+    print_outcomes(outcomes, console)
+    raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+@app.command()
+def serve(
+    publications: Annotated[list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")] = None,
+    cron: Annotated[str, typer.Option("--cron", help='Schedule for publications without their own, e.g. "0 6 * * 1-5".')] = "",
+    interval: Annotated[float, typer.Option("--interval", help="Schedule every N seconds instead (tests and demos).", hidden=True)] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
+) -> None:
+    """Serve the build deployments so a Prefect server can schedule and trigger runs."""
+    dirs = resolve_names(publications)
+    if not dirs:
+        raise fail_usage(f"no publications found under {get_settings().source_dir}/")
+    from flows.serve import server_configured, serve_builds  # imports prefect: only when serving
+
+    if not server_configured():
+        raise fail_usage(
+            "serve needs a running Prefect server (a temporary one cannot run schedules): start one with "
+            "`prefect server start` in another terminal, then `export PREFECT_API_URL=http://127.0.0.1:4200/api` "
+            "and run briefkit serve again"
+        )
+    serve_builds(dirs, cron, interval, out or get_settings().output_dir, console)
+
+
 def main() -> None:
     app()

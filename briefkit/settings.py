@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = 1024 * 1024  # per source file (BK114)
     max_sentence_words: int = 40  # BK201
     max_passage_words: int = 400  # BK202
+    dask_address: str = ""  # scheduler of an existing Dask cluster for the build fan-out; "" = local processes
 
 
 def get_settings() -> Settings:

@@ -14,7 +14,7 @@ from briefkit.model import Publication, block_texts, squash
 from exporters.registry import Exporter
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: Python and pickling (process pools) set attributes on exceptions
 class VerificationError(Exception):
     path: Path
     problems: tuple[str, ...]

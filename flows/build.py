@@ -1,0 +1,345 @@
+"""The build flows: validate, fan out to the exporters in parallel, verify, publish atomically.
+
+``build`` makes one publication, ``build_all`` many (publications x formats fan out
+together). Per publication: load and validate; take its lock; skip everything when the
+latest manifest already matches (sources, theme, briefkit and exporter versions); else
+export every format at once in the task runner (processes by default, a Dask cluster when
+``BRIEFKIT_DASK_ADDRESS`` or ``--dask`` names one), verify each file, and publish the
+edition with ``briefkit.publishing``. Formatting lives in the exporters, publishing
+mechanics in briefkit.publishing; this module only orchestrates.
+
+Fault hook, for testing failure handling with real components: ``BRIEFKIT_FAULT_EXPORT``
+(a comma-separated list of formats) makes those export tasks raise after their exporter
+has written its file, as a crash mid-run would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+from prefect.tasks import exponential_backoff
+
+from briefkit import publishing
+from briefkit.diagnostics import Diagnostic
+from briefkit.loader import PUBLICATION_FILE, load_publication
+from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, sha256_file
+from briefkit.model import Publication
+from briefkit.settings import get_settings
+from exporters.registry import registry
+from exporters.verify import verify
+
+FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the documented fault hook, never in normal operation."""
+
+
+class BuildFailed(RuntimeError):
+    """At least one publication was invalid or failed; carries every outcome."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        self.outcomes = outcomes
+        super().__init__("; ".join(f"{o.publication_id}: {o.reason}" for o in outcomes if not o.ok))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one build did for one publication."""
+
+    publication_id: str
+    status: str  # "published", "up to date", "invalid" or "failed"
+    reason: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()
+    manifest: Manifest | None = None
+    directory: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("published", "up to date")
+
+
+@dataclass(frozen=True)
+class Exported:
+    file: ManifestFile
+    path: Path
+    seconds: float
+
+
+# ---- progress: the CLI listens; deployments run without a listener -------------------
+
+Listener = Callable[[str, str], None]  # (publication id, what happened)
+_listeners: list[Listener] = []
+
+
+def add_listener(listener: Listener) -> None:
+    _listeners.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    _listeners.remove(listener)
+
+
+def _progress(publication_id: str, message: str) -> None:
+    get_run_logger().info("%s: %s", publication_id, message)
+    for listener in list(_listeners):
+        listener(publication_id, message)
+
+
+# ---- tasks ----------------------------------------------------------------------------
+
+
+def _retry_io(task: object, task_run: object, state: object) -> bool:
+    """Retry only what the outside world may fix: I/O errors, not bad output."""
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except OSError:
+        return True
+    except BaseException:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+_IO_RETRIES = {"retries": 2, "retry_delay_seconds": exponential_backoff(backoff_factor=1), "retry_condition_fn": _retry_io}
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate(directory: Path, strict: bool) -> tuple[Publication | None, list[Diagnostic]]:
+    publication, diagnostics = load_publication(directory)
+    if strict and diagnostics:
+        publication = None
+    return publication, diagnostics
+
+
+@task(name="check-up-to-date", cache_policy=NO_CACHE)
+def check_up_to_date(publication: Publication, formats: list[str], output: Path) -> Manifest | None:
+    versions = {fmt: registry()[fmt].version for fmt in formats}
+    return publishing.up_to_date(output, publication, versions, briefkit_version())
+
+
+@task(name="export", task_run_name="export-{fmt}-{publication.id}", cache_policy=NO_CACHE)
+def export(publication: Publication, fmt: str, staging: Path) -> Exported:
+    start = time.perf_counter()
+    path = registry()[fmt].export(publication, staging)
+    if fmt in os.environ.get(FAULT_ENV, "").split(","):
+        raise InjectedFault(f"fault injected into the {fmt} export by {FAULT_ENV}")
+    seconds = time.perf_counter() - start
+    return Exported(ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path)), path, seconds)
+
+
+@task(name="verify", task_run_name="verify-{exported.file.format}-{publication.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
+def verify_file(publication: Publication, exported: Exported) -> float:
+    start = time.perf_counter()
+    verify(publication, registry()[exported.file.format], exported.path)
+    return time.perf_counter() - start
+
+
+@task(name="publish", task_run_name="publish-{manifest.publication_id}", cache_policy=NO_CACHE, **_IO_RETRIES)
+def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
+    return publishing.publish(staging, manifest, output)
+
+
+# ---- the flows ------------------------------------------------------------------------
+
+
+def default_task_runner(dask_address: str = "") -> TaskRunner:
+    """Processes on this machine, or the Dask cluster at ``dask_address``."""
+    address = dask_address or get_settings().dask_address
+    if address:
+        from prefect_dask import DaskTaskRunner  # only needed, and imported, for a cluster
+
+        return DaskTaskRunner(address=address)
+    return ProcessPoolTaskRunner()
+
+
+@flow(name="build", task_runner=default_task_runner(), validate_parameters=True)
+def build(publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None) -> list[Outcome]:
+    """Build one publication (an id under the source directory, or a path)."""
+    return _build([publication], formats, strict, force, output_dir)
+
+
+@flow(name="build-all", task_runner=default_task_runner(), validate_parameters=True)
+def build_all(
+    publications: list[str] | None = None, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
+) -> list[Outcome]:
+    """Build many publications (default: every one under the source directory) together."""
+    settings = get_settings()
+    names = publications or [str(d) for d in sorted(settings.source_dir.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    return _build(names, formats, strict, force, output_dir)
+
+
+def resolve(publication: str) -> Path:
+    """A publication directory from an id under the source directory or a path."""
+    path = Path(publication)
+    if (path / PUBLICATION_FILE).exists() or os.sep in publication:
+        return path
+    return get_settings().source_dir / publication
+
+
+def _build(publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None) -> list[Outcome]:
+    started = time.perf_counter()
+    output = Path(output_dir) if output_dir else get_settings().output_dir
+    chosen = list(formats or registry())
+    unknown = [f for f in chosen if f not in registry()]
+    if unknown:
+        raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
+    outcomes: dict[str, Outcome] = {}
+    todo: list[_Job] = []
+    with ExitStack() as locks:
+        for name in publications:
+            job, outcome = _prepare(resolve(name), chosen, strict, force, output, locks)
+            if job is not None:
+                todo.append(job)
+            else:
+                outcomes[outcome.publication_id] = outcome
+        _fan_out(todo, chosen)
+        for job in todo:
+            outcomes[job.publication.id] = _finish(job, output, started)
+    ordered = [outcomes[k] for k in outcomes]
+    _report(ordered)
+    if not all(o.ok for o in ordered):
+        raise BuildFailed(ordered)
+    return ordered
+
+
+@dataclass
+class _Job:
+    publication: Publication
+    staging: Path
+    validate_seconds: float
+    futures: dict[str, tuple[PrefectFuture[Exported], PrefectFuture[float]]] = field(default_factory=dict)
+
+
+def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> tuple[_Job | None, Outcome]:
+    """Validate, lock and check one publication; a job when it needs building."""
+    start = time.perf_counter()
+    publication, diagnostics = validate(directory, strict)
+    pid = publication.id if publication else directory.name
+    logger = get_run_logger()
+    for d in diagnostics:
+        (logger.error if d.is_error or strict else logger.warning)("%s", d)
+    if publication is None:
+        errors = sum(d.is_error for d in diagnostics) or len(diagnostics)
+        _progress(pid, "invalid")
+        return None, Outcome(pid, "invalid", f"{errors} validation error{'s' * (errors != 1)}", tuple(diagnostics))
+    try:
+        locks.enter_context(publishing.lock(output, pid, _run_name()))
+    except publishing.PublicationLocked as exc:
+        _progress(pid, "locked")
+        return None, Outcome(pid, "failed", str(exc), tuple(diagnostics))
+    latest = None if force else check_up_to_date(publication, formats, output)
+    if latest is not None:
+        _progress(pid, "up to date")
+        return None, Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
+    publishing.clear_staging(output, pid)
+    job = _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
+    return job, Outcome(pid, "building")
+
+
+def _fan_out(jobs: list[_Job], formats: list[str]) -> None:
+    """Submit every export of every job at once, each verification behind its export."""
+    for job in jobs:
+        for fmt in formats:
+            exported = export.submit(job.publication, fmt, job.staging)
+            job.futures[fmt] = (exported, verify_file.submit(job.publication, exported))
+    names = {id(f): (job.publication.id, f"{kind} {fmt}") for job in jobs for fmt, pair in job.futures.items() for kind, f in zip(("exported", "verified"), pair)}
+    for future in as_completed([f for job in jobs for pair in job.futures.values() for f in pair]):
+        pid, what = names[id(future)]
+        _progress(pid, what if _succeeded(future) else f"{what.split()[1]} failed")
+
+
+def _finish(job: _Job, output: Path, started: float) -> Outcome:
+    """Publish a job whose files all verified; otherwise drop its staging directory."""
+    pid = job.publication.id
+    failures = [_failure(f) for pair in job.futures.values() for f in pair if not _succeeded(f)]
+    if failures:
+        publishing.clear_staging(output, pid)
+        return Outcome(pid, "failed", next((r for r in failures if r), "a task failed"))
+    exported = {fmt: pair[0].result() for fmt, pair in job.futures.items()}
+    timings = {"validate": job.validate_seconds}
+    for fmt, (e, v) in job.futures.items():
+        timings[f"export.{fmt}"] = exported[fmt].seconds
+        timings[f"verify.{fmt}"] = v.result()
+    timings["total"] = time.perf_counter() - started
+    manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
+    directory = publish(job.staging, manifest, output)
+    _progress(pid, f"published {manifest.edition.isoformat()}")
+    return Outcome(pid, "published", "", (), manifest, directory)
+
+
+def _succeeded(future: PrefectFuture[object]) -> bool:
+    future.wait()  # a future's state is final only once waited for
+    return future.state.is_completed()
+
+
+def _failure(future: PrefectFuture[object]) -> str:
+    """The reason a task failed, from its exception (upstream failures say nothing new)."""
+    try:
+        future.result()
+    except Exception as exc:  # noqa: BLE001 - the reason is what we want
+        return "" if "upstream" in str(exc).lower() else f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _manifest(publication: Publication, exported: dict[str, Exported], timings: dict[str, float]) -> Manifest:
+    return Manifest(
+        publication_id=publication.id,
+        title=publication.title,
+        subtitle=publication.subtitle,
+        description=publication.description,
+        classification=publication.classification,
+        language=publication.language,
+        edition=publication.edition,
+        content_hash=publication.content_hash,
+        briefkit_version=briefkit_version(),
+        exporter_versions={fmt: registry()[fmt].version for fmt in exported},
+        files=tuple(e.file for e in exported.values()),
+        passages=tuple(PassageSummary(p.id, p.title, p.summary) for p in publication.passages),
+        timings=timings,
+    )
+
+
+def _run_name() -> str:
+    try:
+        run = get_run_context().flow_run  # type: ignore[union-attr]
+        return f"flow run '{run.name}' ({run.id})"
+    except Exception:  # noqa: BLE001 - outside a run the pid is name enough
+        return "a briefkit build"
+
+
+# ---- the run's artifact ---------------------------------------------------------------
+
+
+def _report(outcomes: list[Outcome]) -> None:
+    """One markdown artifact per run: every file with size and checksum, or why not."""
+    create_markdown_artifact(key="briefkit-build", markdown="\n\n".join(_markdown(o) for o in outcomes), description="briefkit build: files and checksums")
+
+
+def _markdown(outcome: Outcome) -> str:
+    lines = [f"## {outcome.publication_id}: {outcome.status}"]
+    if outcome.reason:
+        lines.append(f"\n{_escape(outcome.reason)}")
+    if outcome.diagnostics:
+        lines += ["", "| where | severity | code | problem | fix |", "|---|---|---|---|---|"]
+        lines += [f"| {_escape(d.location())} | {d.severity.value} | {d.code} | {_escape(d.message)} | {_escape(d.hint)} |" for d in outcome.diagnostics]
+    if outcome.manifest is not None:
+        lines += [f"\nedition {outcome.manifest.edition.isoformat()}, content hash `{outcome.manifest.content_hash[:16]}`", ""]
+        lines += ["| file | format | bytes | sha256 |", "|---|---|---:|---|"]
+        lines += [f"| {_escape(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in outcome.manifest.files]
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", text).replace("\n", " ")

@@ -1,0 +1,52 @@
+"""Serving the build deployments: one per publication, with its schedule, for a Prefect server.
+
+A publication's own ``schedule:`` (publication.yaml) wins over the ``--cron`` default.
+Runs appear as ``build/<publication-id>`` and can also be started from the UI or with
+``prefect deployment run build/<publication-id>``. prefect.yaml declares the same
+deployments for a work pool and workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import flows.console  # noqa: F401  (quiet Prefect before it loads)
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.settings import PREFECT_API_URL
+from rich.console import Console
+
+from briefkit.loader import load_publication
+from flows.build import build
+
+
+def server_configured() -> bool:
+    return bool(PREFECT_API_URL.value())
+
+
+def build_deployments(directories: list[Path], cron: str, interval: float, output: Path) -> list[RunnerDeployment]:
+    deployments = []
+    for directory in directories:
+        publication, _ = load_publication(directory)
+        schedule = (publication.schedule if publication else "") or cron
+        timing: dict[str, object] = {"cron": schedule} if schedule else {}
+        if interval and not (publication and publication.schedule):
+            timing = {"interval": dt.timedelta(seconds=interval)}
+        deployments.append(build.to_deployment(
+            name=directory.name,
+            parameters={"publication": str(directory.resolve()), "output_dir": str(output.resolve())},
+            description=f"Build {directory.name}: validate, export, verify, publish to {output}/{directory.name}/",
+            tags=["briefkit"],
+            **timing,
+        ))  # fmt: skip
+    return deployments
+
+
+def serve_builds(directories: list[Path], cron: str, interval: float, output: Path, console: Console) -> None:
+    """Serve until interrupted (Ctrl-C)."""
+    deployments = build_deployments(directories, cron, interval, output)
+    for d in deployments:
+        when = d.schedules[0].schedule if d.schedules else "on demand only"
+        console.print(f"serving build/{d.name}: {when}", markup=False, highlight=False)
+    serve(*deployments, print_starting_message=False)
