@@ -51,6 +51,7 @@ PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds pass
 SUMMARY_BOOKMARK = "summary"
 SUMMARY_TITLE = "Executive summary"
 LOGO_BOX = (Cm(6), Cm(2.5))  # the logo is scaled to fit, keeping its proportions
+CORE_PROPERTY_LIMIT = 255
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 # settings.xml children that must follow w:updateFields (the schema fixes their order)
 _AFTER_UPDATE_FIELDS = (
@@ -191,11 +192,11 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
 def _set_properties(document: Document, publication: Publication) -> None:
     """Core properties from the publication; nothing left from the template, no wall-clock date."""
     props = document.core_properties
-    props.title = publication.title
-    props.subject = publication.subtitle or publication.description
-    props.author = publication.author
-    props.keywords = ", ".join(publication.keywords)
-    props.comments = publication.description
+    props.title = _fit(publication.title)
+    props.subject = _fit(publication.subtitle or publication.description)
+    props.author = _fit(publication.author)
+    props.keywords = _fit(", ".join(publication.keywords))
+    props.comments = _fit(publication.description)
     props.category = ""
     props.language = publication.language
     props.identifier = publication.id
@@ -211,6 +212,11 @@ def _set_properties(document: Document, publication: Publication) -> None:
         settings.remove(old)
     # Word then asks to refresh fields on opening: the TOC gets its page numbers
     settings.insert_element_before(OxmlElement("w:updateFields", {qn("w:val"): "true"}), *_AFTER_UPDATE_FIELDS)
+
+
+def _fit(text: str) -> str:
+    """Word (and python-docx) hold at most 255 characters in a core property."""
+    return text if len(text) <= CORE_PROPERTY_LIMIT else text[: CORE_PROPERTY_LIMIT - 1] + "…"
 
 
 _PASSAGE_NAME = re.compile(PASSAGE_BOOKMARK.format(r"\d+"))
