@@ -61,6 +61,7 @@ def validate(
     diagnostics: list[Diagnostic] = []
     for directory in dirs:
         diagnostics.extend(load_publication(directory)[1])
+        diagnostics.extend(reader_problems(directory))
     if output_format is OutputFormat.json:
         sys.stdout.write(report.to_json(diagnostics) + "\n")
     else:
@@ -161,6 +162,68 @@ def serve(
             "and run briefkit serve again"
         )
     serve_builds(dirs, cron, interval, out or get_settings().output_dir, console)
+
+
+def reader_problems(directory: Path) -> list[Diagnostic]:
+    """Problems in the publication's reader list (checked against the formats briefkit can build)."""
+    from briefkit.distribution.readers import load_readers
+    from exporters.registry import registry
+
+    return load_readers(directory, registry().keys())[1] if directory.is_dir() else []
+
+
+@app.command("publish")
+def publish_command(
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")] = None,
+    site: Annotated[Path | None, typer.Option("--site", help="Web root to write the portal to (default: BRIEFKIT_SITE_DIR or output/site).")] = None,
+) -> None:
+    """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
+    from rich.markdown import Markdown
+
+    from flows.local import prefect_api  # imports prefect: only when publishing
+    from flows.publish import PublishReport, publish, to_markdown
+
+    with console.status("starting the publish flow…"), prefect_api():
+        state = publish(output_dir=str(out) if out else None, site_dir=str(site) if site else None, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if not isinstance(result, PublishReport):
+        err_console.print(f"the publish run ended {state.name}: {state.message or result}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    if result.reader_problems:
+        report.print_text(list(result.reader_problems), console)
+    console.print(Markdown(to_markdown(result)))
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("open")
+def open_site(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")] = None,
+    site: Annotated[Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")] = None,
+) -> None:
+    """Bring the portal up to date (no mail is sent) and serve it on this machine until Ctrl-C."""
+    from briefkit.distribution.config import get_distribution_settings
+    from briefkit.distribution.portal import publish_site
+    from briefkit.distribution.server import site_server, url_of
+
+    settings = get_distribution_settings()
+    output = out or settings.output_dir
+    root = site or settings.site_root(output)
+    publish_site(output, root, settings.site_title, settings.base_url)
+    try:
+        server = site_server(root, "127.0.0.1", port)
+    except OSError as exc:
+        raise fail_usage(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; choose another --port") from None
+    console.print(f"serving {root} at {url_of(server)} (Ctrl-C to stop)", markup=False, highlight=False, soft_wrap=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+app.command("preview", hidden=True)(open_site)
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def publish(output_dir: str | None = None, source_dir: str | None = None, site_d
     settings = get_distribution_settings()
     output = Path(output_dir) if output_dir else settings.output_dir
     source = Path(source_dir) if source_dir else settings.source_dir
-    site_root = Path(site_dir) if site_dir else (settings.site_dir or output / "site")
+    site_root = Path(site_dir) if site_dir else settings.site_root(output)
     site = publish_portal(output, site_root, settings.site_title, settings.base_url)
     report = PublishReport(site_root, site, settings.mail_enabled)
     if settings.mail_enabled:
@@ -94,7 +94,7 @@ def build_and_publish(publication: str, output_dir: str | None = None) -> Publis
 
 
 def _mail(report: PublishReport, output: Path, source: Path, settings: DistributionSettings) -> PublishReport:
-    ledger_path = settings.ledger if settings.ledger else output / "deliveries.sqlite3"
+    ledger_path = settings.ledger_path(output)
     ledger = Ledger(ledger_path)
     delays = [settings.mail_retry_delay * 2**n for n in range(settings.mail_retries)]
     task = deliver_edition.with_options(retries=settings.mail_retries, retry_delay_seconds=delays)

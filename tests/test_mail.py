@@ -31,7 +31,7 @@ def settings(tmp_path: Path, port: int, **overrides: object) -> DistributionSett
 
 
 def send(s: DistributionSettings, m: Manifest, reader: Reader, ledger: Ledger | None = None) -> bool:
-    return deliver(ledger or Ledger(s.ledger_path), m, edition_dir(s.output_dir, m.publication_id, m.edition), reader, s, smtp_connector(s))
+    return deliver(ledger or Ledger(s.ledger_path()), m, edition_dir(s.output_dir, m.publication_id, m.edition), reader, s, smtp_connector(s))
 
 
 def test_each_reader_gets_their_formats_byte_identical(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_each_reader_gets_their_formats_byte_identical(tmp_path: Path) -> None:
         for body in (plain, rich):
             assert "What the first passage says." in body and "OFFICIAL" in body
             assert all(f.sha256 in body for f in want)
-    assert {d.status for d in Ledger(s.ledger_path).rows()} == {SENT}
+    assert {d.status for d in Ledger(s.ledger_path()).rows()} == {SENT}
 
 
 def test_a_rerun_sends_nothing_twice(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_a_failing_server_leaves_the_delivery_pending_then_it_goes_once(tmp_path
     inbox = Inbox(failures=2, mode=mode)
     with smtp_server(inbox) as port:
         s = settings(tmp_path, port, smtp_username="")
-        ledger = Ledger(s.ledger_path)
+        ledger = Ledger(s.ledger_path())
         for _ in range(2):
             with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPServerDisconnected)):
                 send(s, m, ADA, ledger)
@@ -123,7 +123,7 @@ def test_no_server_at_all_is_pending(tmp_path: Path) -> None:
     s = settings(tmp_path, free_port(), smtp_username="")
     with pytest.raises(ConnectionRefusedError):
         send(s, m, ADA)
-    assert [d.status for d in Ledger(s.ledger_path).rows()] == [PENDING]
+    assert [d.status for d in Ledger(s.ledger_path()).rows()] == [PENDING]
 
 
 def test_wrong_password_is_pending_and_never_recorded(tmp_path: Path) -> None:
@@ -132,9 +132,9 @@ def test_wrong_password_is_pending_and_never_recorded(tmp_path: Path) -> None:
         s = settings(tmp_path, port, smtp_password="wrong-" + PASSWORD)
         with pytest.raises(smtplib.SMTPAuthenticationError):
             send(s, m, ADA)
-    (row,) = Ledger(s.ledger_path).rows()
+    (row,) = Ledger(s.ledger_path()).rows()
     assert row.status == PENDING and "535" in row.last_error
-    assert PASSWORD.encode() not in s.ledger_path.read_bytes()
+    assert PASSWORD.encode() not in s.ledger_path().read_bytes()
 
 
 def test_a_newer_edition_supersedes_pending_ones(tmp_path: Path) -> None:

@@ -33,17 +33,15 @@ class DistributionSettings(Settings):
     mail_retry_delay: float = 10.0  # seconds before the first retry; doubles each time
     ledger: Path | None = None  # default <output_dir>/deliveries.sqlite3
 
-    @property
-    def site_root(self) -> Path:
-        return self.site_dir or self.output_dir / "site"
+    def site_root(self, output: Path | None = None) -> Path:
+        return self.site_dir or (output or self.output_dir) / "site"
 
     @property
     def base_url(self) -> str:
         return normal_base(self.site_url)
 
-    @property
-    def ledger_path(self) -> Path:
-        return self.ledger or self.output_dir / "deliveries.sqlite3"
+    def ledger_path(self, output: Path | None = None) -> Path:
+        return self.ledger or (output or self.output_dir) / "deliveries.sqlite3"
 
     @property
     def mail_enabled(self) -> bool:
