@@ -115,7 +115,7 @@ def _retry_io(task: object, task_run: object, state: object) -> bool:
 _IO_RETRIES = {"retries": 2, "retry_delay_seconds": exponential_backoff(backoff_factor=1), "retry_condition_fn": _retry_io}
 
 
-@task(name="validate", cache_policy=NO_CACHE)
+@task(name="validate", task_run_name="validate-{directory.name}", cache_policy=NO_CACHE)
 def validate(directory: Path, strict: bool) -> tuple[Publication | None, list[Diagnostic]]:
     publication, diagnostics = load_publication(directory)
     if strict and diagnostics:
@@ -123,7 +123,7 @@ def validate(directory: Path, strict: bool) -> tuple[Publication | None, list[Di
     return publication, diagnostics
 
 
-@task(name="check-up-to-date", cache_policy=NO_CACHE)
+@task(name="check-up-to-date", task_run_name="check-up-to-date-{publication.id}", cache_policy=NO_CACHE)
 def check_up_to_date(publication: Publication, formats: list[str], output: Path) -> Manifest | None:
     versions = {fmt: registry()[fmt].version for fmt in formats}
     return publishing.up_to_date(output, publication, versions, briefkit_version())
@@ -280,7 +280,10 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
 
 
 def _succeeded(future: PrefectFuture[object]) -> bool:
-    future.wait()  # a future's state is final only once waited for
+    try:
+        future.wait()  # a future's state is final only once waited for
+    except Exception:  # noqa: BLE001 - a process-pool future whose upstream failed raises here
+        return False
     return future.state.is_completed()
 
 

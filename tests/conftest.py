@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from briefkit.loader import load_publication
 from briefkit.model import Publication
+
+# Before anything imports prefect: its database and profiles go to a throwaway home, never
+# ~/.prefect, and its server sends no telemetry (there is no network).
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="briefkit-prefect-home-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "source" / "support-for-ukraine"

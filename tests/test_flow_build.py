@@ -1,0 +1,152 @@
+"""The build flows on Prefect's test harness, with the real exporters in a real process pool."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+from prefect.testing.utilities import prefect_test_harness
+
+from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
+from exporters.registry import registry
+from flows.build import FAULT_ENV, BuildFailed, Outcome, build, build_all
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness() -> Iterator[None]:
+    """One temporary Prefect server for every flow test (it takes seconds to start)."""
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def run(publication: Path | list[Path], output: Path, **options: object) -> tuple[object, list[Outcome] | BuildFailed]:
+    """Run build (one publication) or build_all (several); the state and its result or error."""
+    if isinstance(publication, list):
+        state = build_all([str(p) for p in publication], output_dir=str(output), return_state=True, **options)
+    else:
+        state = build(str(publication), output_dir=str(output), return_state=True, **options)
+    return state, state.result(raise_on_failure=False)
+
+
+def task_names(state: object) -> list[str]:
+    flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        return sorted(t.name for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))))
+
+
+def artifact_text(state: object) -> str:
+    flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return "\n".join(str(a.data) for a in found)
+
+
+def assert_consistent(output: Path, publication_id: str) -> Manifest:
+    """latest is one complete edition: every file listed, with its size and checksum; no leftovers."""
+    latest = latest_dir(output, publication_id)
+    manifest = read_manifest(latest)
+    assert manifest is not None
+    assert sorted(p.name for p in latest.iterdir()) == sorted([MANIFEST, *(f.name for f in manifest.files)])
+    for f in manifest.files:
+        assert (latest / f.name).stat().st_size == f.bytes
+        assert sha256_file(latest / f.name) == f.sha256
+    staging = output / publication_id / ".staging"
+    assert not staging.exists() or not any(staging.iterdir())
+    return manifest
+
+
+def test_build_publishes_every_format_then_is_up_to_date(seed_copy: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    state, outcomes = run(seed_copy, output)
+    assert state.is_completed(), state.message
+    assert [o.status for o in outcomes] == ["published"]
+    manifest = assert_consistent(output, seed_copy.name)
+    assert {f.format for f in manifest.files} == set(registry())
+    assert manifest.exporter_versions == {name: e.version for name, e in registry().items()}
+    assert manifest.edition.isoformat() == "2025-03-01" and (output / seed_copy.name / "2025-03-01").is_dir()
+    assert {f"export.{fmt}" for fmt in registry()} <= set(manifest.timings)
+    report = artifact_text(state)
+    assert all(f.sha256 in report and f"{f.bytes:,}" in report for f in manifest.files)
+
+    again, outcomes = run(seed_copy, output)
+    assert again.is_completed() and [o.status for o in outcomes] == ["up to date"]
+    assert task_names(again) == [f"check-up-to-date-{seed_copy.name}", f"validate-{seed_copy.name}"]  # no exporter ran
+    assert read_manifest(latest_dir(output, seed_copy.name)) == manifest
+
+
+def test_validation_failure_fails_the_run_and_publishes_nothing(seed_copy: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    passage = next((seed_copy / "passages").glob("*.md"))
+    passage.write_text("---\ntitle: Broken\ncolour: blue\n---\n", encoding="utf-8")  # unknown key, empty body
+    state, error = run(seed_copy, output)
+    assert state.is_failed()
+    assert isinstance(error, BuildFailed)
+    [outcome] = error.outcomes
+    assert outcome.status == "invalid" and {d.code for d in outcome.diagnostics} >= {"BK105", "BK107"}
+    assert "validation error" in state.message
+    assert not (output / seed_copy.name).exists()
+    assert "BK105" in artifact_text(state)
+    assert not any(name.startswith("export") for name in task_names(state))
+
+
+def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented fault hook makes the pdf export task raise after its exporter wrote the file."""
+    output = tmp_path / "output"
+    state, _ = run(seed_copy, output, formats=["docx", "pdf"])
+    assert state.is_completed(), state.message
+    good = assert_consistent(output, seed_copy.name)
+
+    passage = next((seed_copy / "passages").glob("*.md"))
+    passage.write_text(passage.read_text(encoding="utf-8") + "\nA sentence added after the last edition.\n", encoding="utf-8")
+    monkeypatch.setenv(FAULT_ENV, "pdf")
+    state, error = run(seed_copy, output, formats=["docx", "pdf"])
+    assert state.is_failed()
+    assert "InjectedFault: fault injected into the pdf export" in state.message
+    assert isinstance(error, BuildFailed) and error.outcomes[0].status == "failed"
+    assert assert_consistent(output, seed_copy.name) == good  # same files, same checksums
+
+    monkeypatch.delenv(FAULT_ENV)
+    state, _ = run(seed_copy, output, formats=["docx", "pdf"])
+    assert state.is_completed(), state.message
+    assert assert_consistent(output, seed_copy.name).content_hash != good.content_hash
+
+
+def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    results: list[tuple[object, object]] = []
+    threads = [threading.Thread(target=lambda: results.append(run(seed_copy, output, formats=["docx", "pdf"], force=True))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    completed = [s for s, _ in results if s.is_completed()]
+    refused = [s for s, _ in results if not s.is_completed()]
+    assert completed, [s.message for s, _ in results]
+    for state in refused:  # the loser (if they overlapped) is told who holds the lock
+        assert "is already being built by flow run" in state.message
+    assert_consistent(output, seed_copy.name)
+    assert len(published_editions(output, seed_copy.name)) == 1
+
+
+def test_build_all_rebuilds_only_the_edited_publication(seed_copy: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    other = seed_copy.with_name("second-brief")
+    shutil.copytree(seed_copy, other)
+    state, outcomes = run([seed_copy, other], output, formats=["docx"])
+    assert state.is_completed(), state.message
+    assert [(o.publication_id, o.status) for o in outcomes] == [(seed_copy.name, "published"), ("second-brief", "published")]
+
+    passage = next((other / "passages").glob("*.md"))
+    passage.write_text(passage.read_text(encoding="utf-8").replace("Ukraine", "Ukraine's people", 1), encoding="utf-8")
+    state, outcomes = run([seed_copy, other], output, formats=["docx"])
+    assert state.is_completed(), state.message
+    assert [(o.publication_id, o.status) for o in outcomes] == [(seed_copy.name, "up to date"), ("second-brief", "published")]
+    assert [n for n in task_names(state) if n.startswith("export")] == ["export-docx-second-brief"]
