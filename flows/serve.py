@@ -1,8 +1,9 @@
-"""Serving the build deployments: one per publication, with its schedule, for a Prefect server.
+"""Serving the build-and-publish deployments: one per publication, with its schedule, for a Prefect server.
 
 A publication's own ``schedule:`` (publication.yaml) wins over the ``--cron`` default.
-Runs appear as ``build/<publication-id>`` and can also be started from the UI or with
-``prefect deployment run build/<publication-id>``. prefect.yaml declares the same
+Each run builds the publication, then publishes (portal and mail, flows/publish.py).
+Runs appear as ``build-and-publish/<publication-id>`` and can also be started from the UI
+or with ``prefect deployment run build-and-publish/<publication-id>``. prefect.yaml declares the same
 deployments for a work pool and workers.
 """
 
@@ -18,7 +19,7 @@ from prefect.settings import PREFECT_API_URL
 from rich.console import Console
 
 from briefkit.loader import load_publication
-from flows.build import build
+from flows.publish import build_and_publish
 
 
 def server_configured() -> bool:
@@ -33,10 +34,10 @@ def build_deployments(directories: list[Path], cron: str, interval: float, outpu
         timing: dict[str, object] = {"cron": schedule} if schedule else {}
         if interval and not (publication and publication.schedule):
             timing = {"interval": dt.timedelta(seconds=interval)}
-        deployments.append(build.to_deployment(
+        deployments.append(build_and_publish.to_deployment(
             name=directory.name,
             parameters={"publication": str(directory.resolve()), "output_dir": str(output.resolve())},
-            description=f"Build {directory.name}: validate, export, verify, publish to {output}/{directory.name}/",
+            description=f"Build {directory.name} into {output}/{directory.name}/, then update the portal and mail its readers",
             tags=["briefkit"],
             **timing,
         ))  # fmt: skip
@@ -48,5 +49,5 @@ def serve_builds(directories: list[Path], cron: str, interval: float, output: Pa
     deployments = build_deployments(directories, cron, interval, output)
     for d in deployments:
         when = d.schedules[0].schedule if d.schedules else "on demand only"
-        console.print(f"serving build/{d.name}: {when}", markup=False, highlight=False)
+        console.print(f"serving build-and-publish/{d.name}: {when}", markup=False, highlight=False)
     serve(*deployments, print_starting_message=False)

@@ -134,3 +134,12 @@ def test_build_and_publish_delivers_the_seed(seed_copy: Path, tmp_path: Path, mo
     for name, data in grace.items():
         assert data == (edition / name).read_bytes() == (site_edition / name).read_bytes()
     assert [a.get_filename() for a in by_to["ada@example.org"].iter_attachments()] == [n for n in built if n.endswith(".pdf")]
+
+
+def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
+    from flows.serve import build_deployments
+    from tests.conftest import SEED
+
+    (deployment,) = build_deployments([SEED], "0 6 * * 1-5", 0, tmp_path / "output")
+    assert deployment.flow_name == "build-and-publish" and deployment.name == "support-for-ukraine"
+    assert str(deployment.schedules[0].schedule.cron) == "0 6 * * 1-5"
