@@ -10,7 +10,7 @@ import pytest
 
 from briefkit.distribution.config import DistributionSettings
 from briefkit.distribution.ledger import PENDING, SENT, SUPERSEDED, Ledger
-from briefkit.distribution.mail import DeliveryError, deliver, smtp_connector
+from briefkit.distribution.mail import DeliveryError, deliver, message_id, smtp_connector
 from briefkit.distribution.readers import Reader
 from briefkit.manifest import Manifest, edition_dir
 from tests.editions import publish_edition
@@ -47,6 +47,7 @@ def test_each_reader_gets_their_formats_byte_identical(tmp_path: Path) -> None:
         msg = by_to[reader.address]
         assert msg["To"].addresses[0].display_name == reader.name
         assert msg["Subject"] == "Test Brief: edition of 2025-03-01"
+        assert msg["Message-ID"].strip() == message_id(m, reader.address, s.smtp_from)  # the same on any resend
         attachments = {a.get_filename(): a.get_content() for a in msg.iter_attachments()}
         want = [f for f in m.files if f.format in formats]
         assert sorted(attachments) == sorted(f.name for f in want)

@@ -143,3 +143,17 @@ def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
     (deployment,) = build_deployments([SEED], "0 6 * * 1-5", 0, tmp_path / "output")
     assert deployment.flow_name == "build-and-publish" and deployment.name == "support-for-ukraine"
     assert str(deployment.schedules[0].schedule.cron) == "0 6 * * 1-5"
+
+
+def test_credentials_from_an_email_server_credentials_block(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect_email import EmailServerCredentials
+
+    inbox = Inbox()
+    with smtp_server(inbox, auth=True) as port:
+        EmailServerCredentials(username=USERNAME, password=PASSWORD, smtp_server="127.0.0.1", smtp_type="INSECURE", smtp_port=port).save("briefkit-test-smtp", overwrite=True)
+        for key in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD"):
+            monkeypatch.delenv(f"BRIEFKIT_{key}")
+        monkeypatch.setenv("BRIEFKIT_SMTP_BLOCK", "briefkit-test-smtp")
+        report, artifact, logs = run(port, monkeypatch)
+    assert report.ok and len(inbox.messages) == 2 and inbox.logins == [USERNAME, USERNAME]
+    assert PASSWORD not in artifact + logs
