@@ -12,7 +12,7 @@ artifact text.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
@@ -40,7 +40,7 @@ class PublishReport:
     sent: tuple[tuple[str, dt.date, str], ...] = ()  # (publication, edition, address) sent by this run
     already_sent: int = 0
     pending: tuple[Delivery, ...] = ()
-    reader_problems: tuple[Diagnostic, ...] = field(default=())
+    reader_problems: tuple[Diagnostic, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -50,7 +50,7 @@ class PublishReport:
 def connector(settings: DistributionSettings) -> Connect:
     """SMTP connections from the named EmailServerCredentials block, or from BRIEFKIT_SMTP_*."""
     if settings.smtp_block:
-        from prefect_email import EmailServerCredentials
+        from prefect_email import EmailServerCredentials  # only when a block is named
 
         return EmailServerCredentials.load(settings.smtp_block).get_server
     return smtp_connector(settings)
@@ -101,23 +101,25 @@ def _mail(report: PublishReport, output: Path, source: Path, settings: Distribut
     problems: list[Diagnostic] = []
     futures = []
     already = 0
-    for pub in published_publications(output):
-        manifest = read_manifest(latest_dir(output, pub))
-        readers, diags = load_readers(source / pub, registry().keys())
-        problems += diags
-        if manifest is None or has_errors(diags):
-            continue
-        ledger.supersede(pub, manifest.edition)
-        directory = edition_dir(output, pub, manifest.edition)
-        for reader in readers:
-            if ledger.is_sent(pub, manifest.edition, reader.address):
-                already += 1
-            else:
-                futures.append((manifest, reader, task.submit(manifest, directory, reader, ledger_path)))
-    wait([f for _, _, f in futures])
+    with ledger.exclusive():  # a second run at the same time would send the same messages
+        for pub in published_publications(output):
+            manifest = read_manifest(latest_dir(output, pub))
+            readers, diags = load_readers(source / pub, registry().keys())
+            problems += diags
+            if manifest is None or has_errors(diags):
+                continue
+            ledger.supersede(pub, manifest.edition)
+            directory = edition_dir(output, pub, manifest.edition)
+            for reader in readers:
+                if ledger.is_sent(pub, manifest.edition, reader.address):
+                    already += 1
+                else:
+                    futures.append((manifest, reader, task.submit(manifest, directory, reader, ledger_path)))
+        wait([f for _, _, f in futures])
     sent = tuple((m.publication_id, m.edition, r.address) for m, r, f in futures if f.state.is_completed() and f.result())
-    pending = tuple(d for d in ledger.rows(PENDING) if (d.publication_id, d.edition) in {(m.publication_id, m.edition) for m, _, _ in futures})
-    return PublishReport(report.site_root, report.site, True, sent, already, pending, tuple(problems))
+    editions = {(m.publication_id, m.edition) for m, _, _ in futures}
+    pending = tuple(d for d in ledger.rows(PENDING) if (d.publication_id, d.edition) in editions)
+    return replace(report, sent=sent, already_sent=already, pending=pending, reader_problems=tuple(problems))
 
 
 def _cell(text: str) -> str:

@@ -151,3 +151,26 @@ def test_a_newer_edition_supersedes_pending_ones(tmp_path: Path) -> None:
         assert send(s, new, ADA, ledger)
     assert [(d.edition.day, d.status) for d in ledger.rows()] == [(1, SUPERSEDED), (1, SENT)]
     assert [d.edition.month for d in ledger.rows()] == [3, 4]
+
+
+def test_the_ledger_lets_one_run_deliver_at_a_time(tmp_path: Path) -> None:
+    import threading
+
+    ledger, order = Ledger(tmp_path / "ledger.sqlite3"), []
+    holding, second_waiting = threading.Event(), threading.Event()
+
+    def second() -> None:
+        holding.wait()
+        second_waiting.set()
+        with Ledger(tmp_path / "ledger.sqlite3").exclusive():
+            order.append("second")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with ledger.exclusive():
+        holding.set()
+        second_waiting.wait()
+        thread.join(timeout=0.5)  # it must still be waiting for the lock
+        order.append("first")
+    thread.join()
+    assert order == ["first", "second"]

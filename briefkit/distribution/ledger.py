@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,17 @@ class Ledger:
                 yield db
         finally:
             db.close()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the ledger for one run's deliveries: a concurrent run waits, then finds them
+        sent. flock dies with its process, so a crashed run never blocks the next one."""
+        with self.path.with_name(self.path.name + ".lock").open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def is_sent(self, publication_id: str, edition: dt.date, address: str) -> bool:
         with self._connect() as db:
