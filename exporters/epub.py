@@ -1,0 +1,355 @@
+"""The EPUB 3 reader: title page, executive summary and one XHTML document per passage.
+
+Content documents are built as lxml trees, so the serialiser escapes every text, and are
+handed to ebooklib as finished items; ebooklib writes the package document, the
+navigation document and the NCX. Passage documents carry ``epub:type="chapter"``: that is
+how ``read_back`` finds them in the spine. The zip is re-packed with fixed metadata so the
+same publication gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import tempfile
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ebooklib import epub
+from lxml import etree
+
+from briefkit.model import (
+    Block,
+    BlockQuote,
+    Code,
+    Emph,
+    Heading,
+    Inline,
+    Link,
+    ListBlock,
+    Paragraph,
+    Passage,
+    Publication,
+    Strong,
+    Text,
+    Theme,
+)
+from exporters import epubcheck
+from exporters.packaging import atomic_path, repack_zip
+from exporters.registry import Exporter, ReadBack
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+EPUB_TYPE = f"{{{OPS}}}type"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+STYLESHEET = "style.css"
+_H1, _SECTION = f"{{{XHTML}}}h1", f"{{{XHTML}}}section"
+_CSS = string.Template(resources.files("exporters").joinpath("epub.css").read_text(encoding="utf-8"))
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkit:publication")
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """Words the exporter adds itself, in the publication's language."""
+
+    contents: str
+    summary: str
+    edition: str
+
+
+_LABELS = {
+    "en": _Labels("Contents", "Executive summary", "Edition"),
+    "uk": _Labels("Зміст", "Короткий виклад", "Видання"),
+    "el": _Labels("Περιεχόμενα", "Σύνοψη", "Έκδοση"),
+}
+
+
+def _labels(language: str) -> _Labels:
+    return _LABELS.get(language.split("-")[0].lower(), _LABELS["en"])
+
+
+def book_identifier(publication_id: str) -> str:
+    """The dc:identifier: the same publication keeps it across runs and editions."""
+    return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, publication_id)}"
+
+
+def _passage_id(index: int) -> str:
+    return f"passage-{index + 1:04d}"
+
+
+def passage_file(index: int) -> str:
+    return f"{_passage_id(index)}.xhtml"
+
+
+# ---- XHTML documents ----------------------------------------------------------------
+
+
+def _sub(parent: etree._Element, tag: str, attrib: dict[str, str] | None = None) -> etree._Element:
+    return etree.SubElement(parent, f"{{{XHTML}}}{tag}", attrib)
+
+
+def _document(language: str, title: str) -> tuple[etree._Element, etree._Element]:
+    """An empty XHTML content document: the root and its body."""
+    html = etree.Element(f"{{{XHTML}}}html", nsmap={None: XHTML, "epub": OPS})
+    html.set("lang", language)
+    html.set(XML_LANG, language)
+    head = _sub(html, "head")
+    _sub(head, "title").text = title
+    _sub(head, "link", {"rel": "stylesheet", "type": "text/css", "href": STYLESHEET})
+    return html, _sub(html, "body")
+
+
+def _serialise(html: etree._Element) -> bytes:
+    return etree.tostring(html, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
+
+
+def _append_text(parent: etree._Element, text: str) -> None:
+    """Add text after whatever ``parent`` holds so far (lxml keeps mixed content in tails)."""
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+def _inlines(parent: etree._Element, children: tuple[Inline, ...], in_link: bool = False) -> None:
+    for node in children:
+        match node:
+            case Text(text):
+                _append_text(parent, text)
+            case Code(text):
+                _sub(parent, "code").text = text
+            case Emph(kids):
+                _inlines(_sub(parent, "em"), kids, in_link)
+            case Strong(kids):
+                _inlines(_sub(parent, "strong"), kids, in_link)
+            case Link(_, kids) if in_link:  # HTML forbids a link inside a link: keep its text only
+                _inlines(parent, kids, in_link)
+            case Link(href, kids):
+                _inlines(_sub(parent, "a", {"href": href}), kids, in_link=True)
+
+
+def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:
+    for block in blocks:
+        match block:
+            case Paragraph(kids):
+                _inlines(_sub(parent, "p"), kids)
+            case Heading(level, kids):
+                _inlines(_sub(parent, f"h{level}"), kids)
+            case ListBlock(ordered, start, items):
+                listing = _sub(parent, "ol" if ordered else "ul")
+                if ordered and start != 1:
+                    listing.set("start", str(start))
+                for item in items:
+                    _blocks(_sub(listing, "li"), item)
+            case BlockQuote(kids):
+                _blocks(_sub(parent, "blockquote"), kids)
+
+
+def _passage_page(passage: Passage, language: str) -> bytes:
+    html, body = _document(language, passage.title)
+    section = _sub(body, "section", {EPUB_TYPE: "chapter", "role": "doc-chapter"})
+    _sub(section, "h1").text = passage.title
+    _blocks(section, passage.blocks)
+    return _serialise(html)
+
+
+def _title_page(publication: Publication, logo: str | None) -> bytes:
+    html, body = _document(publication.language, publication.title)
+    section = _sub(body, "section", {EPUB_TYPE: "titlepage", "class": "titlepage"})
+    if publication.classification:
+        _sub(section, "p", {"class": "classification"}).text = publication.classification
+    if logo is not None:
+        # Decorative: the organisation is named in text below it.
+        _sub(_sub(section, "div", {"class": "logo"}), "img", {"src": logo, "alt": ""})
+    _sub(section, "h1").text = publication.title
+    if publication.subtitle:
+        _sub(section, "p", {"class": "subtitle"}).text = publication.subtitle
+    if publication.organisation:
+        _sub(section, "p", {"class": "organisation"}).text = publication.organisation
+    edition = _sub(section, "p", {"class": "edition"})
+    edition.text = f"{_labels(publication.language).edition} "
+    iso = publication.edition.isoformat()
+    _sub(edition, "time", {"datetime": iso}).text = iso
+    return _serialise(html)
+
+
+def _summary_page(publication: Publication) -> bytes:
+    label = _labels(publication.language).summary
+    html, body = _document(publication.language, label)
+    section = _sub(body, "section", {"class": "summary"})
+    _sub(section, "h1").text = label
+    for index, passage in enumerate(publication.passages):
+        if passage.summary:
+            _sub(_sub(section, "h2"), "a", {"href": passage_file(index)}).text = passage.title
+            _sub(section, "p").text = passage.summary
+    return _serialise(html)
+
+
+def _css(theme: Theme) -> bytes:
+    font = '"' + theme.font.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _CSS.substitute(primary=theme.primary_color, accent=theme.accent_color, font=font).encode("utf-8")
+
+
+# ---- the package ----------------------------------------------------------------------
+
+_IMAGE_TYPES = {b"\x89PNG": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
+
+
+def _logo_item(theme: Theme) -> epub.EpubImage | None:
+    """The theme's logo as a package item; None without one (or if it is no PNG/JPEG)."""
+    if theme.logo is None:
+        return None
+    data = theme.logo.read_bytes()
+    for magic, (media_type, ext) in _IMAGE_TYPES.items():
+        if data.startswith(magic):
+            return epub.EpubImage(uid="logo", file_name=f"logo.{ext}", media_type=media_type, content=data)
+    return None
+
+
+_ACCESSIBILITY_SUMMARY = (
+    "Reflowable text with a table of contents, one document per passage and headings marking "
+    "its structure; the reader's own font, size and colours apply."
+)
+
+
+def _meta(book: epub.EpubBook, prop: str, value: str, **others: str) -> None:
+    book.add_metadata(None, "meta", value, {"property": prop, **others})
+
+
+def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool) -> None:
+    book.set_identifier(book_identifier(publication.id))
+    book.title = publication.title  # ebooklib's NCX and nav read it
+    book.add_metadata("DC", "title", publication.title, {"id": "title"})
+    _meta(book, "title-type", "main", refines="#title")
+    if publication.subtitle:
+        book.add_metadata("DC", "title", publication.subtitle, {"id": "subtitle"})
+        _meta(book, "title-type", "subtitle", refines="#subtitle")
+    book.set_language(publication.language)
+    for n, creator in enumerate(publication.authors or (publication.organisation,)):
+        if creator:
+            book.add_metadata("DC", "creator", creator, {"id": f"creator-{n + 1}"})
+    if publication.organisation:
+        book.add_metadata("DC", "publisher", publication.organisation)
+    book.add_metadata("DC", "date", publication.edition.isoformat())
+    if publication.description:
+        book.add_metadata("DC", "description", publication.description)
+    for keyword in publication.keywords:
+        book.add_metadata("DC", "subject", keyword)
+    # EPUB Accessibility 1.1 discovery metadata (schema.org).
+    _meta(book, "schema:accessMode", "textual")
+    if has_logo:
+        _meta(book, "schema:accessMode", "visual")
+    _meta(book, "schema:accessModeSufficient", "textual")
+    for feature in ("structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"):
+        _meta(book, "schema:accessibilityFeature", feature)
+    _meta(book, "schema:accessibilityHazard", "none")
+    images = "The only image is a decorative logo." if has_logo else "There are no images."
+    _meta(book, "schema:accessibilitySummary", f"{_ACCESSIBILITY_SUMMARY} {images}")
+
+
+def _book(publication: Publication) -> epub.EpubBook:
+    book = epub.EpubBook()
+    # ebooklib's NCX template has no language; the loader allows only [A-Za-z0-9-] in it.
+    ncx_lang = b'version="2005-1" xml:lang="%s"' % publication.language.encode("ascii")
+    book.set_template("ncx", epub.NCX_XML.replace(b'version="2005-1"', ncx_lang))
+    logo = _logo_item(publication.theme)
+    _metadata(book, publication, has_logo=logo is not None)
+    labels = _labels(publication.language)
+
+    style = epub.EpubItem(uid="style", file_name=STYLESHEET, media_type="text/css", content=_css(publication.theme))
+    book.add_item(style)
+    if logo is not None:
+        book.add_item(logo)
+    title_page = _xhtml_item(book, "titlepage", _title_page(publication, logo.file_name if logo else None))
+    nav = book.add_item(epub.EpubNav(uid="nav", title=labels.contents))
+    nav.add_item(style)
+    book.add_item(epub.EpubNcx())
+    book.spine = [title_page, nav]
+
+    if any(p.summary for p in publication.passages):
+        summary = _xhtml_item(book, "summary", _summary_page(publication))
+        book.spine.append(summary)
+        book.toc.append(epub.Link(summary.file_name, labels.summary, summary.id))
+    for index, passage in enumerate(publication.passages):
+        item = _xhtml_item(book, _passage_id(index), _passage_page(passage, publication.language))
+        book.spine.append(item)
+        book.toc.append(epub.Link(item.file_name, passage.title, item.id))
+    return book
+
+
+def _xhtml_item(book: epub.EpubBook, uid: str, content: bytes) -> epub.EpubItem:
+    """A finished content document; plain EpubItem, as EpubHtml would re-parse it as HTML."""
+    item = epub.EpubItem(uid=uid, file_name=f"{uid}.xhtml", media_type="application/xhtml+xml", content=content)
+    return book.add_item(item)
+
+
+class _Writer(epub.EpubWriter):
+    """ebooklib's writer, plus the language on the package element as EPUB accessibility asks."""
+
+    def _write_opf_file(self, root: etree._Element) -> None:
+        root.set(XML_LANG, self.book.language)
+        super()._write_opf_file(root)
+
+
+def export(publication: Publication, dest_dir: Path) -> Path:
+    dest = dest_dir / EXPORTER.filename(publication)
+    book = _book(publication)
+    modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
+    # No page list (there are no page breaks); ebooklib's own deflate is redone by repack_zip.
+    # The writer is driven directly, not through write_epub, so no OSError is swallowed.
+    options = {"mtime": modified, "epub3_pages": False, "compresslevel": 1}
+    with atomic_path(dest) as out, tempfile.TemporaryDirectory(dir=dest.parent) as scratch:
+        raw = Path(scratch) / "ebooklib.epub"
+        writer = _Writer(str(raw), book, options)
+        writer.process()
+        writer.write()
+        repack_zip(raw, out, stored=("mimetype",))
+    return dest
+
+
+# ---- reading back -----------------------------------------------------------------------
+
+
+_BLOCK_TAGS = frozenset(f"{{{XHTML}}}{tag}" for tag in ("p", "h2", "h3", "ul", "ol", "li", "blockquote"))
+
+
+def _text(element: etree._Element) -> str:
+    """All text of ``element``, with a line break around each block inside it, as laid out."""
+    parts = [element.text or ""]
+    for child in element:
+        text = _text(child)
+        parts.append(f"\n{text}\n" if child.tag in _BLOCK_TAGS else text)
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def read_back(path: Path) -> ReadBack:
+    """Per passage document in spine order: the h1 text and the text of everything after it."""
+    book = epub.read_epub(str(path), {"ignore_ncx": True})
+    items = {item.get_id(): item for item in book.get_items()}
+    passages: ReadBack = []
+    for idref, _linear in book.spine:
+        root = etree.fromstring(items[idref].content)
+        for section in root.iter(_SECTION):
+            if "chapter" not in section.get(EPUB_TYPE, "").split():
+                continue
+            blocks = list(section)
+            if not blocks or blocks[0].tag != _H1:
+                raise ValueError(f"{items[idref].get_name()}: a passage must open with its h1 title")
+            heading = blocks[0]
+            body = (heading.tail or "") + "".join(f"\n{_text(b)}\n{b.tail or ''}" for b in blocks[1:])
+            passages.append((_text(heading), body.strip("\n")))
+    return passages
+
+
+EXPORTER = Exporter(
+    name="epub",
+    suffix="reader.epub",
+    version="1",
+    export=export,
+    read_back=read_back,
+    check=epubcheck.check,
+)
