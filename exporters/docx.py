@@ -52,7 +52,10 @@ SUMMARY_BOOKMARK = "summary"
 SUMMARY_TITLE = "Executive summary"
 LOGO_BOX = (Cm(6), Cm(2.5))  # the logo is scaled to fit, keeping its proportions
 CORE_PROPERTY_LIMIT = 255
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 # settings.xml children that must follow w:updateFields (the schema fixes their order)
 _AFTER_UPDATE_FIELDS = (
     "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids", "m:mathPr",
@@ -89,6 +92,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     numbering.install()
     _page_setup(document, publication, styles, restyle)
     _set_properties(document, publication)
+    _settle_package(document)
 
     path = dest_dir / EXPORTER.filename(publication)
     with atomic_path(path) as tmp:
@@ -154,6 +158,7 @@ def _link_ids(document: Document) -> Callable[[str], str]:
 
 
 def _numbering_root(document: Document) -> BaseOxmlElement:
+    """The w:numbering element, in a numbering part made for the purpose if there is none."""
     try:
         return document.part.numbering_part.element
     except NotImplementedError:  # python-docx cannot make the part a reference document may lack
@@ -172,6 +177,7 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
         section.left_margin = section.right_margin = Cm(2.5)
         section.header_distance = section.footer_distance = Cm(1.25)
     section.different_first_page_header_footer = True
+    document.settings.odd_and_even_pages_header_footer = False  # one running header, whatever a reference had
     header = run(publication.title)
     if publication.classification:
         marking = Look(bold=True, color=publication.theme.accent_color.lstrip("#"))
@@ -190,7 +196,7 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
 
 
 def _set_properties(document: Document, publication: Publication) -> None:
-    """Core properties from the publication; nothing left from the template, no wall-clock date."""
+    """Core properties from the publication: nothing left from the template, no wall-clock date."""
     props = document.core_properties
     props.title = _fit(publication.title)
     props.subject = _fit(publication.subtitle or publication.description)
@@ -203,6 +209,10 @@ def _set_properties(document: Document, publication: Publication) -> None:
     props.last_modified_by = "briefkit"
     props.revision = 1
     props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def _settle_package(document: Document) -> None:
+    """Template leftovers out; Word asked to refresh fields on opening, so the TOC gets page numbers."""
     # python-docx's template brings a thumbnail of an empty page and Word 2010's stale style copy
     for rels, reltype in ((document.part.package.rels, RT.THUMBNAIL), (document.part.rels, STYLES_WITH_EFFECTS)):
         for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
@@ -210,7 +220,6 @@ def _set_properties(document: Document, publication: Publication) -> None:
     settings = document.settings.element
     for old in settings.findall(qn("w:updateFields")):
         settings.remove(old)
-    # Word then asks to refresh fields on opening: the TOC gets its page numbers
     settings.insert_element_before(OxmlElement("w:updateFields", {qn("w:val"): "true"}), *_AFTER_UPDATE_FIELDS)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from xml.sax.saxutils import escape
 
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
-from xml.sax.saxutils import escape
 
 from briefkit.model import Block, BlockQuote, Code, Emph, Heading, Inline, Link, ListBlock, Paragraph, Strong, Text
 from exporters.docx_styles import W_NS, StyleIds
@@ -122,7 +122,8 @@ class Numbering:
 
     def ordered(self, level: int, start: int) -> int:
         # Word shares counters between nums of one abstractNum unless each restarts explicitly
-        return self._add(self._abstract_ids[1], f'<w:lvlOverride w:ilvl="{level}"><w:startOverride w:val="{start}"/></w:lvlOverride>')
+        override = f'<w:lvlOverride w:ilvl="{level}"><w:startOverride w:val="{start}"/></w:lvlOverride>'
+        return self._add(self._abstract_ids[1], override)
 
     def _add(self, abstract_id: int, override: str) -> int:
         num_id, self._next_num = self._next_num, self._next_num + 1

@@ -70,6 +70,7 @@ def _definitions(theme: Theme) -> dict[str, str]:
     """Our house style for every style the pack uses, keyed by style name (lower case)."""
     primary, accent = theme.primary_color.lstrip("#"), theme.accent_color.lstrip("#")
     grey = '<w:color w:val="595959"/>'
+    running, small = '<w:spacing w:after="0"/><w:jc w:val="center"/>', f'{grey}<w:sz w:val="18"/><w:szCs w:val="18"/>'
     return {
         "normal": _style(
             "paragraph", "Normal", "Normal", '<w:spacing w:after="160" w:line="276" w:lineRule="auto"/>',
@@ -111,8 +112,8 @@ def _definitions(theme: Theme) -> dict[str, str]:
             '<w:shd w:val="clear" w:color="auto" w:fill="F2F2F2"/>',
             based="",
         ),
-        "header": _style("paragraph", "Header", "header", '<w:spacing w:after="0"/><w:jc w:val="center"/>', f'{grey}<w:sz w:val="18"/><w:szCs w:val="18"/>'),
-        "footer": _style("paragraph", "Footer", "footer", '<w:spacing w:after="0"/><w:jc w:val="center"/>', f'{grey}<w:sz w:val="18"/><w:szCs w:val="18"/>'),
+        "header": _style("paragraph", "Header", "header", running, small),
+        "footer": _style("paragraph", "Footer", "footer", running, small),
     }  # fmt: skip
 
 

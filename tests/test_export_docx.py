@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from PIL import Image as PILImage
 
 from briefkit.markdown import parse_body
-from briefkit.model import Passage, Publication, Theme
+from briefkit.model import Passage, Publication
 from exporters import docx as docx_exporter
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.registry import get
@@ -250,7 +250,7 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "a").iterdir()] == [first.name]  # no temporary files left
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(publication=publications())
 def test_any_valid_publication_exports_and_verifies(publication: Publication, tmp_path_factory: pytest.TempPathFactory) -> None:
     path = docx_exporter.export(publication, tmp_path_factory.mktemp("any"))
