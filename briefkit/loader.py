@@ -39,13 +39,13 @@ _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PAGE_SIZES = ("A4", "Letter")
 _NUMERIC_PREFIX = re.compile(r"^\d+[-_.]?")
 # Text that XML and Word refuse, besides C0/C1 controls: non-characters.
-_BAD_CODEPOINTS = frozenset({0xFFFE, 0xFFFF, *range(0xFDD0, 0xFDF0)})
+NONCHARACTERS = frozenset({0xFFFE, 0xFFFF, *range(0xFDD0, 0xFDF0)})
 
 
 def is_forbidden_char(ch: str) -> bool:
     if ch in "\t\n":
         return False
-    return unicodedata.category(ch) in ("Cc", "Cs") or ord(ch) in _BAD_CODEPOINTS
+    return unicodedata.category(ch) in ("Cc", "Cs") or ord(ch) in NONCHARACTERS
 
 
 # ---- reading files ------------------------------------------------------------------
