@@ -66,8 +66,20 @@ _LABELS = {
 }
 
 
+def _primary(language: str) -> str:
+    return language.split("-")[0].lower()
+
+
 def _labels(language: str) -> _Labels:
-    return _LABELS.get(language.split("-")[0].lower(), _LABELS["en"])
+    return _LABELS.get(_primary(language), _LABELS["en"])
+
+
+# Languages written right to left: documents and page progression follow them.
+_RTL = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "syr", "ug", "ur", "yi"})
+
+
+def _is_rtl(language: str) -> bool:
+    return _primary(language) in _RTL
 
 
 def book_identifier(publication_id: str) -> str:
@@ -95,6 +107,8 @@ def _document(language: str, title: str) -> tuple[etree._Element, etree._Element
     html = etree.Element(f"{{{XHTML}}}html", nsmap={None: XHTML, "epub": OPS})
     html.set("lang", language)
     html.set(XML_LANG, language)
+    if _is_rtl(language):
+        html.set("dir", "rtl")
     head = _sub(html, "head")
     _sub(head, "title").text = title
     _sub(head, "link", {"rel": "stylesheet", "type": "text/css", "href": STYLESHEET})
@@ -228,6 +242,8 @@ def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool) -> 
         book.add_metadata("DC", "title", publication.subtitle, {"id": "subtitle"})
         _meta(book, "title-type", "subtitle", refines="#subtitle")
     book.set_language(publication.language)
+    if _is_rtl(publication.language):
+        book.set_direction("rtl")  # written as the spine's page-progression-direction
     for n, creator in enumerate(publication.authors or (publication.organisation,)):
         if creator:
             book.add_metadata("DC", "creator", creator, {"id": f"creator-{n + 1}"})
@@ -264,7 +280,7 @@ def _book(publication: Publication) -> epub.EpubBook:
     if logo is not None:
         book.add_item(logo)
     title_page = _xhtml_item(book, "titlepage", _title_page(publication, logo.file_name if logo else None))
-    nav = book.add_item(epub.EpubNav(uid="nav", title=labels.contents))
+    nav = book.add_item(epub.EpubNav(uid="nav", title=labels.contents, direction=book.direction))
     nav.add_item(style)
     book.add_item(epub.EpubNcx())
     book.spine = [title_page, nav]

@@ -179,6 +179,18 @@ def test_rich_passage_markup(seed: Publication, tmp_path: Path) -> None:
     assert body.split() == " ".join(block_texts(publication.passages[0].blocks)).split()
 
 
+@pytest.mark.slow
+def test_right_to_left_language(seed: Publication, tmp_path: Path) -> None:
+    arabic = dataclasses.replace(seed, language="ar")
+    path = _export(arabic, tmp_path)
+    assert epubcheck.check(path) == []
+    assert _xml(path, "content.opf").xpath("opf:spine/@page-progression-direction", namespaces=NS) == ["rtl"]
+    for name in ("titlepage.xhtml", "summary.xhtml", passage_file(0)):
+        root = _xml(path, name)
+        assert (root.get("dir"), root.get("lang")) == ("rtl", "ar")
+    assert _xml(path, "nav.xhtml").find("h:body", NS).get("dir") == "rtl"
+
+
 # ---- reproducibility --------------------------------------------------------------------
 
 
@@ -296,6 +308,14 @@ def test_logo_on_title_page(seed: Publication, tmp_path: Path, image_format: str
     (img,) = _xml(path, "titlepage.xhtml").xpath("//h:img", namespaces=NS)
     assert img.get("src") == href and img.get("alt") == ""
     assert "visual" in opf.xpath("//opf:meta[@property='schema:accessMode']/text()", namespaces=NS)
+
+
+def test_logo_in_another_format_is_left_out(seed: Publication, tmp_path: Path) -> None:
+    logo = tmp_path / "logo.gif"
+    Image.new("RGB", (120, 48), "#1F3A5F").save(logo, "GIF")
+    path = _export(dataclasses.replace(seed, theme=Theme(logo=logo)), tmp_path / "out")
+    assert _xml(path, "titlepage.xhtml").xpath("//h:img", namespaces=NS) == []
+    assert compare(seed, EXPORTER.read_back(path)) == []
 
 
 # ---- epubcheck and the registry ---------------------------------------------------------
