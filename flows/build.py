@@ -28,6 +28,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from prefect.tasks import exponential_backoff
 
@@ -165,7 +166,7 @@ def default_task_runner(dask_address: str = "") -> TaskRunner:
 
 
 @flow(name="build", task_runner=default_task_runner(), validate_parameters=True)
-def build(publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None) -> list[Outcome]:
+def build(publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None) -> list[Outcome] | State:
     """Build one publication (an id under the source directory, or a path)."""
     return _build([publication], formats, strict, force, output_dir)
 
@@ -173,7 +174,7 @@ def build(publication: str, formats: list[str] | None = None, strict: bool = Fal
 @flow(name="build-all", task_runner=default_task_runner(), validate_parameters=True)
 def build_all(
     publications: list[str] | None = None, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
-) -> list[Outcome]:
+) -> list[Outcome] | State:
     """Build many publications (default: every one under the source directory) together."""
     settings = get_settings()
     names = publications or [str(d) for d in sorted(settings.source_dir.iterdir()) if d.is_dir() and not d.name.startswith(".")]
@@ -188,7 +189,7 @@ def resolve(publication: str) -> Path:
     return get_settings().source_dir / publication
 
 
-def _build(publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None) -> list[Outcome]:
+def _build(publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None) -> list[Outcome] | State:
     started = time.perf_counter()
     output = Path(output_dir) if output_dir else get_settings().output_dir
     chosen = list(formats or registry())
@@ -210,7 +211,11 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     ordered = [outcomes[k] for k in outcomes]
     _report(ordered)
     if not all(o.ok for o in ordered):
-        raise BuildFailed(ordered)
+        # A Failed state rather than a raise: the run fails with our reason, and no traceback
+        # is logged for what is a finding about the input, not a bug. Callers still get the
+        # BuildFailed from state.result(), and a parent flow calling build() has it raised.
+        failure = BuildFailed(ordered)
+        return Failed(message=str(failure), data=failure)
     return ordered
 
 
@@ -228,8 +233,8 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
     publication, diagnostics = validate(directory, strict)
     pid = publication.id if publication else directory.name
     logger = get_run_logger()
-    for d in diagnostics:
-        (logger.error if d.is_error or strict else logger.warning)("%s", d)
+    for d in diagnostics:  # findings about the input: warnings of the run, whatever their severity
+        logger.warning("%s", d)
     if publication is None:
         errors = sum(d.is_error for d in diagnostics) or len(diagnostics)
         _progress(pid, "invalid")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 
-# Before prefect is imported: no telemetry (there is no network), and only warnings on the
-# console (the run's full log still goes to the Prefect server). A user's own values win.
+# Before prefect is imported: no telemetry (there is no network), and only errors on the
+# console, since diagnostics and progress are shown by us (the run's full log still goes to
+# the Prefect server). A user's own values win.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 from pathlib import Path  # noqa: E402

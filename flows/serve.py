@@ -39,6 +39,7 @@ def build_deployments(directories: list[Path], cron: str, interval: float, outpu
             parameters={"publication": str(directory.resolve()), "output_dir": str(output.resolve())},
             description=f"Build {directory.name} into {output}/{directory.name}/, then update the portal and mail its readers",
             tags=["briefkit"],
+            concurrency_limit=1,  # a run due while the last one still builds waits for it, not for its lock
             **timing,
         ))  # fmt: skip
     return deployments

@@ -1,0 +1,198 @@
+"""`briefkit build` and `briefkit serve` against a real `prefect server start` on 127.0.0.1.
+
+These tests start a real Prefect server (marked slow; find them by this file name): a
+scheduled run of a served deployment, an on-demand `prefect deployment run`, and the
+command line's exit codes. Every process started here is stopped by its group id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from briefkit.manifest import latest_dir, read_manifest, sha256_file
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+SEED = Path(__file__).resolve().parent.parent / "source" / "support-for-ukraine"
+
+
+@dataclass(frozen=True)
+class Server:
+    api_url: str
+    home: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment of a client of this server: its own home, quiet, fast polling."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(PREFECT_API_URL=self.api_url, PREFECT_HOME=str(self.home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="1")
+        return env | extra
+
+    def api(self, path: str, body: dict[str, object] | None = None) -> object:
+        request = urllib.request.Request(f"{self.api_url}{path}", data=json.dumps(body).encode() if body is not None else None, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Interrupt the process group, then kill it if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float = 240) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if result := check():
+                return result
+        except OSError:  # the server or file is not there yet
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = Server("", home).env(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1", PREFECT_UI_ENABLED="false")
+    del env["PREFECT_API_URL"]
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        s = Server(f"http://127.0.0.1:{port}/api", home)
+        wait_for("the Prefect server", lambda: process.poll() is None and s.api("/health") is True, timeout=120)
+        yield s
+    finally:
+        stop(process)
+        log.close()
+
+
+def publication(tmp_path: Path, name: str) -> Path:
+    """A working directory with source/<name>, a copy of the seed with a fixed edition."""
+    dest = tmp_path / "work" / "source" / name
+    shutil.copytree(SEED, dest)
+    with (dest / "publication.yaml").open("a", encoding="utf-8") as f:
+        f.write("edition: 2025-03-01\n")
+    return dest.parent.parent
+
+
+def briefkit(work: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "briefkit"), *args], cwd=work, env=env | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=600)
+
+
+def assert_published(output: Path, publication_id: str) -> None:
+    manifest = read_manifest(latest_dir(output, publication_id))
+    assert manifest is not None and manifest.files
+    for f in manifest.files:
+        assert sha256_file(latest_dir(output, publication_id) / f.name) == f.sha256
+
+
+def flow_runs(server: Server, deployment: str) -> list[dict[str, object]]:
+    found = server.api(f"/deployments/name/{deployment}")
+    return server.api("/flow_runs/filter", {"flow_runs": {"deployment_id": {"any_": [found["id"]]}}})  # type: ignore[index, return-value]
+
+
+def serving(work: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    log = (work / "serve.log").open("wb")
+    return subprocess.Popen([str(BIN / "briefkit"), "serve", *args], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path) -> None:
+    work = publication(tmp_path, "scheduled-brief")
+    process = serving(work, server.env(), "scheduled-brief", "--interval", "10", "--out", "output")
+    try:
+        done = wait_for(
+            "a completed scheduled run",
+            lambda: [r for r in flow_runs(server, "build-and-publish/scheduled-brief") if r["auto_scheduled"] and r["state_type"] == "COMPLETED"],
+        )
+    except AssertionError:
+        raise AssertionError((work / "serve.log").read_text(errors="replace")[-5000:]) from None
+    finally:
+        stop(process)
+    assert_published(work / "output", "scheduled-brief")
+
+
+def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
+    work = publication(tmp_path, "on-demand-brief")
+    process = serving(work, server.env(), "on-demand-brief", "--out", "output")
+    try:
+        wait_for("the deployment", lambda: server.api("/deployments/name/build-and-publish/on-demand-brief"))
+        started = subprocess.run([str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"], env=server.env(), capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stdout + started.stderr
+        run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)  # type: ignore[union-attr]
+        state = wait_for("the run to finish", lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s)  # type: ignore[index]
+    finally:
+        stop(process)
+    assert state == "COMPLETED", (work / "serve.log").read_text(errors="replace")
+    assert_published(work / "output", "on-demand-brief")
+
+
+def test_build_command_publishes_then_reports_up_to_date(server: Server, tmp_path: Path) -> None:
+    work = publication(tmp_path, "command-brief")
+    first = briefkit(work, server.env(), "build", "command-brief", "--formats", "docx,pdf")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "published" in first.stdout and "command-brief-briefing-pack.docx" in first.stdout
+    assert "Traceback" not in first.stderr
+    assert_published(work / "output", "command-brief")
+    again = briefkit(work, server.env(), "build", "command-brief", "--formats", "pdf,docx")
+    assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
+
+
+def test_build_command_shows_diagnostics_of_an_invalid_publication(server: Server, tmp_path: Path) -> None:
+    work = publication(tmp_path, "broken-brief")
+    next((work / "source" / "broken-brief" / "passages").glob("*.md")).write_text("---\ntitle: Broken\n---\n", encoding="utf-8")
+    result = briefkit(work, server.env(), "build", "broken-brief")
+    assert result.returncode == 1
+    assert "BK107" in result.stdout and "1 error" in result.stdout and "invalid" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (work / "output" / "broken-brief").exists()
+
+
+def test_build_command_usage_errors(tmp_path: Path) -> None:
+    work = publication(tmp_path, "usage-brief")
+    env = Server("", tmp_path / "home").env()
+    del env["PREFECT_API_URL"]
+    unknown_format = briefkit(work, env, "build", "--formats", "docx,odt")
+    assert unknown_format.returncode == 2 and "unknown format odt; known formats:" in unknown_format.stderr
+    unknown_publication = briefkit(work, env, "build", "no-such-brief")
+    assert unknown_publication.returncode == 2 and "unknown publication 'no-such-brief'" in unknown_publication.stderr
+    no_server = briefkit(work, env, "serve")
+    assert no_server.returncode == 2 and "prefect server start" in no_server.stderr
+
+
+def test_build_command_without_a_server_uses_a_temporary_one(tmp_path: Path) -> None:
+    """What `make build` does on a fresh machine: no PREFECT_API_URL, no server running."""
+    work = publication(tmp_path, "fresh-brief")
+    env = Server("", tmp_path / "home").env()
+    del env["PREFECT_API_URL"]
+    result = briefkit(work, env, "build", "--formats", "docx")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "published" in result.stdout and "Error logging to API" not in result.stderr
+    assert_published(work / "output", "fresh-brief")
