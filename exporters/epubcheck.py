@@ -37,7 +37,7 @@ def check(path: Path) -> list[str]:
     """EPUBCheck's errors and warnings for ``path``; an empty list means the EPUB is valid."""
     java = shutil.which("java")
     if java is None:
-        return ["epubcheck needs a Java runtime and none is on PATH: install one (Debian: apt-get install default-jre-headless)"]
+        return ["epubcheck needs a Java runtime and none is on PATH: install one (Debian: default-jre-headless)"]
     if not JAR.is_file():
         return [f"epubcheck jar not found at {JAR}: reinstall the Python package 'epubcheck'"]
     command = [java, *_JVM_OPTIONS, "-jar", str(JAR), str(path), "--json", "-"]
