@@ -31,11 +31,11 @@ def run_build(
     directories: list[Path], formats: list[str] | None, strict: bool, force: bool, output: Path, dask: str, console: Console
 ) -> list[Outcome] | None:
     """Run the build flow (build_all for several publications); None when the run crashed."""
-    params = {"formats": formats, "strict": strict, "force": force, "output_dir": str(output.resolve())}
+    params = {"formats": formats, "strict": strict, "force": force, "output_dir": str(output)}
     if len(directories) == 1:
-        flow, params["publication"] = build, str(directories[0].resolve())
+        flow, params["publication"] = build, str(directories[0])
     else:
-        flow, params["publications"] = build_all, [str(d.resolve()) for d in directories]
+        flow, params["publications"] = build_all, [str(d) for d in directories]
     if dask:
         flow = flow.with_options(task_runner=default_task_runner(dask))
 

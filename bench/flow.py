@@ -1,0 +1,132 @@
+"""What Prefect costs and what the parallel fan-out gains, against a running Prefect server.
+
+    .venv/bin/python bench/flow.py [--passages 1000] [--repeat 1]
+
+Starts `prefect server start` on a free 127.0.0.1 port (stopped at the end), then for the
+seed and a generated large publication (bench/corpus.py) measures:
+  - exporters alone: every format exported and verified one after another, plain Python;
+  - `briefkit build --force` wall time (process pool fan-out), and the same flow with the
+    formats run one after another (a one-thread task runner), so speed-up = serial / parallel;
+  - Prefect's overhead = parallel wall time - the longest export+verify chain - validation;
+  - an up-to-date `briefkit build` (nothing to do), wall time of the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+BIN = Path(sys.executable).parent
+
+from corpus import make_publication  # noqa: E402
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the Prefect server did not start")
+
+
+def exporters_alone(directory: Path, out: Path) -> dict[str, float]:
+    """Seconds of export + verify per format, one after another in this process."""
+    from briefkit.loader import load_publication
+    from exporters.registry import registry
+    from exporters.verify import verify
+
+    publication, diags = load_publication(directory)
+    assert publication is not None, diags
+    seconds = {}
+    for name, exporter in registry().items():
+        start = time.perf_counter()
+        verify(publication, exporter, exporter.export(publication, out))
+        seconds[name] = time.perf_counter() - start
+    return seconds
+
+
+def timed_command(args: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    result = subprocess.run([str(BIN / "briefkit"), *args], env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(result.stdout + result.stderr)
+    return elapsed
+
+
+SERIAL = """
+import sys
+from prefect.task_runners import ThreadPoolTaskRunner
+from flows.build import build
+state = build.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(sys.argv[1], output_dir=sys.argv[2], force=True, return_state=True)
+sys.exit(0 if state.is_completed() else 1)
+"""
+
+
+def measure(directory: Path, work: Path, env: dict[str, str], repeat: int) -> dict[str, float]:
+    from briefkit.manifest import latest_dir, read_manifest
+
+    out = work / "output"
+    alone = min((exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)), key=lambda d: sum(d.values()))
+    parallel = min(timed_command(["build", str(directory), "--out", str(out), "--force"], env, work) for _ in range(repeat))
+    timings = read_manifest(latest_dir(out, directory.name)).timings  # type: ignore[union-attr]
+    chain = max(timings[f"export.{f}"] + timings[f"verify.{f}"] for f in alone)
+    serial_start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", SERIAL, str(directory), str(work / "serial")], env=env, cwd=ROOT, check=True, capture_output=True)
+    serial = time.perf_counter() - serial_start
+    up_to_date = min(timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3)))
+    return {
+        "exporters one after another (plain Python), s": sum(alone.values()),
+        **{f"  {name} export+verify, s": s for name, s in alone.items()},
+        "briefkit build --force, parallel fan-out, s": parallel,
+        "same flow, formats one after another, s": serial,
+        "fan-out speed-up (serial / parallel)": serial / parallel,
+        "longest export+verify chain in the run, s": chain,
+        "Prefect and process overhead (parallel - chain - validate), s": parallel - chain - timings["validate"],
+        "up-to-date briefkit build, s": up_to_date,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="briefkit-bench-flow-"))
+    proc, url = start_server(work / "prefect-home")
+    env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    try:
+        seed = shutil.copytree(ROOT / "source" / "support-for-ukraine", work / "source" / "support-for-ukraine")
+        large = make_publication(work / "source" / f"bench-{args.passages}", passages=args.passages)
+        for directory in (seed, large):
+            print(f"\n{directory.name} ({os.cpu_count()} cores, Prefect server at {url})")
+            for label, value in measure(directory, work, env, args.repeat).items():
+                print(f"  {label:<66} {value:8.2f}")
+    finally:
+        os.killpg(proc.pid, 2)
+        proc.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
