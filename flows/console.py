@@ -16,6 +16,7 @@ os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 from pathlib import Path  # noqa: E402
 
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
@@ -43,7 +44,9 @@ def run_build(
         style = "red" if "failed" in message or message in ("invalid", "locked") else "dim"
         console.print(Text.assemble(("  " + publication_id, "bold"), "  ", (message, style)), soft_wrap=True)
 
-    with console.status("starting the build flow…"), prefect_api() as api:
+    # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
+    # matter to runs that a worker or `serve` started and nobody watches.
+    with console.status("starting the build flow…"), prefect_api() as api, temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         console.print(Text(f"build flow on Prefect API {api}", style="dim"), soft_wrap=True)
         add_listener(show)
         try:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 
@@ -25,6 +24,8 @@ def prefect_api() -> Iterator[str]:
     if configured:
         yield configured
         return
+    from prefect.server.api.server import SubprocessASGIServer  # the whole server app: 2 s to import
+
     server = SubprocessASGIServer()
     server.start()
     try:
