@@ -75,7 +75,7 @@ def make_publication(directory: Path, passages: int = 1000, words_per_passage: i
     for i in range(1, passages + 1):
         title = _sentence(rng, rng.randint(3, 7)).rstrip(".").replace("*", "")
         summary = _sentence(rng, rng.randint(8, 14)).replace("*", "")
-        text = f"---\ntitle: \"{i}. {title}\"\nsummary: \"{summary}\"\ntags: [bench, group-{i % 10}]\n---\n{_body(rng, i, words_per_passage)}\n"
+        text = f'---\ntitle: "{i}. {title}"\nsummary: "{summary}"\ntags: [bench, group-{i % 10}]\n---\n{_body(rng, i, words_per_passage)}\n'
         (directory / "passages" / f"{i:0{width}d}-passage-{i}.md").write_text(text, encoding="utf-8")
     return directory
 

@@ -11,6 +11,14 @@ seed and a generated large publication (bench/corpus.py) measures:
     manifest's timings), against the exporters one after another;
   - Prefect's overhead = parallel wall time - the longest export+verify chain - validation;
   - an up-to-date `briefkit build` (nothing to do), wall time of the command.
+
+With --dask tcp://127.0.0.1:8786 the parallel runs use that (already running, warm) Dask
+cluster instead of a fresh process pool; its workers need PREFECT_API_URL of the same
+server (--server) and this checkout on their path, e.g. from the repository root:
+    .venv/bin/prefect server start --port 4200 &
+    .venv/bin/dask scheduler --port 8786 &
+    PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 &
+    .venv/bin/python bench/flow.py --server http://127.0.0.1:4200/api --dask tcp://127.0.0.1:8786
 """
 
 from __future__ import annotations
@@ -40,7 +48,13 @@ def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
         port = s.getsockname()[1]
     env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
     for _ in range(240):
         try:
@@ -85,12 +99,13 @@ sys.exit(0 if state.is_completed() else 1)
 """
 
 
-def measure(directory: Path, work: Path, env: dict[str, str], repeat: int) -> dict[str, float]:
+def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask: str) -> dict[str, float]:
     from briefkit.manifest import latest_dir, read_manifest
 
     out = work / "output"
     alone = min((exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)), key=lambda d: sum(d.values()))
-    parallel = min(timed_command(["build", str(directory), "--out", str(out), "--force"], env, work) for _ in range(repeat))
+    runner = ["--dask", dask] if dask else []
+    parallel = min(timed_command(["build", str(directory), "--out", str(out), "--force", *runner], env, work) for _ in range(repeat))
     timings = read_manifest(latest_dir(out, directory.name)).timings  # type: ignore[union-attr]
     chain = max(timings[f"export.{f}"] + timings[f"verify.{f}"] for f in alone)
     serial_start = time.perf_counter()
@@ -115,20 +130,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--dask", default="", help="fan out on this running Dask scheduler instead of a process pool")
+    parser.add_argument("--server", default="", help="API URL of a running Prefect server (default: start one)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="briefkit-bench-flow-"))
-    proc, url = start_server(work / "prefect-home")
+    proc, url = (None, args.server) if args.server else start_server(work / "prefect-home")
     env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     try:
         seed = shutil.copytree(ROOT / "source" / "support-for-ukraine", work / "source" / "support-for-ukraine")
         large = make_publication(work / "source" / f"bench-{args.passages}", passages=args.passages)
         for directory in (seed, large):
             print(f"\n{directory.name} ({os.cpu_count()} cores, Prefect server at {url})")
-            for label, value in measure(directory, work, env, args.repeat).items():
+            for label, value in measure(directory, work, env, args.repeat, args.dask).items():
                 print(f"  {label:<66} {value:8.2f}")
     finally:
-        os.killpg(proc.pid, 2)
-        proc.wait(timeout=30)
+        if proc is not None:
+            os.killpg(proc.pid, 2)
+            proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
 

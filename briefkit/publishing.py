@@ -62,8 +62,7 @@ def lock(output: Path, publication_id: str, run: str) -> Iterator[Holder]:
         except BlockingIOError:
             f.seek(0)
             raise PublicationLocked(
-                f"publication '{publication_id}' is already being built by {_describe(f.read())}; "
-                "wait for that run to finish (or stop it) and build again"
+                f"publication '{publication_id}' is already being built by {_describe(f.read())}; wait for that run to finish (or stop it) and build again"
             ) from None
         holder = Holder(os.getpid(), socket.gethostname(), run, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         f.truncate(0)

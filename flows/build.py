@@ -35,7 +35,7 @@ from prefect.utilities.annotations import quote
 
 from briefkit import publishing
 from briefkit.diagnostics import Diagnostic
-from briefkit.loader import PUBLICATION_FILE, load_publication
+from briefkit.loader import PUBLICATION_FILE, load_publication, publication_dirs
 from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, sha256_file
 from briefkit.model import Publication
 from briefkit.settings import get_settings
@@ -167,7 +167,9 @@ def default_task_runner(dask_address: str = "") -> TaskRunner:
 
 
 @flow(name="build", task_runner=default_task_runner(), validate_parameters=True)
-def build(publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None) -> list[Outcome] | State:
+def build(
+    publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
+) -> list[Outcome] | State:
     """Build one publication (an id under the source directory, or a path)."""
     return _build([publication], formats, strict, force, output_dir)
 
@@ -177,8 +179,7 @@ def build_all(
     publications: list[str] | None = None, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
 ) -> list[Outcome] | State:
     """Build many publications (default: every one under the source directory) together."""
-    settings = get_settings()
-    names = publications or [str(d) for d in sorted(settings.source_dir.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    names = publications or [str(d) for d in publication_dirs(get_settings().source_dir)]
     return _build(names, formats, strict, force, output_dir)
 
 
@@ -197,19 +198,11 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     unknown = [f for f in chosen if f not in registry()]
     if unknown:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
-    outcomes: dict[str, Outcome] = {}
-    todo: list[_Job] = []
-    with ExitStack() as locks:
-        for name in publications:
-            job, outcome = _prepare(resolve(name), chosen, strict, force, output, locks)
-            if job is not None:
-                todo.append(job)
-            else:
-                outcomes[outcome.publication_id] = outcome
-        fan_out = _fan_out(todo, chosen)
-        for job in todo:
-            outcomes[job.publication.id] = _finish(job, output, started, fan_out)
-    ordered = [outcomes[k] for k in outcomes]
+    with ExitStack() as locks:  # every lock is held until its publication is published
+        prepared = [_prepare(resolve(name), chosen, strict, force, output, locks) for name in publications]
+        jobs = [p for p in prepared if isinstance(p, _Job)]
+        fan_out = _fan_out(jobs, chosen)
+        ordered = [_finish(p, output, started, fan_out) if isinstance(p, _Job) else p for p in prepared]
     _report(ordered)
     if not all(o.ok for o in ordered):
         # A Failed state rather than a raise: the run fails with our reason, and no traceback
@@ -228,8 +221,8 @@ class _Job:
     futures: dict[str, tuple[PrefectFuture[Exported], PrefectFuture[float]]] = field(default_factory=dict)
 
 
-def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> tuple[_Job | None, Outcome]:
-    """Validate, lock and check one publication; a job when it needs building."""
+def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> _Job | Outcome:
+    """Validate, lock and check one publication: a job when it needs building, else its outcome."""
     start = time.perf_counter()
     publication, diagnostics = validate(directory, strict)
     pid = publication.id if publication else directory.name
@@ -239,19 +232,18 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
     if publication is None:
         errors = sum(d.is_error for d in diagnostics) or len(diagnostics)
         _progress(pid, "invalid")
-        return None, Outcome(pid, "invalid", f"{errors} validation error{'s' * (errors != 1)}", tuple(diagnostics))
+        return Outcome(pid, "invalid", f"{errors} validation error{'s' * (errors != 1)}", tuple(diagnostics))
     try:
         locks.enter_context(publishing.lock(output, pid, _run_name()))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
-        return None, Outcome(pid, "failed", str(exc), tuple(diagnostics))
+        return Outcome(pid, "failed", str(exc), tuple(diagnostics))
     latest = None if force else check_up_to_date(quote(publication), formats, output)
     if latest is not None:
         _progress(pid, "up to date")
-        return None, Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
+        return Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
     publishing.clear_staging(output, pid)
-    job = _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
-    return job, Outcome(pid, "building")
+    return _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
 
 
 def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
@@ -262,14 +254,17 @@ def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
     Returns the seconds from the first submission to the last verification.
     """
     start = time.perf_counter()
+    watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
         for fmt in formats:
             exported = export.submit(quote(job.publication), fmt, job.staging)
-            job.futures[fmt] = (exported, verify_file.submit(quote(job.publication), exported))
-    names = {id(f): (job.publication.id, f"{kind} {fmt}") for job in jobs for fmt, pair in job.futures.items() for kind, f in zip(("exported", "verified"), pair)}
-    for future in as_completed([f for job in jobs for pair in job.futures.values() for f in pair]):
-        pid, what = names[id(future)]
-        _progress(pid, what if _succeeded(future) else f"{what.split()[1]} failed")
+            verified = verify_file.submit(quote(job.publication), exported)
+            job.futures[fmt] = (exported, verified)
+            watched[exported] = (job.publication.id, f"exported {fmt}", f"export of {fmt} failed")
+            watched[verified] = (job.publication.id, f"verified {fmt}", f"verification of {fmt} failed")
+    for future in as_completed(list(watched)):
+        pid, done, failed = watched[future]
+        _progress(pid, done if _succeeded(future) else failed)
     return time.perf_counter() - start
 
 
@@ -282,9 +277,9 @@ def _finish(job: _Job, output: Path, started: float, fan_out: float) -> Outcome:
         return Outcome(pid, "failed", next((r for r in failures if r), "a task failed"))
     exported = {fmt: pair[0].result() for fmt, pair in job.futures.items()}
     timings = {"validate": job.validate_seconds, "fan_out": fan_out}
-    for fmt, (e, v) in job.futures.items():
+    for fmt, (_, verified) in job.futures.items():
         timings[f"export.{fmt}"] = exported[fmt].seconds
-        timings[f"verify.{fmt}"] = v.result()
+        timings[f"verify.{fmt}"] = verified.result()
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     directory = publish(job.staging, quote(manifest), output)

@@ -28,9 +28,7 @@ from flows.local import prefect_api  # noqa: E402
 _STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
 
 
-def run_build(
-    directories: list[Path], formats: list[str] | None, strict: bool, force: bool, output: Path, dask: str, console: Console
-) -> list[Outcome] | None:
+def run_build(directories: list[Path], formats: list[str] | None, strict: bool, force: bool, output: Path, dask: str, console: Console) -> list[Outcome] | None:
     """Run the build flow (build_all for several publications); None when the run crashed."""
     params = {"formats": formats, "strict": strict, "force": force, "output_dir": str(output)}
     if len(directories) == 1:
@@ -77,7 +75,14 @@ def print_outcomes(outcomes: list[Outcome], console: Console) -> None:
             continue
         for n, f in enumerate(o.manifest.files):
             first = n == 0
-            table.add_row(o.publication_id if first else "", status if first else "", o.manifest.edition.isoformat() if first else "", f.name, f"{f.bytes:,}", f.sha256[:12])
+            table.add_row(
+                o.publication_id if first else "",
+                status if first else "",
+                o.manifest.edition.isoformat() if first else "",
+                f.name,
+                f"{f.bytes:,}",
+                f.sha256[:12],
+            )
     console.print(table)
     for o in outcomes:
         if o.directory is not None:

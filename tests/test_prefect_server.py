@@ -43,7 +43,9 @@ class Server:
         return env | extra
 
     def api(self, path: str, body: dict[str, object] | None = None) -> object:
-        request = urllib.request.Request(f"{self.api_url}{path}", data=json.dumps(body).encode() if body is not None else None, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.api_url}{path}", data=json.dumps(body).encode() if body is not None else None, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
@@ -84,7 +86,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = Server("", home).env(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1", PREFECT_UI_ENABLED="false")
     del env["PREFECT_API_URL"]
     log = (home / "server.log").open("wb")
-    process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         s = Server(f"http://127.0.0.1:{port}/api", home)
         wait_for("the Prefect server", lambda: process.poll() is None and s.api("/health") is True, timeout=120)
@@ -128,7 +136,7 @@ def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path
     work = publication(tmp_path, "scheduled-brief")
     process = serving(work, server.env(), "scheduled-brief", "--interval", "10", "--out", "output")
     try:
-        done = wait_for(
+        wait_for(
             "a completed scheduled run",
             lambda: [r for r in flow_runs(server, "build-and-publish/scheduled-brief") if r["auto_scheduled"] and r["state_type"] == "COMPLETED"],
         )
@@ -144,7 +152,9 @@ def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
     process = serving(work, server.env(), "on-demand-brief", "--out", "output")
     try:
         wait_for("the deployment", lambda: server.api("/deployments/name/build-and-publish/on-demand-brief"))
-        started = subprocess.run([str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"], env=server.env(), capture_output=True, text=True, timeout=120)
+        started = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"], env=server.env(), capture_output=True, text=True, timeout=120
+        )
         assert started.returncode == 0, started.stdout + started.stderr
         run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)  # type: ignore[union-attr]
         state = wait_for("the run to finish", lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s)  # type: ignore[index]
