@@ -1,0 +1,195 @@
+"""The PDF handout: round trip through pypdf, structure, fonts, reproducibility, theme."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from PIL import Image as PILImage
+from pypdf import PdfReader
+
+from briefkit.markdown import parse_body
+from briefkit.model import Passage, Publication, Theme, squash
+from exporters import pdf
+from exporters.verify import compare, verify
+from tests.strategies import publications
+
+RICH_BODY = r"""Intro with *emphasis*, **strong**, `code <x> & y` and a [link](https://example.org/?a=1&b=2).
+
+## Second level
+
+- first bullet
+- second bullet
+  1. nested one
+  2. nested two
+- 3\. not a number: a bullet whose text starts with a digit
+
+### Third level
+
+5. five
+6. six
+
+> A quoted line with **bold** text.
+>
+> - quoted list item
+
+Greek: Η γρήγορη καφέ αλεπού. Cyrillic: Швидка бура лисиця.
+Unicode the font lacks: 😀 中文 𝄞, and RTL: שלום مرحبا 123.
+Markup: \<b>not bold\</b> & "quotes" 'single' &amp; ]]> %s {x}.
+Long: Pneumonoultramicroscopicsilicovolcanoconiosis""" + "x" * 300 + "."
+
+
+def rich(seed: Publication) -> Publication:
+    """The seed with a second passage that uses every construct the model has."""
+    blocks, diagnostics = parse_body(RICH_BODY, Path("rich.md"), 1)
+    assert not diagnostics
+    passage = Passage(id="rich", title="Ελληνικά & Кирилиця <title> 😀", summary="Everything at once.",
+                      tags=("test",), blocks=blocks, file=Path("rich.md"), body_line=1)  # fmt: skip
+    return dataclasses.replace(seed, passages=(seed.passages[0], passage, *seed.passages[1:]))
+
+
+@pytest.fixture(scope="module")
+def seed_pdf(seed: Publication, tmp_path_factory: pytest.TempPathFactory) -> tuple[Publication, Path]:
+    publication = rich(seed)
+    return publication, pdf.export(publication, tmp_path_factory.mktemp("pdf"))
+
+
+def test_seed_round_trip(seed: Publication, tmp_path: Path) -> None:
+    path = pdf.export(seed, tmp_path)
+    assert path.name == f"{seed.id}-handout.pdf"
+    assert compare(seed, pdf.read_back(path)) == []
+    assert pdf.check(path) == []
+
+
+def test_rich_round_trip(seed_pdf: tuple[Publication, Path]) -> None:
+    publication, path = seed_pdf
+    read = pdf.read_back(path)
+    assert compare(publication, read) == []
+    body = read[1][1]
+    assert "Η γρήγορη καφέ αλεπού" in body and "Швидка бура лисиця" in body
+    assert "😀" in body and "中文" in body and "𝄞" in body  # glyph-less characters keep their text
+    assert "שלום مرحبا" in body  # logical order, as written
+    assert '<b>not bold</b> & "quotes"' in body
+    # list labels are artifacts: the digit that starts an item's text stays, labels do not
+    assert "3. not a number" in body
+    assert not re.search(r"^\s*[•–◦]", body, re.M) and "5." not in body and "1.nested" not in squash(body)
+
+
+def test_outline_one_entry_per_passage(seed_pdf: tuple[Publication, Path]) -> None:
+    publication, path = seed_pdf
+    reader = PdfReader(path)
+    assert [item.title for item in reader.outline] == [p.title for p in publication.passages]
+    pages = [reader.get_destination_page_number(item) for item in reader.outline]
+    assert pages == sorted(pages) and pages[-1] > 0
+
+
+def test_fonts_embedded_truetype(seed_pdf: tuple[Publication, Path]) -> None:
+    _, path = seed_pdf
+    reader = PdfReader(path)
+    base_fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            base_fonts.add(str(font["/BaseFont"]))
+            assert font["/Subtype"] == "/TrueType"
+            assert "/FontFile2" in font["/FontDescriptor"].get_object()
+    assert not any("Helvetica" in name or "Times" in name for name in base_fonts)
+    assert any("DejaVuSans" in name for name in base_fonts) and any("DejaVuSansMono" in name for name in base_fonts)
+
+
+def test_footer_document_info_and_language(seed_pdf: tuple[Publication, Path]) -> None:
+    publication, path = seed_pdf
+    reader = PdfReader(path)
+    count = len(reader.pages)
+    assert count >= 2
+    for number, page in enumerate(reader.pages, 1):
+        text = page.extract_text()
+        assert re.search(rf"Page\s*{number}\s*of\s*{count}\b", text), text[-200:]
+        assert publication.classification in text
+    info = reader.metadata
+    assert info.title == publication.title
+    assert info.author == publication.author
+    assert info.subject == publication.description
+    assert "nato" in info["/Keywords"]
+    assert info.creation_date.date() == publication.edition
+    assert reader.trailer["/Root"]["/Lang"] == publication.language
+
+
+def test_links_are_clickable(seed_pdf: tuple[Publication, Path]) -> None:
+    _, path = seed_pdf
+    uris = [
+        annot.get_object()["/A"]["/URI"]
+        for page in PdfReader(path).pages
+        for annot in page.get("/Annots", [])
+        if "/A" in annot.get_object()
+    ]
+    assert "https://example.org/?a=1&b=2" in uris
+
+
+def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
+    publication = rich(seed)
+    first = pdf.export(publication, tmp_path / "a").read_bytes()
+    second = pdf.export(publication, tmp_path / "b").read_bytes()
+    assert first == second
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(publication=publications())
+def test_any_valid_publication_exports_and_verifies(publication: Publication, tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = pdf.export(publication, tmp_path_factory.mktemp("prop"))
+    verify(publication, pdf.EXPORTER, path)
+
+
+def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -> None:
+    nasty = "<b>x</b> & &amp; \"q\" 'a' <font name=Helvetica> ]]> <br/> &#65;"
+    publication = dataclasses.replace(
+        seed, title=nasty, subtitle=nasty, organisation=nasty, classification=nasty,
+        passages=tuple(dataclasses.replace(p, title=nasty + p.title, summary=nasty) for p in seed.passages),
+    )  # fmt: skip
+    path = pdf.export(publication, tmp_path)
+    assert compare(publication, pdf.read_back(path)) == []
+    first_page = PdfReader(path).pages[0].extract_text()
+    assert squash(nasty) in squash(first_page)
+
+
+@pytest.mark.parametrize(("size", "expected"), [("A4", (595, 842)), ("Letter", (612, 792))])
+def test_page_size_follows_theme(seed: Publication, tmp_path: Path, size: str, expected: tuple[int, int]) -> None:
+    publication = dataclasses.replace(seed, theme=Theme(page_size=size))
+    box = PdfReader(pdf.export(publication, tmp_path)).pages[0].mediabox
+    assert (round(box.width), round(box.height)) == expected
+
+
+def test_colours_font_and_logo_follow_theme(seed: Publication, tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    PILImage.new("RGB", (240, 80), (10, 120, 60)).save(logo)
+    theme = Theme(font="Liberation Serif", primary_color="#0A7A3C", accent_color="#123456", logo=logo)
+    path = pdf.export(dataclasses.replace(seed, theme=theme), tmp_path / "out")
+    reader = PdfReader(path)
+    page = reader.pages[0]
+    content = page.get_contents().get_data()
+    assert b".039216 .478431 .235294 rg" in content  # primary #0A7A3C on headings
+    assert b".070588 .203922 .337255 rg" in content  # accent #123456 on the classification
+    fonts = {str(f.get_object()["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert any("LiberationSerif" in name for name in fonts)
+    images = [x.get_object() for x in page["/Resources"]["/XObject"].values() if x.get_object()["/Subtype"] == "/Image"]
+    assert [(im["/Width"], im["/Height"]) for im in images] == [(240, 80)]
+    assert compare(dataclasses.replace(seed, theme=theme), pdf.read_back(path)) == []
+
+
+def test_no_summaries_means_no_key_points(seed: Publication, tmp_path: Path) -> None:
+    publication = dataclasses.replace(seed, passages=tuple(dataclasses.replace(p, summary="") for p in seed.passages))
+    text = PdfReader(pdf.export(publication, tmp_path)).pages[0].extract_text()
+    assert "Key points" not in text
+    with_summaries = PdfReader(pdf.export(seed, tmp_path / "b")).pages[0].extract_text()
+    assert "Key points" in with_summaries
+
+
+def test_registered(seed: Publication) -> None:
+    from exporters.registry import get
+
+    assert get("pdf") is pdf.EXPORTER
+    assert pdf.EXPORTER.filename(seed) == f"{seed.id}-handout.pdf"
