@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -43,6 +44,7 @@ from exporters.registry import registry
 from exporters.verify import verify
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
+T = TypeVar("T")
 
 
 class InjectedFault(RuntimeError):
@@ -103,6 +105,20 @@ def _progress(publication_id: str, message: str) -> None:
 # ---- tasks ----------------------------------------------------------------------------
 
 
+class Sealed(Generic[T]):
+    """A model handed to a task as one opaque object.
+
+    Prefect walks task parameters looking for futures, several times per task (0.3 s a
+    walk for a 1,000-passage publication). quote() stops that for tasks called here, but
+    Dask unpacks it on the way to its workers; a plain object is walked by neither.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
 def _retry_io(task: object, task_run: object, state: object) -> bool:
     """Retry only what the outside world may fix: I/O errors, not bad output."""
     try:
@@ -131,20 +147,20 @@ def check_up_to_date(publication: Publication, formats: list[str], output: Path)
     return publishing.up_to_date(output, publication, versions, briefkit_version())
 
 
-@task(name="export", task_run_name="export-{fmt}-{publication.id}", cache_policy=NO_CACHE)
-def export(publication: Publication, fmt: str, staging: Path) -> Exported:
+@task(name="export", task_run_name="export-{fmt}-{publication.value.id}", cache_policy=NO_CACHE)
+def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exported:
     start = time.perf_counter()
-    path = registry()[fmt].export(publication, staging)
+    path = registry()[fmt].export(publication.value, staging)
     if fmt in os.environ.get(FAULT_ENV, "").split(","):
         raise InjectedFault(f"fault injected into the {fmt} export by {FAULT_ENV}")
     seconds = time.perf_counter() - start
     return Exported(ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path)), path, seconds)
 
 
-@task(name="verify", task_run_name="verify-{exported.file.format}-{publication.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
-def verify_file(publication: Publication, exported: Exported) -> float:
+@task(name="verify", task_run_name="verify-{exported.file.format}-{publication.value.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
+def verify_file(publication: Sealed[Publication], exported: Exported) -> float:
     start = time.perf_counter()
-    verify(publication, registry()[exported.file.format], exported.path)
+    verify(publication.value, registry()[exported.file.format], exported.path)
     return time.perf_counter() - start
 
 
@@ -238,7 +254,7 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
         return Outcome(pid, "failed", str(exc), tuple(diagnostics))
-    latest = None if force else check_up_to_date(quote(publication), formats, output)
+    latest = None if force else check_up_to_date(quote(publication), formats, output)  # see Sealed
     if latest is not None:
         _progress(pid, "up to date")
         return Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
@@ -249,16 +265,14 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
 def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
     """Submit every export of every job at once, each verification behind its export.
 
-    Models go in quote(): Prefect would otherwise walk every node of a large publication
-    looking for futures, several times per task (0.3 s a walk at 1,000 passages).
     Returns the seconds from the first submission to the last verification.
     """
     start = time.perf_counter()
     watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
         for fmt in formats:
-            exported = export.submit(quote(job.publication), fmt, job.staging)
-            verified = verify_file.submit(quote(job.publication), exported)
+            exported = export.submit(Sealed(job.publication), fmt, job.staging)
+            verified = verify_file.submit(Sealed(job.publication), exported)
             job.futures[fmt] = (exported, verified)
             watched[exported] = (job.publication.id, f"exported {fmt}", f"export of {fmt} failed")
             watched[verified] = (job.publication.id, f"verified {fmt}", f"verification of {fmt} failed")
