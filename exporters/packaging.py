@@ -1,4 +1,4 @@
-"""Byte-reproducible files: atomic writes and zip re-packing with fixed entry metadata.
+"""Byte-reproducible files: zip re-packing with fixed entry metadata.
 
 python-docx and ebooklib stamp zip entries with the wall clock; re-packing every entry
 with one fixed date, in a fixed order, makes the same input give the same bytes.
@@ -6,31 +6,14 @@ with one fixed date, in a fixed order, makes the same input give the same bytes.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
+from briefkit.atomic import atomic_path
+
+__all__ = ["FIXED_ZIP_DATE", "atomic_path", "repack_zip"]
+
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
-
-
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` in one step.
-
-    A failed or interrupted export therefore never leaves a truncated file at ``dest``.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def repack_zip(source: Path, dest: Path, stored: tuple[str, ...] = ()) -> None:

@@ -13,15 +13,14 @@ Files whose bytes are already right are not touched, so re-publishing changes no
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from briefkit.atomic import atomic_path
 from briefkit.distribution.feeds import atom_feed
 from briefkit.distribution.render import render, static
 from briefkit.loader import SLUG
@@ -128,25 +127,14 @@ def _is_current(dest: Path, item: SiteFile) -> bool:
 
 def _install(dest: Path, item: SiteFile) -> None:
     """Put ``item`` at ``dest`` in one step; a published file must match its manifest."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if item.data is not None:
-                out.write(item.data)
-            else:
-                assert item.source is not None
-                with item.source.open("rb") as src:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-        if item.source is not None and sha256_file(tmp) != item.sha256:
-            raise PortalError(f"{item.source} does not match the sha256 in its manifest; rebuild the edition")
-        tmp.chmod(0o644)  # mkstemp makes 0600, which a web server could not read
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with atomic_path(dest) as tmp:
+        if item.data is not None:
+            tmp.write_bytes(item.data)
+        else:
+            assert item.source is not None
+            shutil.copyfile(item.source, tmp)
+            if sha256_file(tmp) != item.sha256:
+                raise PortalError(f"{item.source} does not match the sha256 in its manifest; rebuild the edition")
 
 
 def _previous_listing(root: Path) -> set[str]:
