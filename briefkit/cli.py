@@ -16,7 +16,7 @@ from rich.console import Console
 
 from briefkit import importer, report
 from briefkit.diagnostics import Diagnostic, has_errors
-from briefkit.loader import PUBLICATION_FILE, load_publication, publication_dirs, read_source
+from briefkit.loader import PUBLICATION_FILE, load_publication, locate_publication, publication_dirs, read_source
 from briefkit.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -103,14 +103,11 @@ def resolve_names(names: list[str] | None) -> list[Path]:
         return publication_dirs(source)
     found: list[Path] = []
     for name in names:
-        path = Path(name)
-        if path.is_dir():
-            found.append(path)
-        elif (source / name).is_dir():
-            found.append(source / name)
-        else:
+        path = locate_publication(name, source)
+        if not path.is_dir():
             known = ", ".join(d.name for d in publication_dirs(source)) or "none"
             raise fail_usage(f"unknown publication '{name}': not a directory nor an id under {source}/ (known: {known})")
+        found.append(path)
     return found
 
 

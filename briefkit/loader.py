@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 import subprocess
 import unicodedata
@@ -439,3 +440,11 @@ def publication_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def locate_publication(name: str, source_dir: Path) -> Path:
+    """The directory meant by ``name``: a path to a directory, else an id under ``source_dir``."""
+    path = Path(name)
+    if path.is_dir() or os.sep in name:
+        return path
+    return source_dir / name

@@ -36,7 +36,7 @@ from prefect.utilities.annotations import quote
 
 from briefkit import publishing
 from briefkit.diagnostics import Diagnostic
-from briefkit.loader import PUBLICATION_FILE, load_publication, publication_dirs
+from briefkit.loader import load_publication, locate_publication, publication_dirs
 from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, sha256_file
 from briefkit.model import Publication
 from briefkit.settings import get_settings
@@ -201,10 +201,7 @@ def build_all(
 
 def resolve(publication: str) -> Path:
     """A publication directory from an id under the source directory or a path."""
-    path = Path(publication)
-    if (path / PUBLICATION_FILE).exists() or os.sep in publication:
-        return path
-    return get_settings().source_dir / publication
+    return locate_publication(publication, get_settings().source_dir)
 
 
 def _build(publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None) -> list[Outcome] | State:
