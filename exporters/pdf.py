@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,15 +27,16 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     Image,
     ListFlowable,
     ListItem,
     PageTemplate,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -108,6 +110,27 @@ def _utf16(code: int) -> str:
 ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 
 
+class _TTFont(TTFont):
+    """A TrueType font that remembers string widths.
+
+    Line breaking measures every word of every paragraph, and drawing measures every
+    fragment again; reportlab does it in pure Python, character by character, while a
+    text uses a small vocabulary. The cache is emptied whenever widths change
+    (_prepare_faces), so a remembered width is always the one reportlab would compute.
+    """
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(name, path)
+        self.widths: dict[tuple[str, float], float] = {}
+
+    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:  # noqa: N802
+        key = (text, size)
+        width = self.widths.get(key)
+        if width is None:
+            width = self.widths[key] = super().stringWidth(text, size, encoding)
+        return width
+
+
 @dataclass(frozen=True)
 class Fonts:
     """Registered reportlab font names: the theme family and a monospace family."""
@@ -126,7 +149,7 @@ def _register(family: FontFamily) -> tuple[str, str, str, str]:
     base = f"bk-{family.name.replace(' ', '')}"
     names = (base, f"{base}-Bold", f"{base}-Italic", f"{base}-BoldItalic")
     for name, path in zip(names, family.faces):
-        pdfmetrics.registerFont(TTFont(name, str(path)))
+        pdfmetrics.registerFont(_TTFont(name, str(path)))
     pdfmetrics.registerFontFamily(base, normal=names[0], bold=names[1], italic=names[2], boldItalic=names[3])
     return names
 
@@ -151,13 +174,40 @@ def _prepare_faces(fonts: Fonts, chars: set[str]) -> None:
     """
     codes = {ord(c) for c in chars}
     for name in fonts.faces:
-        face = pdfmetrics.getFont(name).face
+        font = pdfmetrics.getFont(name)
+        font.widths.clear()  # bounds the cache to one export's vocabulary, too
+        face = font.face
         for code in codes.difference(face.charToGlyph):
             face.charToGlyph[code] = 0
             face.charWidths[code] = face.defaultWidth
         for code in STAND_INS.values():
             face.charToGlyph[code] = face.charToGlyph.get(0x20, 0)
             face.charWidths[code] = 0
+
+
+# ---- paragraphs -------------------------------------------------------------------
+
+
+class Paragraph(RLParagraph):
+    """A reportlab Paragraph that breaks its lines once per width.
+
+    reportlab wraps a flowable again whenever it measures or places it: a list wraps its
+    items, then again while drawing them; a table wraps its cells again at each page it
+    splits across; _Room measures headings before the frame places them. Line breaking
+    depends on the width alone, so the lines of the last wrap are reused while the width
+    and the lines are the same; split() replaces or drops them, forcing a fresh wrap.
+    """
+
+    _memo: tuple[float, object, float, float] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        memo = self._memo
+        if memo is not None and memo[0] == availWidth and memo[1] is self.__dict__.get("blPara"):
+            self.width, self.height = memo[2], memo[3]
+            return memo[2], memo[3]
+        width, height = super().wrap(availWidth, availHeight)
+        self._memo = (availWidth, self.__dict__.get("blPara"), width, height)
+        return width, height
 
 
 # ---- styles -------------------------------------------------------------------------
@@ -171,20 +221,19 @@ class Styles:
         self.body = self.para("body", 10, 14, spaceAfter=5)
         self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY)
         self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
-                               spaceBefore=16, spaceAfter=6, keepWithNext=1)  # fmt: skip
+                               spaceBefore=16, spaceAfter=6)  # fmt: skip
         self.headings = {
-            2: self.para("h2", 12.5, 16, fontName=fonts.bold, textColor=primary, spaceBefore=8, spaceAfter=3, keepWithNext=1),
-            3: self.para("h3", 11, 14.5, fontName=fonts.bold, textColor=INK, spaceBefore=7, spaceAfter=2, keepWithNext=1),
+            2: self.para("h2", 12.5, 16, fontName=fonts.bold, textColor=primary, spaceBefore=8, spaceAfter=3),
+            3: self.para("h3", 11, 14.5, fontName=fonts.bold, textColor=INK, spaceBefore=7, spaceAfter=2),
         }  # fmt: skip
-        # reportlab loops forever re-splitting a keep-with-next group whose first member
-        # sits in an indenter (list item, quote), so headings there do not keep with next
-        self.nested_headings = {n: ParagraphStyle(f"{h.name}-nested", parent=h, keepWithNext=0) for n, h in self.headings.items()}
         self.link_color = "#" + primary.hexval()[2:]
         self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
 
     def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
+        # no space shrinkage: text is ragged right, so a line never needs to squeeze past
+        # the margin, and line breaking skips re-measuring the spaces of every line
         kw = {"fontName": self.fonts.regular, "textColor": INK, **kw}
-        return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, **kw)
+        return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, spaceShrinkage=0, **kw)
 
 
 # ---- inline markup ------------------------------------------------------------------
@@ -270,8 +319,10 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
             case Para(kids):
                 out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body))
             case Heading(level, kids):
-                nested = quoted or depth > 0
-                out.append(Paragraph(markup(kids, styles), (styles.nested_headings if nested else styles.headings)[level]))
+                # headings in a list item or quote are not kept with what follows: the
+                # room check belongs to the page, not to an indented box
+                heading = Paragraph if quoted or depth > 0 else _Heading
+                out.append(heading(markup(kids, styles), styles.headings[level]))
             case ListBlock(ordered, start, items):
                 out.append(_list(ordered, start, items, styles, quoted, depth))
             case BlockQuote(kids):
@@ -289,13 +340,48 @@ def _list(ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], style
                  bulletColor=styles.primary, bulletOffsetY=-1, spaceAfter=3, **label)  # fmt: skip
 
 
+class _Heading(Paragraph):
+    """A page-level heading: a _Room before it keeps it off the foot of a page."""
+
+
+class _Room(CondPageBreak):
+    """Starts a new page unless a run of headings and two body lines under it fit.
+
+    This keeps a heading with its text without keep-with-next groups, which reportlab
+    lays out twice (to try the group, then to place its members) and which it re-splits
+    forever in some nestings. The headings' wrap here is the one the frame reuses.
+    """
+
+    def __init__(self, headings: list[_Heading], body_leading: float) -> None:
+        super().__init__(0)
+        self._headings, self._body_leading = headings, body_leading
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        need = 2 * self._body_leading
+        for heading in self._headings:
+            need += heading.style.spaceBefore + heading.wrap(availWidth, availHeight)[1] + heading.style.spaceAfter
+        # a run taller than a page starts where it is: a fresh page would not hold it either
+        self.height = min(need, self._doctemplateAttr("height") or need)
+        return super().wrap(availWidth, availHeight)
+
+
+def keep_headings(items: list[Flowable], styles: Styles) -> list[Flowable]:
+    """``items`` with a _Room before each run of consecutive page-level headings."""
+    out: list[Flowable] = []
+    for n, item in enumerate(items):
+        if isinstance(item, _Heading) and not (n and isinstance(items[n - 1], _Heading)):
+            run = list(itertools.takewhile(lambda f: isinstance(f, _Heading), items[n:]))
+            out.append(_Room(run, styles.body.leading))
+        out.append(item)
+    return out
+
+
 class _PassageAnchor(Flowable):
     """Zero-height mark above a passage heading: the outline entry and its destination."""
 
     def __init__(self, key: str, title: str) -> None:
         super().__init__()
         self.key, self.title = key, title
-        self.keepWithNext = 1
 
     def wrap(self, aW: float, aH: float) -> tuple[float, float]:  # noqa: N803
         return 0, 0
@@ -306,11 +392,10 @@ class _PassageAnchor(Flowable):
 
 
 def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
-    return [
-        _PassageAnchor(f"passage-{index}", passage.title),
-        Paragraph(para_text(passage.title), styles.title),
-        *flowables(passage.blocks, styles),
-    ]
+    """The passage's room check, its anchor, heading and body (the anchor after the check,
+    so the outline points at the page the heading is on)."""
+    room, *rest = keep_headings([_Heading(para_text(passage.title), styles.title), *flowables(passage.blocks, styles)], styles)
+    return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]
 
 
 # ---- title block and key points -----------------------------------------------------
@@ -472,9 +557,6 @@ def export(publication: Publication, dest_dir: Path) -> Path:
         story = [*title_block(publication, styles, width), *key_points(publication, styles, width)]
         for index, passage in enumerate(publication.passages):
             story += passage_flowables(index, passage, styles)
-        # A keep-with-next heading that ends the story and is taller than a page makes
-        # reportlab re-wrap it forever; anything after it breaks the cycle.
-        story.append(Spacer(0, 0))
         doc.build(story, canvasmaker=functools.partial(_Canvas, furniture=furniture))
     return dest
 
