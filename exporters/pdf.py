@@ -18,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from pypdf import PdfReader
-from pypdf.generic import ContentStream, IndirectObject, TextStringObject
+from pypdf.generic import IndirectObject
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -564,6 +564,53 @@ def export(publication: Publication, dest_dir: Path) -> Path:
 # ---- read back ----------------------------------------------------------------------
 
 _BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+# Content-stream tokens as reportlab writes them (it escapes every parenthesis inside a
+# literal string); anything else is an error rather than something to skip.
+_TOKEN = re.compile(
+    rb"""(?P<str>\((?:[^()\\]|\\.)*\))|<(?P<hex>[0-9A-Fa-f\s]*)>|(?P<open>\[|<<)|(?P<close>\]|>>)
+    |(?P<name>/[^\s()<>\[\]{}/%]*)|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))|(?P<op>[A-Za-z'"*]+)|%[^\r\n]*|(?P<bad>\S)""",
+    re.S | re.X,
+)
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|.)", re.S)
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\n": b"", b"\r": b"", b"\r\n": b""}
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    return bytes([int(code, 8) & 0xFF]) if code[0] in b"01234567" else _ESCAPES.get(code, code)
+
+
+def operations(data: bytes) -> Iterator[tuple[list[object], bytes]]:
+    """(operands, operator) of a content stream: numbers as floats, names as "/Name"
+    strings, strings as bytes, arrays (and dictionaries) as lists.
+
+    A small tokenizer instead of pypdf's ContentStream, which builds a PDF object for
+    every number and takes most of read_back's time on a long handout.
+    """
+    operands: list[object] = []
+    outer: list[list[object]] = []
+    for token in _TOKEN.finditer(data):
+        kind, text = token.lastgroup, token.group(token.lastgroup or 0)
+        if kind == "op":
+            yield operands, text
+            operands = []
+        elif kind == "num":
+            operands.append(float(text))
+        elif kind == "str":
+            operands.append(_ESCAPE.sub(_unescape, text[1:-1]))
+        elif kind == "hex":
+            digits = re.sub(rb"\s", b"", text)
+            operands.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode()))
+        elif kind == "name":
+            operands.append(text.decode("latin-1"))
+        elif kind == "open":
+            outer.append(operands)
+            operands = []
+        elif kind == "close" and outer:
+            inner, operands = operands, outer.pop()
+            operands.append(inner)
+        elif kind in ("bad", "close"):
+            raise ValueError(f"unexpected {text!r} in a content stream at byte {token.start()}")
 
 
 @dataclass(frozen=True)
@@ -611,7 +658,7 @@ def page_runs(reader: PdfReader, number: int, maps: dict[object, dict[int, str]]
     leading, size, cmap = 0.0, 0.0, {}
     stack: list[tuple[list[float], float, dict[int, str]]] = []
     marks: list[bool] = []  # one per open marked-content sequence: is it an artifact?
-    for operands, op in ContentStream(page.get_contents(), reader).operations:
+    for operands, op in operations(page.get_contents().get_data()):
         if op == b"q":
             stack.append((ctm, size, cmap))
         elif op == b"Q" and stack:
@@ -640,15 +687,11 @@ def page_runs(reader: PdfReader, number: int, maps: dict[object, dict[int, str]]
             cmap, size = maps[key], float(operands[1])
         elif op in (b"Tj", b"TJ", b"'", b'"') and not any(marks):
             strings = operands[0] if op == b"TJ" else operands[-1:]
-            raw = b"".join(_raw(s) for s in strings if isinstance(s, (str, bytes)))
+            raw = b"".join(s for s in strings if isinstance(s, bytes))
             text = "".join(cmap.get(b, "\ufffd") for b in raw)
             m = _mult(tm, ctm)
             runs.append(Run(number, m[5], round(size * abs(m[3]), 2), text))
     return runs
-
-
-def _raw(value: str | bytes) -> bytes:
-    return value.original_bytes if isinstance(value, TextStringObject) else bytes(value)
 
 
 def read_back(path: Path) -> ReadBack:
