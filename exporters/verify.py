@@ -41,12 +41,17 @@ def compare(publication: Publication, read: list[tuple[str, str]]) -> list[str]:
     return problems
 
 
+def read_back_problems(publication: Publication, exporter: Exporter, path: Path) -> list[str]:
+    """How ``path``, read back, differs from ``publication`` (the format's check aside)."""
+    try:
+        return compare(publication, exporter.read_back(path))
+    except Exception as exc:  # an unreadable file is a verification failure, not a crash
+        return [f"cannot be read back: {exc}"]
+
+
 def verify(publication: Publication, exporter: Exporter, path: Path) -> None:
     """Raise VerificationError unless ``path`` reads back as ``publication``."""
-    try:
-        problems = compare(publication, exporter.read_back(path))
-    except Exception as exc:  # an unreadable file is a verification failure, not a crash
-        problems = [f"cannot be read back: {exc}"]
+    problems = read_back_problems(publication, exporter, path)
     if exporter.check is not None:
         problems += exporter.check(path)
     if problems:
