@@ -4,9 +4,14 @@
 together). Per publication: load and validate; take its lock; skip everything when the
 latest manifest already matches (sources, theme, briefkit and exporter versions); else
 export every format at once in the task runner (processes by default, a Dask cluster when
-``BRIEFKIT_DASK_ADDRESS`` or ``--dask`` names one), verify each file, and publish the
-edition with ``briefkit.publishing``. Formatting lives in the exporters, publishing
-mechanics in briefkit.publishing; this module only orchestrates.
+``BRIEFKIT_DASK_ADDRESS`` or ``--dask`` names one), verify each file (read it back, and run
+the format's check), and publish the edition with ``briefkit.publishing``. The default
+runner starts its worker processes at the beginning of a run that will have work to do, so
+their start-up (seconds each) overlaps validation rather than delaying the first export, and
+runs format checks in threads of the flow process: epubcheck is a Java program, and a
+thread waiting on it leaves the worker processes, and their cores, to Python work.
+Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
+module only orchestrates.
 
 Fault hook, for testing failure handling with real components: ``BRIEFKIT_FAULT_EXPORT``
 (a comma-separated list of formats) makes those export tasks raise after their exporter
@@ -18,10 +23,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -30,20 +35,21 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
-from prefect.tasks import exponential_backoff
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import Task, exponential_backoff
 from prefect.utilities.annotations import quote
 
 from briefkit import publishing
 from briefkit.diagnostics import Diagnostic
-from briefkit.loader import load_publication, locate_publication, publication_dirs
-from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, sha256_file
+from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE, content_hash, load_publication, locate_publication, publication_dirs
+from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, read_manifest, sha256_file
 from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters.registry import registry
-from exporters.verify import verify
+from exporters.verify import VerificationError, read_back_problems
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
+EXTERNAL = "external-program"  # tag of tasks that mostly wait on another program
 T = TypeVar("T")
 
 
@@ -159,8 +165,19 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
 
 @task(name="verify", task_run_name="verify-{exported.file.format}-{publication.value.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
 def verify_file(publication: Sealed[Publication], exported: Exported) -> float:
+    """Read the file back and compare it with the canonical text."""
     start = time.perf_counter()
-    verify(publication.value, registry()[exported.file.format], exported.path)
+    if problems := read_back_problems(publication.value, registry()[exported.file.format], exported.path):
+        raise VerificationError(exported.path, tuple(problems))
+    return time.perf_counter() - start
+
+
+@task(name="check", task_run_name="check-{exported.file.format}-{publication_id}", tags={EXTERNAL}, cache_policy=NO_CACHE, **_IO_RETRIES)
+def check_file(exported: Exported, publication_id: str) -> float:
+    """The format's own validator (e.g. epubcheck) on the file."""
+    start = time.perf_counter()
+    if problems := registry()[exported.file.format].check(exported.path):  # type: ignore[misc]
+        raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 
 
@@ -172,6 +189,56 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
 # ---- the flows ------------------------------------------------------------------------
 
 
+def _preload() -> None:
+    """Import, once per worker process, what every task run there needs: Prefect's task
+    engine and every exporter (python-docx, reportlab, ebooklib)."""
+    import prefect.task_engine  # noqa: F401
+
+    registry()
+
+
+class BuildTaskRunner(ProcessPoolTaskRunner):
+    """A process pool that can start its workers early, and threads for external programs.
+
+    A fresh worker takes about 3 s (spawn, imports, Prefect set-up) before its first task;
+    started at the beginning of the run, that overlaps validation instead of the fan-out.
+    Tasks tagged EXTERNAL go to threads of the flow process instead: they need no Python
+    core of their own, and a worker process waiting on them would hold one.
+    """
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        super().__init__(max_workers, initializer=_preload)
+        self._threads = ThreadPoolTaskRunner()
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self._threads.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._threads.__exit__(*exc_info)
+        super().__exit__(*exc_info)
+
+    def submit(  # type: ignore[override]
+        self,
+        task: Task[..., Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+        dependencies: dict[str, set[Any]] | None = None,
+    ) -> PrefectFuture[Any]:
+        runner = self._threads if EXTERNAL in task.tags else super()
+        return runner.submit(task, parameters, wait_for, dependencies)
+
+    def start_workers(self) -> None:
+        # ProcessPoolExecutor starts a worker for each call submitted while none is idle, up
+        # to its maximum. Prefect 3.9 offers no public way to reach the executor or its size,
+        # so this reads private attributes, and does nothing (workers then start on demand,
+        # as before) if they are gone.
+        executor = getattr(self, "_executor", None)
+        for _ in range(getattr(self, "_max_workers", 0) if executor is not None else 0):
+            executor.submit(_preload)
+
+
 def default_task_runner(dask_address: str = "") -> TaskRunner:
     """Processes on this machine, or the Dask cluster at ``dask_address``."""
     address = dask_address or get_settings().dask_address
@@ -179,7 +246,7 @@ def default_task_runner(dask_address: str = "") -> TaskRunner:
         from prefect_dask import DaskTaskRunner  # only needed, and imported, for a cluster
 
         return DaskTaskRunner(address=address)
-    return ProcessPoolTaskRunner()
+    return BuildTaskRunner()
 
 
 @flow(name="build", task_runner=default_task_runner(), validate_parameters=True)
@@ -211,8 +278,11 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     unknown = [f for f in chosen if f not in registry()]
     if unknown:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
+    directories = [resolve(name) for name in publications]
+    if force or not all(_unchanged(d, output) for d in directories):
+        _start_workers()
     with ExitStack() as locks:  # every lock is held until its publication is published
-        prepared = [_prepare(resolve(name), chosen, strict, force, output, locks) for name in publications]
+        prepared = [_prepare(directory, chosen, strict, force, output, locks) for directory in directories]
         jobs = [p for p in prepared if isinstance(p, _Job)]
         fan_out = _fan_out(jobs, chosen)
         ordered = [_finish(p, output, started, fan_out) if isinstance(p, _Job) else p for p in prepared]
@@ -226,12 +296,35 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     return ordered
 
 
+def _unchanged(directory: Path, output: Path) -> bool:
+    """A cheap guess, before validation, that the sources are those of the latest edition.
+
+    Their bytes hash as that edition's content hash did (theme assets aside, so a theme
+    with a logo always looks changed). Only the decision to start workers early rests on
+    it: validation and check_up_to_date still decide what is built.
+    """
+    manifest = read_manifest(publishing.latest_dir(output, directory.name))
+    if manifest is None:
+        return False
+    passages = sorted(p for p in (directory / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
+    try:
+        return content_hash(directory, [directory / PUBLICATION_FILE, *passages], manifest.edition) == manifest.content_hash
+    except OSError:  # e.g. no publication.yaml: validation will say so
+        return False
+
+
+def _start_workers() -> None:
+    runner = get_run_context().task_runner  # type: ignore[union-attr]
+    if isinstance(runner, BuildTaskRunner):
+        runner.start_workers()
+
+
 @dataclass
 class _Job:
     publication: Publication
     staging: Path
     validate_seconds: float
-    futures: dict[str, tuple[PrefectFuture[Exported], PrefectFuture[float]]] = field(default_factory=dict)
+    futures: dict[str, dict[str, PrefectFuture]] = field(default_factory=dict)  # format -> step -> future
 
 
 def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> _Job | Outcome:
@@ -259,20 +352,28 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
     return _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
 
 
-def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
-    """Submit every export of every job at once, each verification behind its export.
+_STEP_WORDS = {"export": ("exported", "export"), "verify": ("read back", "read-back"), "check": ("checked", "check")}
 
+
+def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
+    """Submit every export of every job at once, then each verification behind its export.
+
+    Exports go first so that none waits behind a verification (the process pool resolves
+    a task's inputs in one of only as many threads as it has workers).
     Returns the seconds from the first submission to the last verification.
     """
     start = time.perf_counter()
     watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
-        for fmt in formats:
-            exported = export.submit(Sealed(job.publication), fmt, job.staging)
-            verified = verify_file.submit(Sealed(job.publication), exported)
-            job.futures[fmt] = (exported, verified)
-            watched[exported] = (job.publication.id, f"exported {fmt}", f"export of {fmt} failed")
-            watched[verified] = (job.publication.id, f"verified {fmt}", f"verification of {fmt} failed")
+        job.futures = {fmt: {"export": export.submit(Sealed(job.publication), fmt, job.staging)} for fmt in formats}
+    for job in jobs:
+        for fmt, steps in job.futures.items():
+            steps["verify"] = verify_file.submit(Sealed(job.publication), steps["export"])
+            if registry()[fmt].check is not None:
+                steps["check"] = check_file.submit(steps["export"], job.publication.id)
+            for step, future in steps.items():
+                done, name = _STEP_WORDS[step]
+                watched[future] = (job.publication.id, f"{done} {fmt}", f"{name} of {fmt} failed")
     for future in as_completed(list(watched)):
         pid, done, failed = watched[future]
         _progress(pid, done if _succeeded(future) else failed)
@@ -282,15 +383,15 @@ def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
 def _finish(job: _Job, output: Path, started: float, fan_out: float) -> Outcome:
     """Publish a job whose files all verified; otherwise drop its staging directory."""
     pid = job.publication.id
-    failures = [_failure(f) for pair in job.futures.values() for f in pair if not _succeeded(f)]
+    failures = [_failure(f) for steps in job.futures.values() for f in steps.values() if not _succeeded(f)]
     if failures:
         publishing.clear_staging(output, pid)
         return Outcome(pid, "failed", next((r for r in failures if r), "a task failed"))
-    exported = {fmt: pair[0].result() for fmt, pair in job.futures.items()}
+    exported = {fmt: steps["export"].result() for fmt, steps in job.futures.items()}
     timings = {"validate": job.validate_seconds, "fan_out": fan_out}
-    for fmt, (_, verified) in job.futures.items():
+    for fmt, steps in job.futures.items():
         timings[f"export.{fmt}"] = exported[fmt].seconds
-        timings[f"verify.{fmt}"] = verified.result()
+        timings |= {f"{step}.{fmt}": future.result() for step, future in steps.items() if step != "export"}
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     directory = publish(job.staging, quote(manifest), output)
