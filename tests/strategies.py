@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from briefkit.loader import NONCHARACTERS
@@ -37,6 +38,11 @@ _markup = st.sampled_from(["<", ">", "&", '"', "'", "&amp;", "<b>", "</i>", "]]>
 _long_word = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=60, max_size=200)
 _piece = st.one_of(st.text(_chars, min_size=1, max_size=30), _markup, _long_word)
 text = st.lists(_piece, min_size=1, max_size=8).map(" ".join).filter(lambda s: squash(s) != "")
+
+
+# Health checks that the generation of these nested, long-worded publications trips now and
+# then; the exporters are what the property tests test, so every one of them suppresses these.
+GENERATION_CHECKS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
 
 def _inline(depth: int = 2) -> st.SearchStrategy[Inline]:

@@ -13,7 +13,7 @@ from docx.document import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.shared import RGBColor
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from PIL import Image as PILImage
 
 from briefkit.model import Publication
@@ -22,7 +22,7 @@ from exporters.packaging import FIXED_ZIP_DATE
 from exporters.registry import get
 from exporters.verify import compare, verify
 from tests.samples import rich
-from tests.strategies import publications
+from tests.strategies import GENERATION_CHECKS, publications
 
 def with_theme(publication: Publication, **changes: object) -> Publication:
     return dataclasses.replace(publication, theme=dataclasses.replace(publication.theme, **changes))
@@ -210,10 +210,6 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
     with zipfile.ZipFile(first) as zf:
         assert {info.date_time for info in zf.infolist()} == {FIXED_ZIP_DATE}
     assert [p.name for p in (tmp_path / "a").iterdir()] == [first.name]  # no temporary files left
-
-
-# the strategy's filters and large texts can trip generation health checks; the exporter is what is tested
-GENERATION_CHECKS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)

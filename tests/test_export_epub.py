@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from lxml import etree
 from PIL import Image
 
@@ -20,7 +20,7 @@ from exporters import epubcheck, registry
 from exporters.epub import EXPORTER, OPS, XHTML, book_identifier, passage_file
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.verify import compare, verify
-from tests.strategies import publications
+from tests.strategies import GENERATION_CHECKS, publications
 
 NS = {"h": XHTML, "epub": OPS, "opf": "http://www.idpf.org/2007/opf",
       "dc": "http://purl.org/dc/elements/1.1/", "ncx": "http://www.daisy.org/z3986/2005/ncx/"}  # fmt: skip
@@ -262,7 +262,7 @@ def test_empty_optional_fields(seed: Publication, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 # Each example runs EPUBCheck (a JVM, 2-3 s), hence the modest count.
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=15, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publications())
 def test_any_valid_publication_exports_and_verifies(publication: Publication) -> None:
     with tempfile.TemporaryDirectory() as scratch:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from PIL import Image as PILImage
 from pypdf import PdfReader
 
@@ -15,7 +15,7 @@ from briefkit.model import Publication, Theme, squash
 from exporters import pdf
 from exporters.verify import compare, verify
 from tests.samples import rich
-from tests.strategies import publications
+from tests.strategies import GENERATION_CHECKS, publications
 
 @pytest.fixture(scope="module")
 def seed_pdf(seed: Publication, tmp_path_factory: pytest.TempPathFactory) -> tuple[Publication, Path]:
@@ -103,8 +103,7 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
     assert first == second
 
 
-# the strategy, not the exporter, trips these generation checks now and then
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publication=publications())
 def test_any_valid_publication_exports_and_verifies(publication: Publication, tmp_path_factory: pytest.TempPathFactory) -> None:
     path = pdf.export(publication, tmp_path_factory.mktemp("prop"))
