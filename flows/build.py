@@ -453,16 +453,17 @@ def _report(outcomes: list[Outcome]) -> None:
 def _markdown(outcome: Outcome) -> str:
     lines = [f"## {outcome.publication_id}: {outcome.status}"]
     if outcome.reason:
-        lines.append(f"\n{_escape(outcome.reason)}")
+        lines.append(f"\n{markdown_text(outcome.reason)}")
     if outcome.diagnostics:
         lines += ["", "| where | severity | code | problem | fix |", "|---|---|---|---|---|"]
-        lines += [f"| {_escape(d.location())} | {d.severity.value} | {d.code} | {_escape(d.message)} | {_escape(d.hint)} |" for d in outcome.diagnostics]
+        lines += [f"| {markdown_text(d.location())} | {d.severity.value} | {d.code} | {markdown_text(d.message)} | {markdown_text(d.hint)} |" for d in outcome.diagnostics]
     if outcome.manifest is not None:
         lines += [f"\nedition {outcome.manifest.edition.isoformat()}, content hash `{outcome.manifest.content_hash[:16]}`", ""]
         lines += ["| file | format | bytes | sha256 |", "|---|---|---:|---|"]
-        lines += [f"| {_escape(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in outcome.manifest.files]
+        lines += [f"| {markdown_text(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in outcome.manifest.files]
     return "\n".join(lines)
 
 
-def _escape(text: str) -> str:
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown on one line, safe in a table cell of a run artifact."""
     return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", text).replace("\n", " ")

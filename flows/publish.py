@@ -29,7 +29,7 @@ from briefkit.distribution.portal import SiteReport, publish_site
 from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from exporters.registry import registry
-from flows.build import build, resolve
+from flows.build import build, markdown_text, resolve
 
 
 @dataclass(frozen=True)
@@ -122,10 +122,6 @@ def _mail(report: PublishReport, output: Path, source: Path, settings: Distribut
     return replace(report, sent=sent, already_sent=already, pending=pending, reader_problems=tuple(problems))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(report: PublishReport) -> str:
     lines = [
         "# Publish run",
@@ -139,11 +135,11 @@ def to_markdown(report: PublishReport) -> str:
     lines.append(f"**Mail**: {len(report.sent)} sent now, {report.already_sent} sent before, {len(report.pending)} pending.")
     if report.sent:
         lines += ["", "| publication | edition | reader | status |", "| --- | --- | --- | --- |"]
-        lines += [f"| {p} | {e} | {_cell(a)} | sent |" for p, e, a in report.sent]
+        lines += [f"| {p} | {e} | {markdown_text(a)} | sent |" for p, e, a in report.sent]
     if report.pending:
         lines += ["", "## Pending (retried on the next run)", "", "| publication | edition | reader | attempts | last error |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {d.publication_id} | {d.edition} | {_cell(d.address)} | {d.attempts} | {_cell(d.last_error)} |" for d in report.pending]
+        lines += [f"| {d.publication_id} | {d.edition} | {markdown_text(d.address)} | {d.attempts} | {markdown_text(d.last_error)} |" for d in report.pending]
     if report.reader_problems:
         lines += ["", "## Reader lists with problems (nothing sent for these)", ""]
-        lines += [f"- `{_cell(str(d))}`" for d in report.reader_problems]
+        lines += [f"- {markdown_text(str(d))}" for d in report.reader_problems]
     return "\n".join(lines) + "\n"
