@@ -65,8 +65,10 @@ def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[D
     out: list[Diagnostic] = []
     seen: set[str] = set()
     for text, first_line in ((passage.title + "\n" + passage.summary, 1), (body, passage.body_line)):
-        for offset, ch in enumerate(text):
-            if ch in seen or ch.isspace() or ord(ch) in drawable:
+        # the set of distinct characters first: nearly always all drawable, and cheap to test
+        missing = {ch for ch in set(text) if ord(ch) not in drawable and not ch.isspace()} - seen
+        for offset, ch in enumerate(text) if missing else ():
+            if ch not in missing or ch in seen:
                 continue
             seen.add(ch)
             line, column = _position(text, offset, first_line) if first_line > 1 else (1, 1)
