@@ -8,8 +8,9 @@ export every format at once in the task runner (processes by default, a Dask clu
 the format's check), and publish the edition with ``briefkit.publishing``. The default
 runner starts its worker processes at the beginning of a run that will have work to do, so
 their start-up (seconds each) overlaps validation rather than delaying the first export, and
-runs format checks in threads of the flow process: epubcheck is a Java program, and a
-thread waiting on it leaves the worker processes, and their cores, to Python work.
+runs format checks in threads of the flow process: epubcheck runs in a JVM there, which is
+warmed up at the same early moment, and a thread waiting on it leaves the worker
+processes, and their cores, to Python work.
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -280,7 +282,7 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
     directories = [resolve(name) for name in publications]
     if force or not all(_unchanged(d, output) for d in directories):
-        _start_workers()
+        _get_ready(chosen)
     with ExitStack() as locks:  # every lock is held until its publication is published
         prepared = [_prepare(directory, chosen, strict, force, output, locks) for directory in directories]
         jobs = [p for p in prepared if isinstance(p, _Job)]
@@ -300,8 +302,8 @@ def _unchanged(directory: Path, output: Path) -> bool:
     """A cheap guess, before validation, that the sources are those of the latest edition.
 
     Their bytes hash as that edition's content hash did (theme assets aside, so a theme
-    with a logo always looks changed). Only the decision to start workers early rests on
-    it: validation and check_up_to_date still decide what is built.
+    with a logo always looks changed). Only the decision to get ready early (_get_ready)
+    rests on it: validation and check_up_to_date still decide what is built.
     """
     manifest = read_manifest(publishing.latest_dir(output, directory.name))
     if manifest is None:
@@ -313,10 +315,16 @@ def _unchanged(directory: Path, output: Path) -> bool:
         return False
 
 
-def _start_workers() -> None:
+def _get_ready(formats: list[str]) -> None:
+    """Start, while validation runs, what the fan-out will wait for: worker processes, and
+    the format checks' programs when checks run in this process (e.g. epubcheck's JVM)."""
     runner = get_run_context().task_runner  # type: ignore[union-attr]
     if isinstance(runner, BuildTaskRunner):
         runner.start_workers()
+    if isinstance(runner, (BuildTaskRunner, ThreadPoolTaskRunner)):
+        for fmt in formats:
+            if warm_up := registry()[fmt].warm_up:
+                threading.Thread(target=warm_up, name=f"warm-up-{fmt}").start()
 
 
 @dataclass

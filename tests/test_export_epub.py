@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -333,15 +336,26 @@ def test_epubcheck_reports_errors(seed_epub: Path, tmp_path: Path) -> None:
             zout.writestr(info, data)
     problems = epubcheck.check(broken)
     assert len(problems) == 1 and "RSC-007" in problems[0] and "missing.xhtml" in problems[0]
-    assert "exit status 1" in epubcheck.check(tmp_path / "absent.epub")[0]
+    assert "PKG-018" in epubcheck.check(tmp_path / "absent.epub")[0]  # file not found
 
 
-def test_epubcheck_without_java_is_a_clear_problem(
-    seed_epub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no java on it
-    (problem,) = epubcheck.check(seed_epub)
-    assert "Java runtime" in problem
+def test_epubcheck_without_java_is_a_clear_problem(seed_epub: Path, tmp_path: Path) -> None:
+    # a fresh process: this one's JVM, once started, stays up
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"} | {"PATH": str(tmp_path)}  # no java on it
+    code = "import sys; from pathlib import Path; from exporters import epubcheck; print(epubcheck.check(Path(sys.argv[1])))"
+    run = subprocess.run([sys.executable, "-c", code, str(seed_epub)], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == repr([epubcheck.NO_JAVA])
+
+
+def test_epubcheck_warmed_up_in_a_thread_then_exit(seed_epub: Path) -> None:
+    # as in a build: one thread starts the JVM and ends, a task's thread checks; the process must exit
+    code = (
+        "import sys, threading; from pathlib import Path; from exporters import epub, epubcheck\n"
+        "warm = threading.Thread(target=epub.warm_up); warm.start(); warm.join()\n"
+        "task = threading.Thread(target=lambda: print(epubcheck.check(Path(sys.argv[1])))); task.start(); task.join()"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(seed_epub)], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip() == "[]"
 
 
 def test_registered() -> None:
