@@ -25,6 +25,7 @@ class Exporter:
     export: Callable[[Publication, Path], Path]  # writes dest_dir/<filename>, returns its path
     read_back: Callable[[Path], ReadBack]  # the passages as a reader's program sees them
     check: Callable[[Path], list[str]] | None = None  # format validator; returns problems
+    external_check: bool = False  # check mostly waits on another program (e.g. a JVM), not on Python
     # Readies ``check`` ahead of the first file (e.g. starts the program it runs); safe to
     # call from a background thread, and any number of times.
     warm_up: Callable[[], None] | None = None
