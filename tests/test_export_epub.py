@@ -18,9 +18,10 @@ from lxml import etree
 from PIL import Image
 
 from briefkit.markdown import parse_body
-from briefkit.model import Code, Link, Paragraph, Publication, Text, Theme, block_texts
+from briefkit.model import Code, Link, Paragraph, Publication, Text, Theme, block_texts, plain_text
 from exporters import epubcheck, registry
-from exporters.epub import EXPORTER, OPS, XHTML, book_identifier, passage_file
+from exporters.epub import DOCUMENT_TEXT_BYTES, EXPORTER, OPS, XHTML, book_identifier, passage_hrefs
+from exporters.epub import documents as epub_documents
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.verify import compare, verify
 from tests.strategies import GENERATION_CHECKS, publications
@@ -81,16 +82,21 @@ def test_seed_round_trip_and_epubcheck_clean(seed: Publication, seed_epub: Path)
     assert epubcheck.check(seed_epub) == []  # 0 errors, 0 warnings
 
 
+def _document_of(publication: Publication, index: int) -> str:
+    return passage_hrefs(publication)[index].split("#")[0]
+
+
 def test_seed_documents(seed: Publication, seed_epub: Path) -> None:
     opf = _xml(seed_epub, "content.opf")
     spine = opf.xpath("opf:spine/opf:itemref/@idref", namespaces=NS)
-    assert spine[:3] == ["titlepage", "nav", "summary"]
-    assert len(spine) == 3 + len(seed.passages)
-    for index, passage in enumerate(seed.passages):
-        page = _xml(seed_epub, passage_file(index))
-        (section,) = page.xpath("h:body/h:section[@epub:type='chapter']", namespaces=NS)
+    assert spine == ["titlepage", "nav", "summary", "passages-001"]  # ten short passages share one document
+    for passage, href in zip(seed.passages, passage_hrefs(seed), strict=True):
+        name, fragment = href.split("#")
+        (section,) = _xml(seed_epub, name).xpath(f"h:body/h:section[@id='{fragment}']", namespaces=NS)
+        assert section.get(f"{{{OPS}}}type") == "chapter" and section.get("class") == "passage"
         assert section[0].tag == f"{{{XHTML}}}h1" and section[0].text == passage.title
-        assert page.findtext(f"{{{XHTML}}}head/{{{XHTML}}}title") == passage.title
+    page_title = _xml(seed_epub, "passages-001.xhtml").findtext(f"{{{XHTML}}}head/{{{XHTML}}}title")
+    assert page_title == f"{seed.passages[0].title} – {seed.passages[-1].title}"
 
     title = _xml(seed_epub, "titlepage.xhtml")
     text = " ".join(title.itertext())
@@ -102,7 +108,7 @@ def test_seed_documents(seed: Publication, seed_epub: Path) -> None:
 
 def test_nav_and_ncx_have_one_entry_per_passage(seed: Publication, seed_epub: Path) -> None:
     titles = [p.title for p in seed.passages]
-    files = [passage_file(i) for i in range(len(seed.passages))]
+    files = passage_hrefs(seed)
 
     nav = _xml(seed_epub, "nav.xhtml")
     links = nav.xpath("//h:nav[@epub:type='toc']/h:ol/h:li/h:a", namespaces=NS)
@@ -125,7 +131,7 @@ def test_language_on_package_and_every_document(seed: Publication, seed_epub: Pa
     assert opf.xpath("opf:metadata/dc:language/text()", namespaces=NS) == [seed.language]
     assert _xml(seed_epub, "toc.ncx").get(XML_LANG) == seed.language
     documents = opf.xpath("opf:manifest/opf:item[@media-type='application/xhtml+xml']/@href", namespaces=NS)
-    assert len(documents) == 3 + len(seed.passages)
+    assert len(documents) == 3 + len(epub_documents(seed))
     for name in documents:
         root = _xml(seed_epub, name)
         assert (root.get("lang"), root.get(XML_LANG)) == (seed.language, seed.language), name
@@ -164,7 +170,7 @@ def test_rich_passage_markup(seed: Publication, tmp_path: Path) -> None:
     path = _export(publication, tmp_path)
     verify(publication, EXPORTER, path)  # read-back comparison and epubcheck
 
-    section = _xml(path, passage_file(0)).find("h:body/h:section", NS)
+    section = _xml(path, _document_of(publication, 0)).find("h:body/h:section", NS)
 
     def texts(xpath: str) -> list[str]:
         return ["".join(e.itertext()) for e in section.xpath(xpath, namespaces=NS)]
@@ -188,10 +194,32 @@ def test_right_to_left_language(seed: Publication, tmp_path: Path) -> None:
     path = _export(arabic, tmp_path)
     assert epubcheck.check(path) == []
     assert _xml(path, "content.opf").xpath("opf:spine/@page-progression-direction", namespaces=NS) == ["rtl"]
-    for name in ("titlepage.xhtml", "summary.xhtml", passage_file(0)):
+    for name in ("titlepage.xhtml", "summary.xhtml", _document_of(arabic, 0)):
         root = _xml(path, name)
         assert (root.get("dir"), root.get("lang")) == ("rtl", "ar")
     assert _xml(path, "nav.xhtml").find("h:body", NS).get("dir") == "rtl"
+
+
+@pytest.mark.slow
+def test_passages_share_documents_up_to_a_size(seed: Publication, tmp_path: Path) -> None:
+    long_body = (Paragraph((Text("word " * (DOCUMENT_TEXT_BYTES // 5)),)),)  # over the budget alone
+    many = [dataclasses.replace(p, id=f"{p.id}-{n}") for n in range(20) for p in seed.passages]
+    many.insert(50, dataclasses.replace(seed.passages[0], id="long", blocks=long_body))
+    publication = dataclasses.replace(seed, passages=tuple(many))
+    groups = epub_documents(publication)
+    assert [i for group in groups for i in group] == list(range(len(many)))  # in order, each once
+    assert len(groups) > 3 and [50] in groups
+    for group in groups:
+        text = sum(len(plain_text(publication.passages[i]).encode()) for i in group)
+        assert text <= DOCUMENT_TEXT_BYTES or len(group) == 1
+    path = _export(publication, tmp_path)
+    verify(publication, EXPORTER, path)  # every passage read back, in order; epubcheck clean
+    spine = _xml(path, "content.opf").xpath("opf:spine/opf:itemref/@idref", namespaces=NS)
+    assert spine[3:] == [f"passages-{n:03d}" for n in range(1, len(groups) + 1)]
+    nav = _xml(path, "nav.xhtml").xpath("//h:nav[@epub:type='toc']/h:ol/h:li/h:a/@href", namespaces=NS)
+    assert nav[1:] == passage_hrefs(publication)
+    with zipfile.ZipFile(path) as zf:  # a page break before every passage but a document's first
+        assert ".passage + .passage { page-break-before: always; break-before: page; }" in zf.read("EPUB/style.css").decode()
 
 
 # ---- reproducibility --------------------------------------------------------------------
@@ -236,7 +264,7 @@ def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -
     path = _export(publication, tmp_path)
     verify(publication, EXPORTER, path)
     assert EXPORTER.read_back(path)[0] == (f"Title {MARKUP}", f"Body {MARKUP} {MARKUP}{MARKUP}inner")
-    (href,) = _xml(path, passage_file(0)).xpath("//h:a/@href", namespaces=NS)
+    (href,) = _xml(path, _document_of(publication, 0)).xpath("//h:section[1]//h:a/@href", namespaces=NS)
     assert href == "https://example.org/?a=1&b='2'"
     title_page = "".join(_xml(path, "titlepage.xhtml").itertext())
     for part in (f"Pub {MARKUP}", f"Sub {MARKUP}", f"Org {MARKUP}", "OFFICIAL-SENSITIVE & <draft>"):
@@ -331,8 +359,8 @@ def test_epubcheck_reports_errors(seed_epub: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(seed_epub) as zin, zipfile.ZipFile(broken, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
-            if info.filename.endswith(passage_file(0)):
-                data = data.replace(b"</section>", b'<a href="missing.xhtml">gone</a></section>')
+            if info.filename.endswith("passages-001.xhtml"):
+                data = data.replace(b"</section>", b'<a href="missing.xhtml">gone</a></section>', 1)
             zout.writestr(info, data)
     problems = epubcheck.check(broken)
     assert len(problems) == 1 and "RSC-007" in problems[0] and "missing.xhtml" in problems[0]
