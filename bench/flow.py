@@ -1,16 +1,18 @@
 """What Prefect costs and what the parallel fan-out gains, against a running Prefect server.
 
-    .venv/bin/python bench/flow.py [--passages 1000] [--repeat 1]
+    .venv/bin/python bench/flow.py [--passages 1000] [--repeat 3]
 
 Starts `prefect server start` on a free 127.0.0.1 port (stopped at the end), then for the
-seed and a generated large publication (bench/corpus.py) measures:
+seed and a generated large publication (bench/corpus.py) measures, as medians of --repeat runs:
   - exporters alone: every format exported and verified one after another, plain Python
     (format checks warmed up first, untimed, as the flow warms them while it validates);
   - `briefkit build --force` wall time (process pool fan-out), and the same flow with the
     formats run one after another (a one-thread task runner), so speed-up = serial / parallel;
   - the fan-out phase of the parallel run (first submission to last verification, from the
-    manifest's timings), against the exporters one after another;
-  - Prefect's overhead = parallel wall time - the longest export+verify chain - validation;
+    manifest's timings), against the exporters one after another; and its two parts, from
+    the task runs the server recorded: waiting for a worker process (validation finished,
+    no export started yet) and running (first export start to last check end);
+  - Prefect's overhead = parallel wall time - running - validation;
   - an up-to-date `briefkit build` (nothing to do), wall time of the command.
 
 With --dask tcp://127.0.0.1:8786 the parallel runs use that (already running, warm) Dask
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,30 +106,63 @@ sys.exit(0 if state.is_completed() else 1)
 """
 
 
-def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask: str) -> dict[str, float]:
+def last_run_spans() -> dict[str, tuple[float, float]]:
+    """Start and end (epoch seconds) of each task run of the newest flow run on the server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    return {t.name: (t.start_time.timestamp(), t.end_time.timestamp()) for t in tasks if t.start_time and t.end_time}
+
+
+def parallel_run(directory: Path, out: Path, env: dict[str, str], work: Path, runner: list[str]) -> dict[str, float]:
+    """One `briefkit build --force`: its wall time, and how its fan-out phase was spent."""
     from briefkit.manifest import latest_dir, read_manifest
 
-    out = work / "output"
-    alone = min((exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)), key=lambda d: sum(d.values()))
-    runner = ["--dask", dask] if dask else []
-    parallel = min(timed_command(["build", str(directory), "--out", str(out), "--force", *runner], env, work) for _ in range(repeat))
+    wall = timed_command(["build", str(directory), "--out", str(out), "--force", *runner], env, work)
     timings = read_manifest(latest_dir(out, directory.name)).timings  # type: ignore[union-attr]
-    # after its export, a format's read-back and its check (e.g. epubcheck) run side by side
-    chain = max(timings[f"export.{f}"] + max(timings[f"verify.{f}"], timings.get(f"check.{f}", 0.0)) for f in alone)
-    serial_start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", SERIAL, str(directory), str(work / "serial")], env=env, cwd=ROOT, check=True, capture_output=True)
-    serial = time.perf_counter() - serial_start
-    up_to_date = min(timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3)))
+    spans = last_run_spans()
+    fanned = [span for name, span in spans.items() if name.split("-")[0] in ("export", "verify", "check")]
+    validated = max(end for name, (_, end) in spans.items() if name.startswith("validate-"))
+    first_export = min(start for name, (start, _) in spans.items() if name.startswith("export-"))
     return {
-        "exporters one after another (plain Python), s": sum(alone.values()),
-        **{f"  {name} export+verify, s": s for name, s in alone.items()},
-        "briefkit build --force, parallel fan-out, s": parallel,
+        "wall": wall,
+        "fan_out": timings["fan_out"],
+        "validate": timings["validate"],
+        "waiting": first_export - validated,
+        "running": max(end for _, end in fanned) - first_export,
+    }
+
+
+def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask: str) -> dict[str, float]:
+    out = work / "output"
+    alone = [exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
+    serial_alone = statistics.median(sum(run.values()) for run in alone)
+    runner = ["--dask", dask] if dask else []
+    runs = [parallel_run(directory, out, env, work, runner) for _ in range(repeat)]
+    parallel = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    serial_flows = []
+    for _ in range(repeat):
+        serial_start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", SERIAL, str(directory), str(work / "serial")], env=env, cwd=ROOT, check=True, capture_output=True)
+        serial_flows.append(time.perf_counter() - serial_start)
+    serial = statistics.median(serial_flows)
+    up_to_date = statistics.median(timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3)))
+    return {
+        "exporters one after another (plain Python), s": serial_alone,
+        **{f"  {name} export+verify, s": statistics.median(run[name] for run in alone) for name in alone[0]},
+        "briefkit build --force, parallel fan-out, s": parallel["wall"],
         "same flow, formats one after another, s": serial,
-        "fan-out speed-up, whole runs (serial flow / parallel flow)": serial / parallel,
-        "fan-out phase of the parallel run (submit to last verify), s": timings["fan_out"],
-        "fan-out speed-up (exporters one after another / fan-out phase)": sum(alone.values()) / timings["fan_out"],
-        "longest export+verify+check chain in the run, s": chain,
-        "Prefect and process overhead (parallel - chain - validate), s": parallel - chain - timings["validate"],
+        "fan-out speed-up, whole runs (serial flow / parallel flow)": serial / parallel["wall"],
+        "fan-out phase of the parallel run (submit to last verify), s": parallel["fan_out"],
+        "  of which waiting for a worker (validated to first export), s": parallel["waiting"],
+        "  of which running (first export to last check), s": parallel["running"],
+        "fan-out speed-up (exporters one after another / fan-out phase)": serial_alone / parallel["fan_out"],
+        "same, once workers run (one after another / running)": serial_alone / parallel["running"],
+        "Prefect and process overhead (parallel - running - validate), s": parallel["wall"] - parallel["running"] - parallel["validate"],
         "up-to-date briefkit build, s": up_to_date,
     }
 
@@ -134,13 +170,14 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dask", default="", help="fan out on this running Dask scheduler instead of a process pool")
     parser.add_argument("--server", default="", help="API URL of a running Prefect server (default: start one)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="briefkit-bench-flow-"))
     proc, url = (None, args.server) if args.server else start_server(work / "prefect-home")
     env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    os.environ.update(env)  # before Prefect is imported here: last_run_spans asks that server
     try:
         seed = shutil.copytree(ROOT / "source" / "support-for-ukraine", work / "source" / "support-for-ukraine")
         large = make_publication(work / "source" / f"bench-{args.passages}", passages=args.passages)

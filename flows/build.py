@@ -21,7 +21,6 @@ has written its file, as a crash mid-run would.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import threading
@@ -328,16 +327,7 @@ def _get_ready(formats: list[str]) -> None:
     if isinstance(runner, (BuildTaskRunner, ThreadPoolTaskRunner)):
         for fmt in formats:
             if warm_up := registry()[fmt].warm_up:
-                threading.Thread(target=_in_background, args=(warm_up,), name=f"warm-up-{fmt}").start()
-
-
-def _in_background(work: Callable[[], None]) -> None:
-    """Run ``work`` at a lower CPU priority: it is done ahead of need, and until the fan-out
-    the cores belong to validation and to starting the workers. On Linux a nice value is
-    per thread, and threads started from this one (a JVM's compiler and collector) inherit it."""
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    work()
+                threading.Thread(target=warm_up, name=f"warm-up-{fmt}").start()
 
 
 @dataclass
