@@ -18,9 +18,25 @@ from lxml import etree
 from PIL import Image
 
 from briefkit.markdown import parse_body
-from briefkit.model import Code, Link, Paragraph, Publication, Text, Theme, block_texts, plain_text
+from briefkit.model import (
+    Code,
+    Link,
+    Paragraph,
+    Publication,
+    Text,
+    Theme,
+    block_texts,
+    plain_text,
+)
 from exporters import epubcheck, registry
-from exporters.epub import DOCUMENT_TEXT_BYTES, EXPORTER, OPS, XHTML, book_identifier, passage_hrefs
+from exporters.epub import (
+    DOCUMENT_TEXT_BYTES,
+    EXPORTER,
+    OPS,
+    XHTML,
+    book_identifier,
+    passage_hrefs,
+)
 from exporters.epub import documents as epub_documents
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.verify import compare, verify
