@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -108,6 +109,9 @@ def _utf16(code: int) -> str:
 
 
 ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+# Streams deflated only, not also ASCII85-encoded, which is for 7-bit channels: the
+# 1,000-passage handout is 13% smaller (1.08 MB instead of 1.25 MB).
+rl_config.useA85 = 0
 
 
 class _TTFont(TTFont):
@@ -742,4 +746,4 @@ def check(path: Path) -> list[str]:
     return problems
 
 
-EXPORTER = Exporter(name="pdf", suffix="handout.pdf", version="1", export=export, read_back=read_back, check=check)
+EXPORTER = Exporter(name="pdf", suffix="handout.pdf", version="2", export=export, read_back=read_back, check=check)
