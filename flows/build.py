@@ -8,9 +8,10 @@ export every format at once in the task runner (processes by default, a Dask clu
 the format's check), and publish the edition with ``briefkit.publishing``. The default
 runner starts its worker processes at the beginning of a run that will have work to do, so
 their start-up (seconds each) overlaps validation rather than delaying the first export, and
-runs format checks in threads of the flow process: epubcheck runs in a JVM there, which is
-warmed up at the same early moment, and a thread waiting on it leaves the worker
-processes, and their cores, to Python work.
+runs the checks that run another program (epubcheck, in a JVM kept in this process and
+warmed up at the same early moment) in threads of the flow process: a thread waiting on
+Java leaves the worker processes, and their cores, to Python work. Exports start longest
+first, by the last build's timings.
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
