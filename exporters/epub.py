@@ -119,9 +119,9 @@ def documents(publication: Publication) -> list[list[int]]:
     return groups
 
 
-def passage_hrefs(publication: Publication) -> list[str]:
-    """Where each passage starts: its content document and the id of its section."""
-    return [f"{_document_name(n)}.xhtml#{_passage_id(i)}" for n, group in enumerate(documents(publication), 1) for i in group]
+def passage_hrefs(groups: list[list[int]]) -> list[str]:
+    """Where each passage starts, given ``documents``: its content document and section id."""
+    return [f"{_document_name(n)}.xhtml#{_passage_id(i)}" for n, group in enumerate(groups, 1) for i in group]
 
 
 # ---- XHTML documents ----------------------------------------------------------------
@@ -222,12 +222,12 @@ def _title_page(publication: Publication, logo: str | None) -> bytes:
     return _serialise(html)
 
 
-def _summary_page(publication: Publication) -> bytes:
+def _summary_page(publication: Publication, hrefs: list[str]) -> bytes:
     label = _labels(publication.language).summary
     html, body = _document(publication.language, label)
     section = _sub(body, "section", {"class": "summary"})
     _sub(section, "h1").text = label
-    for passage, href in zip(publication.passages, passage_hrefs(publication), strict=True):
+    for passage, href in zip(publication.passages, hrefs, strict=True):
         if passage.summary:
             _sub(_sub(section, "h2"), "a", {"href": href}).text = passage.title
             _sub(section, "p").text = passage.summary
@@ -316,14 +316,16 @@ def _book(publication: Publication) -> epub.EpubBook:
     nav.add_item(style)
     book.add_item(epub.EpubNcx())
     book.spine = [title_page, nav]
+    groups = documents(publication)
+    hrefs = passage_hrefs(groups)
 
     if any(p.summary for p in publication.passages):
-        summary = _xhtml_item(book, "summary", _summary_page(publication))
+        summary = _xhtml_item(book, "summary", _summary_page(publication, hrefs))
         book.spine.append(summary)
         book.toc.append(epub.Link(summary.file_name, labels.summary, summary.id))
-    for number, group in enumerate(documents(publication), 1):
+    for number, group in enumerate(groups, 1):
         book.spine.append(_xhtml_item(book, _document_name(number), _passages_page(publication, group)))
-    for index, (passage, href) in enumerate(zip(publication.passages, passage_hrefs(publication), strict=True)):
+    for index, (passage, href) in enumerate(zip(publication.passages, hrefs, strict=True)):
         book.toc.append(epub.Link(href, passage.title, _passage_id(index)))
     return book
 
