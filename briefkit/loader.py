@@ -42,7 +42,7 @@ _NUMERIC_PREFIX = re.compile(r"^\d+[-_.]?")
 NONCHARACTERS = frozenset({0xFFFE, 0xFFFF, *range(0xFDD0, 0xFDF0)})
 # Controls (category Cc) but tab and newline, surrogates (Cs), non-characters: one regex,
 # because a character-by-character scan was a third of loading a large publication.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(NONCHARACTERS))) + "]")
 
 
 def is_forbidden_char(ch: str) -> bool:

@@ -67,7 +67,9 @@ def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[D
     for text, first_line in ((passage.title + "\n" + passage.summary, 1), (body, passage.body_line)):
         # the set of distinct characters first: nearly always all drawable, and cheap to test
         missing = {ch for ch in set(text) if ord(ch) not in drawable and not ch.isspace()} - seen
-        for offset, ch in enumerate(text) if missing else ():
+        if not missing:
+            continue
+        for offset, ch in enumerate(text):
             if ch not in missing or ch in seen:
                 continue
             seen.add(ch)

@@ -10,6 +10,7 @@ import yaml
 # built with it, since the pure-Python one was the larger half of loading 1,000 passages.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
 @dataclass(frozen=True)
 class YamlError:
     line: int  # 1-based, in the text that was parsed
