@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     max_sentence_words: int = 40  # BK201
     max_passage_words: int = 400  # BK202
     dask_address: str = ""  # scheduler of an existing Dask cluster for the build fan-out; "" = local processes
+    # Checks with a slow start (epubcheck's JVM) run in a daemon that later commands share and
+    # that exits after this many idle seconds; 0 runs them in each command's own process.
+    daemon_idle_seconds: float = 900.0
+    runtime_dir: Path | None = None  # for the daemons' sockets; default $XDG_RUNTIME_DIR/briefkit or /tmp/briefkit-UID
 
 
 def get_settings() -> Settings:

@@ -18,6 +18,20 @@ from briefkit.model import Publication
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="briefkit-prefect-home-")
 atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Check daemons (exporters.check_daemon) that the tests start listen in a directory of their
+# own, idle out soon, and are stopped when the tests end: none outlives the suite.
+os.environ["BRIEFKIT_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="bk-run-")
+os.environ["BRIEFKIT_DAEMON_IDLE_SECONDS"] = "300"
+
+
+@atexit.register
+def _stop_daemons() -> None:
+    from exporters.check_daemon import stop
+
+    runtime = Path(os.environ["BRIEFKIT_RUNTIME_DIR"])
+    for socket_file in runtime.glob("*.sock"):
+        stop(socket_file)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "source" / "support-for-ukraine"
