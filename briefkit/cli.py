@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from briefkit import importer, report
+from briefkit import importer, publishing, report
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.loader import PUBLICATION_FILE, load_publication, locate_publication, publication_dirs, read_source
 from briefkit.settings import get_settings
@@ -123,11 +123,16 @@ def build(
     dask: Annotated[str, typer.Option("--dask", help="Address of a running Dask scheduler to fan out on, e.g. tcp://host:8786.")] = "",
 ) -> None:
     """Validate, export every format in parallel, verify and publish: a Prefect flow run."""
-    from exporters.registry import registry
-
     dirs = resolve_names(publications)
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
+    output = out or get_settings().output_dir
+    if not (dask or get_settings().dask_address) and (force or not all(publishing.looks_unchanged(d, output) for d in dirs)):
+        from flows import forking
+
+        forking.start()  # the workers' imports then overlap ours (flows.forking)
+    from exporters.registry import registry
+
     chosen = [f.strip() for spec in formats or [] for f in spec.split(",") if f.strip()] or None
     unknown = [f for f in chosen or [] if f not in registry()]
     if unknown:
@@ -135,7 +140,7 @@ def build(
     from flows.console import print_outcomes, run_build  # imports prefect: only when building
 
     gc.freeze()  # see main(): what the imports made stays, so later collections skip it
-    outcomes = run_build(dirs, chosen, strict, force, out or get_settings().output_dir, dask, console)
+    outcomes = run_build(dirs, chosen, strict, force, output, dask, console)
     if outcomes is None:
         raise typer.Exit(1)
     print_outcomes(outcomes, console)

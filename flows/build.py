@@ -23,10 +23,13 @@ has written its file, as a crash mid-run would.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
@@ -44,11 +47,12 @@ from prefect.utilities.annotations import quote
 
 from briefkit import publishing
 from briefkit.diagnostics import Diagnostic
-from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE, content_hash, load_publication, locate_publication, publication_dirs
+from briefkit.loader import load_publication, locate_publication, publication_dirs
 from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, read_manifest, sha256_file
 from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters.registry import registry
+from flows import forking
 from exporters.verify import VerificationError, read_back_problems
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
@@ -115,17 +119,36 @@ def _progress(publication_id: str, message: str) -> None:
 
 
 class Sealed(Generic[T]):
-    """A model handed to a task as one opaque object.
+    """A model handed to tasks as one opaque object, pickled once, unpickled once per process.
 
     Prefect walks task parameters looking for futures, several times per task (0.3 s a
     walk for a 1,000-passage publication). quote() stops that for tasks called here, but
     Dask unpacks it on the way to its workers; a plain object is walked by neither.
+    A worker process gets the model for each of its tasks: pickling and unpickling it every
+    time cost 0.25 s of CPU per task for 1,000 passages, so one Sealed is pickled once and
+    each process keeps what it unpickled (see _unseal).
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("_key", "_pickled", "value")
 
-    def __init__(self, value: T) -> None:
+    def __init__(self, value: T, key: str = "", pickled: bytes = b"") -> None:
         self.value = value
+        self._key = key or uuid.uuid4().hex
+        self._pickled = pickled or pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __reduce__(self) -> tuple[Callable[[str, bytes], Sealed[T]], tuple[str, bytes]]:
+        return _unseal, (self._key, self._pickled)
+
+
+_unsealed: dict[str, Sealed[Any]] = {}  # the latest few models this process was sent
+
+
+def _unseal(key: str, pickled: bytes) -> Sealed[Any]:
+    if key not in _unsealed:
+        _unsealed[key] = Sealed(pickle.loads(pickled), key, pickled)
+        while len(_unsealed) > 8:  # a worker of build-all sees many publications
+            del _unsealed[next(iter(_unsealed))]
+    return _unsealed[key]
 
 
 def _retry_io(task: object, task_run: object, state: object) -> bool:
@@ -196,18 +219,17 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
 
 
 def _preload() -> None:
-    """Import, once per worker process, what every task run there needs: Prefect's task
-    engine and every exporter (python-docx, reportlab, ebooklib)."""
-    import prefect.task_engine  # noqa: F401
-
-    registry()
+    """Each worker's start: what its tasks need, already there when forked (flows.forking)."""
+    import flows.workers  # noqa: F401
 
 
 class BuildTaskRunner(ProcessPoolTaskRunner):
-    """A process pool that can start its workers early, and threads for external programs.
+    """A process pool with cheap, early workers, and threads for external programs.
 
-    A fresh worker takes about 3 s (spawn, imports, Prefect set-up) before its first task;
-    started at the beginning of the run, that overlaps validation instead of the fan-out.
+    Prefect's pool spawns each worker afresh: more than a second of CPU for imports before
+    its first task. This one forks them from a fork server that has made those imports
+    (flows.forking), where the platform has one, and can start them at the beginning of
+    the run, so what start-up remains overlaps validation instead of the fan-out.
     Tasks tagged EXTERNAL go to threads of the flow process instead: they need no Python
     core of their own, and a worker process waiting on them would hold one.
     """
@@ -218,6 +240,7 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
 
     def __enter__(self) -> Self:
         super().__enter__()
+        self._executor = _forked(self._executor)
         self._threads.__enter__()
         return self
 
@@ -243,6 +266,20 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
         executor = getattr(self, "_executor", None)
         for _ in range(getattr(self, "_max_workers", 0) if executor is not None else 0):
             executor.submit(_preload)
+
+
+def _forked(pool: ProcessPoolExecutor | None) -> ProcessPoolExecutor | None:
+    """``pool`` with its workers forked from the fork server, where there is one.
+
+    Prefect 3.9 hard-codes the spawn start method, so this rebuilds its executor, before any
+    worker has started, from the executor's own (private, but long-stable) settings.
+    """
+    context = forking.context()
+    if pool is None or context is None or pool._processes:
+        return pool
+    forked = ProcessPoolExecutor(pool._max_workers, mp_context=context, initializer=pool._initializer, initargs=pool._initargs)  # type: ignore[attr-defined]
+    pool.shutdown(wait=False)
+    return forked
 
 
 def default_task_runner(dask_address: str = "") -> TaskRunner:
@@ -285,7 +322,7 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     if unknown:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
     directories = [resolve(name) for name in publications]
-    if force or not all(_unchanged(d, output) for d in directories):
+    if force or not all(publishing.looks_unchanged(d, output) for d in directories):
         _get_ready(chosen)
     with ExitStack() as locks:  # every lock is held until its publication is published
         prepared = [_prepare(directory, chosen, strict, force, output, locks) for directory in directories]
@@ -300,23 +337,6 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
         failure = BuildFailed(ordered)
         return Failed(message=str(failure), data=failure)
     return ordered
-
-
-def _unchanged(directory: Path, output: Path) -> bool:
-    """A cheap guess, before validation, that the sources are those of the latest edition.
-
-    Their bytes hash as that edition's content hash did (theme assets aside, so a theme
-    with a logo always looks changed). Only the decision to get ready early (_get_ready)
-    rests on it: validation and check_up_to_date still decide what is built.
-    """
-    manifest = read_manifest(publishing.latest_dir(output, directory.name))
-    if manifest is None:
-        return False
-    passages = sorted(p for p in (directory / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
-    try:
-        return content_hash(directory, [directory / PUBLICATION_FILE, *passages], manifest.edition) == manifest.content_hash
-    except OSError:  # e.g. no publication.yaml: validation will say so
-        return False
 
 
 def _get_ready(formats: list[str]) -> None:
@@ -385,11 +405,12 @@ def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
     watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
         job.futures = {fmt: {} for fmt in formats}
+    sealed = {job.publication.id: Sealed(job.publication) for job in jobs}
     for job, fmt in sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1])):
-        job.futures[fmt]["export"] = export.submit(Sealed(job.publication), fmt, job.staging)
+        job.futures[fmt]["export"] = export.submit(sealed[job.publication.id], fmt, job.staging)
     for job in jobs:
         for fmt, steps in job.futures.items():
-            steps["verify"] = verify_file.submit(Sealed(job.publication), steps["export"])
+            steps["verify"] = verify_file.submit(sealed[job.publication.id], steps["export"])
             if (exporter := registry()[fmt]).check is not None:
                 checker = check_external if exporter.external_check else check_file
                 steps["check"] = checker.submit(steps["export"], job.publication.id)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +19,8 @@ from prefect.testing.utilities import prefect_test_harness
 
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters.registry import registry
-from flows.build import FAULT_ENV, BuildFailed, Outcome, build, build_all
+from briefkit.model import Publication
+from flows.build import FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all
 
 pytestmark = pytest.mark.slow
 
@@ -150,3 +155,28 @@ def test_build_all_rebuilds_only_the_edited_publication(seed_copy: Path, tmp_pat
     assert state.is_completed(), state.message
     assert [(o.publication_id, o.status) for o in outcomes] == [(seed_copy.name, "up to date"), ("second-brief", "published")]
     assert [n for n in task_names(state) if n.startswith("export")] == ["export-docx-second-brief"]
+
+
+# ---- the process pool's workers and what they are sent ------------------------------------
+
+
+def _where_am_i() -> tuple[int, bool]:
+    return os.getppid(), "flows.workers" in sys.modules
+
+
+def test_workers_are_forked_from_a_fork_server_that_made_their_imports() -> None:
+    pool = _forked(ProcessPoolExecutor(1))  # as BuildTaskRunner does with Prefect's executor
+    with pool:
+        parent, preloaded = pool.submit(_where_am_i).result(timeout=120)
+    assert pool._mp_context.get_start_method() == "forkserver"  # type: ignore[attr-defined]
+    assert parent != os.getpid()  # the fork server's child, not this process's
+    assert preloaded  # no initializer ran here: the server had imported flows.workers
+
+
+def test_a_sealed_model_is_pickled_once_and_unpickled_once_per_process(seed: Publication) -> None:
+    sealed = Sealed(seed)
+    sent = [pickle.dumps(sealed) for _ in range(3)]  # one per task given the model
+    assert sent[0] == sent[1] == sent[2]
+    received = [pickle.loads(data) for data in sent]
+    assert received[0] is received[1] is received[2]
+    assert received[0].value == seed and received[0] is not sealed
