@@ -97,11 +97,15 @@ def timed_command(args: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
+# As `briefkit build` runs the flow (flows.console.run_build: no heartbeat thread to join),
+# with one thread for every task instead of the process pool.
 SERIAL = """
 import sys
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from flows.build import build
-state = build.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(sys.argv[1], output_dir=sys.argv[2], force=True, return_state=True)
+with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    state = build.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(sys.argv[1], output_dir=sys.argv[2], force=True, return_state=True)
 sys.exit(0 if state.is_completed() else 1)
 """
 
