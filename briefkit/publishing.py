@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE, content_hash
 from briefkit.manifest import MANIFEST, Manifest, edition_dir, latest_dir, publication_root, read_manifest
 from briefkit.model import Publication
 
@@ -95,24 +94,6 @@ def new_staging(output: Path, publication_id: str) -> Path:
 def clear_staging(output: Path, publication_id: str) -> None:
     """Remove what interrupted runs left behind; call only while holding the lock."""
     shutil.rmtree(publication_root(output, publication_id) / STAGING, ignore_errors=True)
-
-
-def looks_unchanged(directory: Path, output: Path) -> bool:
-    """A cheap guess, before validation, that the sources are those of the latest edition.
-
-    Their bytes hash as that edition's content hash did (theme assets aside, so a theme
-    with a logo always looks changed). Only decisions to get ready early for a build rest
-    on it (starting worker processes, warming up checks): validation and ``up_to_date``
-    still decide what is built.
-    """
-    manifest = read_manifest(latest_dir(output, directory.name))
-    if manifest is None:
-        return False
-    passages = sorted(p for p in (directory / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
-    try:
-        return content_hash(directory, [directory / PUBLICATION_FILE, *passages], manifest.edition) == manifest.content_hash
-    except OSError:  # e.g. no publication.yaml: validation will say so
-        return False
 
 
 def up_to_date(output: Path, publication: Publication, exporter_versions: dict[str, str], briefkit_version: str) -> Manifest | None:

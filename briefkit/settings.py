@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Checks with a slow start (epubcheck's JVM) run in a daemon that later commands share and
     # that exits after this many idle seconds; 0 runs them in each command's own process.
     daemon_idle_seconds: float = 900.0
+    # Builds with less passage text than this run every task in the flow process: worker
+    # processes cost more to start than they save (briefkit.estimates.wants_workers).
+    worker_min_bytes: int = 80_000
     runtime_dir: Path | None = None  # for the daemons' sockets; default $XDG_RUNTIME_DIR/briefkit or /tmp/briefkit-UID
 
 

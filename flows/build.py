@@ -6,12 +6,11 @@ latest manifest already matches (sources, theme, briefkit and exporter versions)
 export every format at once in the task runner (processes by default, a Dask cluster when
 ``BRIEFKIT_DASK_ADDRESS`` or ``--dask`` names one), verify each file (read it back, and run
 the format's check), and publish the edition with ``briefkit.publishing``. The default
-runner starts its worker processes at the beginning of a run that will have work to do, so
-their start-up (seconds each) overlaps validation rather than delaying the first export, and
-runs the checks that run another program (epubcheck, in a JVM kept in this process and
-warmed up at the same early moment) in threads of the flow process: a thread waiting on
-Java leaves the worker processes, and their cores, to Python work. Exports start longest
-first, by the last build's timings.
+runner forks its workers from a fork server (flows.forking) and starts them at the
+beginning of a run that will have work to do, so their start-up overlaps validation. It
+runs in threads of the flow process the checks that wait on another program (epubcheck,
+in its daemon) and every task of a build too small to be worth workers
+(briefkit.estimates). Exports start longest first, by the last build's timings.
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
@@ -45,7 +44,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from prefect.tasks import Task, exponential_backoff
 from prefect.utilities.annotations import quote
 
-from briefkit import publishing
+from briefkit import estimates, publishing
 from briefkit.diagnostics import Diagnostic
 from briefkit.loader import load_publication, locate_publication, publication_dirs
 from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, read_manifest, sha256_file
@@ -56,7 +55,6 @@ from flows import forking
 from exporters.verify import VerificationError, read_back_problems
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
-EXTERNAL = "external-program"  # tag of tasks that mostly wait on another program
 T = TypeVar("T")
 
 
@@ -129,14 +127,18 @@ class Sealed(Generic[T]):
     each process keeps what it unpickled (see _unseal).
     """
 
-    __slots__ = ("_key", "_pickled", "value")
+    __slots__ = ("_key", "_lock", "_pickled", "value")
 
     def __init__(self, value: T, key: str = "", pickled: bytes = b"") -> None:
         self.value = value
         self._key = key or uuid.uuid4().hex
-        self._pickled = pickled or pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pickled = pickled
+        self._lock = threading.Lock()  # tasks are pickled in several threads at once
 
     def __reduce__(self) -> tuple[Callable[[str, bytes], Sealed[T]], tuple[str, bytes]]:
+        with self._lock:
+            if not self._pickled:  # not at all when every task runs in this process
+                self._pickled = pickle.dumps(self.value, protocol=pickle.HIGHEST_PROTOCOL)
         return _unseal, (self._key, self._pickled)
 
 
@@ -207,7 +209,11 @@ def check_file(exported: Exported, publication_id: str) -> float:
     return time.perf_counter() - start
 
 
-check_external = check_file.with_options(tags={EXTERNAL})  # for checks that run another program
+# The same tasks, for the flow process's threads (see BuildTaskRunner). Told apart by
+# identity, not by a tag: for a tagged task, every run asks the server for the tag's
+# concurrency limits, and a busy SQLite server answers 503, which costs a 2 s back-off.
+export_in_flow, verify_in_flow, check_in_flow = (t.with_options() for t in (export, verify_file, check_file))
+_IN_FLOW = frozenset(id(t) for t in (export_in_flow, verify_in_flow, check_in_flow))
 
 
 @task(name="publish", task_run_name="publish-{manifest.publication_id}", cache_policy=NO_CACHE, **_IO_RETRIES)
@@ -230,8 +236,9 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
     its first task. This one forks them from a fork server that has made those imports
     (flows.forking), where the platform has one, and can start them at the beginning of
     the run, so what start-up remains overlaps validation instead of the fan-out.
-    Tasks tagged EXTERNAL go to threads of the flow process instead: they need no Python
-    core of their own, and a worker process waiting on them would hold one.
+    The *_in_flow tasks go to threads of the flow process instead: checks that wait on
+    another program (they need no Python core of their own, and a worker process waiting on
+    them would hold one), and every task of a build too small to be worth workers.
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
@@ -255,7 +262,7 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
         wait_for: Iterable[PrefectFuture[Any]] | None = None,
         dependencies: dict[str, set[Any]] | None = None,
     ) -> PrefectFuture[Any]:
-        runner = self._threads if EXTERNAL in task.tags else super()
+        runner = self._threads if id(task) in _IN_FLOW else super()
         return runner.submit(task, parameters, wait_for, dependencies)
 
     def start_workers(self) -> None:
@@ -322,12 +329,13 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     if unknown:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
     directories = [resolve(name) for name in publications]
-    if force or not all(publishing.looks_unchanged(d, output) for d in directories):
-        _get_ready(chosen)
+    workers = estimates.wants_workers(directories)
+    if force or not all(estimates.looks_unchanged(d, output) for d in directories):
+        _get_ready(chosen, workers)
     with ExitStack() as locks:  # every lock is held until its publication is published
         prepared = [_prepare(directory, chosen, strict, force, output, locks) for directory in directories]
         jobs = [p for p in prepared if isinstance(p, _Job)]
-        fan_out = _fan_out(jobs, chosen)
+        fan_out = _fan_out(jobs, chosen, workers)
         ordered = [_finish(p, output, started, fan_out) if isinstance(p, _Job) else p for p in prepared]
     _report(ordered)
     if not all(o.ok for o in ordered):
@@ -339,11 +347,12 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
     return ordered
 
 
-def _get_ready(formats: list[str]) -> None:
-    """Start, while validation runs, what the fan-out will wait for: worker processes, and
-    the format checks' programs when checks run in this process (e.g. epubcheck's JVM)."""
+def _get_ready(formats: list[str], workers: bool) -> None:
+    """Start, while validation runs, what the fan-out will wait for: worker processes if it
+    will use them, and the format checks' programs when checks run in this process (e.g.
+    epubcheck's JVM, or its daemon)."""
     runner = get_run_context().task_runner  # type: ignore[union-attr]
-    if isinstance(runner, BuildTaskRunner):
+    if isinstance(runner, BuildTaskRunner) and workers:
         runner.start_workers()
     if isinstance(runner, (BuildTaskRunner, ThreadPoolTaskRunner)):
         for fmt in formats:
@@ -393,26 +402,28 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
 _STEP_WORDS = {"export": ("exported", "export"), "verify": ("read back", "read-back"), "check": ("checked", "check")}
 
 
-def _fan_out(jobs: list[_Job], formats: list[str]) -> float:
+def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     """Submit every export of every job at once, then each verification behind its export.
 
     Exports go first so that none waits behind a verification (the process pool resolves
     a task's inputs in one of only as many threads as it has workers), the longest first
     (by the last build's timings) so that it never waits for a worker behind short ones.
+    Without ``workers`` (a small build) every task runs in the flow process's threads.
     Returns the seconds from the first submission to the last verification.
     """
     start = time.perf_counter()
+    exporting, verifying = (export, verify_file) if workers else (export_in_flow, verify_in_flow)
     watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
         job.futures = {fmt: {} for fmt in formats}
     sealed = {job.publication.id: Sealed(job.publication) for job in jobs}
     for job, fmt in sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1])):
-        job.futures[fmt]["export"] = export.submit(sealed[job.publication.id], fmt, job.staging)
+        job.futures[fmt]["export"] = exporting.submit(sealed[job.publication.id], fmt, job.staging)
     for job in jobs:
         for fmt, steps in job.futures.items():
-            steps["verify"] = verify_file.submit(sealed[job.publication.id], steps["export"])
+            steps["verify"] = verifying.submit(sealed[job.publication.id], steps["export"])
             if (exporter := registry()[fmt]).check is not None:
-                checker = check_external if exporter.external_check else check_file
+                checker = check_in_flow if exporter.external_check or not workers else check_file
                 steps["check"] = checker.submit(steps["export"], job.publication.id)
             for step, future in steps.items():
                 done, name = _STEP_WORDS[step]

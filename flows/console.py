@@ -1,29 +1,20 @@
-"""Running the flows from the command line: quiet Prefect, live progress, a result table.
-
-Import ``quiet_prefect`` effects first: Prefect reads its settings when it is imported.
-"""
+"""Running the flows from the command line: quiet Prefect, live progress, a result table."""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-# Before prefect is imported: no telemetry (there is no network), and only errors on the
-# console, since diagnostics and progress are shown by us (the run's full log still goes to
-# the Prefect server). A user's own values win.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
-os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+import flows.quiet  # noqa: F401 - before prefect is imported
 
-from pathlib import Path  # noqa: E402
+# isort: split
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from rich.text import Text  # noqa: E402
-
-from briefkit import report  # noqa: E402
-from flows.build import BuildFailed, Outcome, add_listener, build, build_all, default_task_runner, remove_listener  # noqa: E402
-from flows.local import prefect_api  # noqa: E402
+from briefkit import report
+from flows.build import BuildFailed, Outcome, add_listener, build, build_all, default_task_runner, remove_listener
+from flows.local import prefect_api
 
 _STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
 

@@ -32,6 +32,15 @@ def harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(params=["flow-process", "workers"])
+def placement(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the tasks run: the seed is small enough for the flow process's threads; with no
+    lower bound on size, the same build uses the worker processes."""
+    if request.param == "workers":
+        monkeypatch.setenv("BRIEFKIT_WORKER_MIN_BYTES", "0")
+    return str(request.param)
+
+
 def run(publication: Path | list[Path], output: Path, **options: object) -> tuple[object, list[Outcome] | BuildFailed]:
     """Run build (one publication) or build_all (several); the state and its result or error."""
     if isinstance(publication, list):
@@ -68,7 +77,7 @@ def assert_consistent(output: Path, publication_id: str) -> Manifest:
     return manifest
 
 
-def test_build_publishes_every_format_then_is_up_to_date(seed_copy: Path, tmp_path: Path) -> None:
+def test_build_publishes_every_format_then_is_up_to_date(seed_copy: Path, tmp_path: Path, placement: str) -> None:
     output = tmp_path / "output"
     state, outcomes = run(seed_copy, output)
     assert state.is_completed(), state.message
@@ -102,7 +111,7 @@ def test_validation_failure_fails_the_run_and_publishes_nothing(seed_copy: Path,
     assert not any(name.startswith("export") for name in task_names(state))
 
 
-def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, placement: str) -> None:
     """The documented fault hook makes the pdf export task raise after its exporter wrote the file."""
     output = tmp_path / "output"
     state, _ = run(seed_copy, output, formats=["docx", "pdf"])

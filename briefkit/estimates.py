@@ -1,0 +1,55 @@
+"""Cheap guesses about a build, from the source files alone, before anything is validated.
+
+A build gets ready for work while it validates (starting worker processes, warming up
+checks) and chooses where its tasks run; these guesses decide that. Validation and the
+up-to-date check in ``briefkit.publishing`` still decide what is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE, content_hash
+from briefkit.manifest import latest_dir, read_manifest
+from briefkit.settings import get_settings
+
+
+def _passages(directory: Path) -> list[Path]:
+    return sorted(p for p in (directory / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
+
+
+def looks_unchanged(directory: Path, output: Path) -> bool:
+    """A cheap guess, before validation, that the sources are those of the latest edition.
+
+    Their bytes hash as that edition's content hash did (theme assets aside, so a theme
+    with a logo always looks changed). Only decisions to get ready early for a build rest
+    on it (starting worker processes, warming up checks): validation and ``up_to_date``
+    still decide what is built.
+    """
+    manifest = read_manifest(latest_dir(output, directory.name))
+    if manifest is None:
+        return False
+    try:
+        return content_hash(directory, [directory / PUBLICATION_FILE, *_passages(directory)], manifest.edition) == manifest.content_hash
+    except OSError:  # e.g. no publication.yaml: validation will say so
+        return False
+
+
+def wants_workers(directories: list[Path]) -> bool:
+    """Whether these publications have enough text to be worth worker processes.
+
+    Starting the workers costs about a second of CPU; below ``worker_min_bytes`` of passage
+    files the exports, read-backs and checks all take less than that, and run faster in
+    threads of the flow process.
+    """
+    threshold = get_settings().worker_min_bytes
+    total = 0
+    for directory in directories:
+        for passage in _passages(directory):
+            try:
+                total += passage.stat().st_size
+            except OSError:  # gone since listed: validation will say so
+                continue
+            if total >= threshold:
+                return True
+    return False
