@@ -20,7 +20,7 @@ from prefect.testing.utilities import prefect_test_harness
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters.registry import registry
 from briefkit.model import Publication
-from flows.build import FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all
+from flows.build import FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all, default_task_runner
 
 pytestmark = pytest.mark.slow
 
@@ -189,3 +189,20 @@ def test_a_sealed_model_is_pickled_once_and_unpickled_once_per_process(seed: Pub
     received = [pickle.loads(data) for data in sent]
     assert received[0] is received[1] is received[2]
     assert received[0].value == seed and received[0] is not sealed
+
+
+def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    output = tmp_path / "output"
+    # A real scheduler on a TCP port of 127.0.0.1; its worker runs in this process, where the
+    # test harness's Prefect API is configured.
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None) as cluster:
+        runner = default_task_runner(cluster.scheduler_address)
+        assert type(runner).__name__ == "DaskTaskRunner"
+        state = build.with_options(task_runner=runner)(str(seed_copy), output_dir=str(output), return_state=True)
+        ran_on_dask = set(cluster.scheduler.task_prefixes)
+    assert state.is_completed(), state.message
+    assert {"export", "verify_file", "check_file"} <= ran_on_dask  # the tasks' functions
+    manifest = assert_consistent(output, seed_copy.name)
+    assert {f.format for f in manifest.files} == set(registry())
