@@ -14,9 +14,10 @@ in its daemon) and every task of a build too small to be worth workers
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
-Fault hook, for testing failure handling with real components: ``BRIEFKIT_FAULT_EXPORT``
-(a comma-separated list of formats) makes those export tasks raise after their exporter
-has written its file, as a crash mid-run would.
+Fault hooks, for testing failure handling with real components, each a comma-separated list
+of formats: ``BRIEFKIT_FAULT_EXPORT`` makes those export tasks raise after their exporter
+has written its file, as a crash mid-run would; ``BRIEFKIT_FAULT_CORRUPT`` makes them cut
+their file to half its length, as a failing disk would, for verification to catch.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from flows import forking
 from exporters.verify import VerificationError, read_back_problems
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
+CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
 T = TypeVar("T")
 
 
@@ -187,6 +189,8 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
     path = registry()[fmt].export(publication.value, staging)
     if fmt in os.environ.get(FAULT_ENV, "").split(","):
         raise InjectedFault(f"fault injected into the {fmt} export by {FAULT_ENV}")
+    if fmt in os.environ.get(CORRUPT_ENV, "").split(","):
+        os.truncate(path, path.stat().st_size // 2)
     seconds = time.perf_counter() - start
     return Exported(ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path)), path, seconds)
 

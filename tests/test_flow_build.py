@@ -20,7 +20,7 @@ from prefect.testing.utilities import prefect_test_harness
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters.registry import registry
 from briefkit.model import Publication
-from flows.build import FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all, default_task_runner
+from flows.build import CORRUPT_ENV, FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all, default_task_runner
 
 pytestmark = pytest.mark.slow
 
@@ -131,6 +131,22 @@ def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_
     state, _ = run(seed_copy, output, formats=["docx", "pdf"])
     assert state.is_completed(), state.message
     assert assert_consistent(output, seed_copy.name).content_hash != good.content_hash
+
+
+@pytest.mark.parametrize("fmt", sorted(registry()))
+def test_a_file_that_fails_verification_fails_the_run(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """The documented fault hook cuts the written file in half; reading it back must notice."""
+    output = tmp_path / "output"
+    state, _ = run(seed_copy, output, formats=[fmt])
+    assert state.is_completed(), state.message
+    good = assert_consistent(output, seed_copy.name)
+
+    monkeypatch.setenv(CORRUPT_ENV, fmt)
+    state, error = run(seed_copy, output, formats=[fmt], force=True)
+    assert state.is_failed()
+    assert "VerificationError" in state.message and "failed verification" in state.message
+    assert isinstance(error, BuildFailed) and error.outcomes[0].status == "failed"
+    assert assert_consistent(output, seed_copy.name) == good  # the last good edition, untouched
 
 
 def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_path: Path) -> None:
