@@ -13,6 +13,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from prefect import flow, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 from prefect.testing.utilities import prefect_test_harness
@@ -20,7 +21,22 @@ from prefect.testing.utilities import prefect_test_harness
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters.registry import registry
 from briefkit.model import Publication
-from flows.build import CORRUPT_ENV, FAULT_ENV, BuildFailed, Outcome, Sealed, _forked, build, build_all, default_task_runner
+from flows.build import (
+    _IO_RETRIES,
+    CORRUPT_ENV,
+    FAULT_ENV,
+    BuildFailed,
+    Outcome,
+    Sealed,
+    _forked,
+    _retry_io,
+    build,
+    build_all,
+    check_file,
+    default_task_runner,
+    publish,
+    verify_file,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +238,34 @@ def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path
     assert {"export", "verify_file", "check_file"} <= ran_on_dask  # the tasks' functions
     manifest = assert_consistent(output, seed_copy.name)
     assert {f.format for f in manifest.files} == set(registry())
+
+
+# ---- retries ------------------------------------------------------------------------------
+
+_calls: list[str] = []
+
+
+def _flaky(error: type[Exception]) -> str:
+    """Fails on its first call, as a file system that is briefly unavailable does."""
+    _calls.append(error.__name__)
+    if len(_calls) == 1:
+        raise error("briefly unavailable")
+    return "done"
+
+
+def test_tasks_that_touch_files_retry_io_errors_with_backoff_and_nothing_else() -> None:
+    for touching in (verify_file, check_file, publish):
+        assert touching.retries == 2 and touching.retry_condition_fn is _retry_io
+    flaky = task(_flaky, **_IO_RETRIES)
+
+    @flow
+    def attempt(error: type[Exception]) -> str:
+        return flaky(error)
+
+    _calls.clear()
+    assert attempt(OSError) == "done"
+    assert _calls == ["OSError", "OSError"]  # retried after the back-off
+    _calls.clear()
+    with pytest.raises(ValueError):
+        attempt(ValueError)
+    assert _calls == ["ValueError"]  # bad output is not retried
