@@ -1,12 +1,13 @@
 """`briefkit build` and `briefkit serve` against a real `prefect server start` on 127.0.0.1.
 
 These tests start a real Prefect server (marked slow; find them by this file name): a
-scheduled run of a served deployment, an on-demand `prefect deployment run`, and the
-command line's exit codes. Every process started here is stopped by its group id.
+scheduled run of a served deployment, each publication's schedule (its own cron or the
+default), an on-demand `prefect deployment run`, and the command line's exit codes. Every process started here is stopped by its group id.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -145,6 +146,38 @@ def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path
     finally:
         stop(process)
     assert_published(work / "output", "scheduled-brief")
+
+
+def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server: Server, tmp_path: Path) -> None:
+    work = publication(tmp_path, "default-cron-brief")
+    own = work / "source" / "own-cron-brief"
+    shutil.copytree(work / "source" / "default-cron-brief", own)
+    with (own / "publication.yaml").open("a", encoding="utf-8") as f:
+        f.write('schedule: "30 7 * * *"\n')
+    process = serving(work, server.env(), "--cron", "0 6 * * 1-5", "--out", "output")
+    try:
+        crons = {
+            name: wait_for(f"the deployment of {name}", lambda name=name: [s["schedule"]["cron"] for s in server.api(f"/deployments/name/build-and-publish/{name}")["schedules"]])  # type: ignore[index]
+            for name in ("default-cron-brief", "own-cron-brief")
+        }
+    finally:
+        stop(process)
+    assert crons == {"default-cron-brief": ["0 6 * * 1-5"], "own-cron-brief": ["30 7 * * *"]}
+
+
+def test_prefect_yaml_declares_the_served_deployments() -> None:
+    import yaml
+
+    declared = yaml.safe_load((SEED.parent.parent / "prefect.yaml").read_text(encoding="utf-8"))
+    entrypoints = {d["entrypoint"] for d in declared["deployments"]}
+    assert entrypoints == {"flows/publish.py:build_and_publish", "flows/build.py:build", "flows/build.py:build_all"}
+    for entrypoint in entrypoints:  # each names a flow that exists
+        path, name = entrypoint.split(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+        assert type(flow).__name__ == "Flow"
+    scheduled = [d for d in declared["deployments"] if d.get("schedules")]
+    assert [s["cron"] for d in scheduled for s in d["schedules"]] == ["0 6 * * 1-5"]
+    assert all(d["work_pool"]["name"] == "briefkit" for d in declared["deployments"])
 
 
 def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
