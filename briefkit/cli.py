@@ -18,7 +18,7 @@ from rich.console import Console
 
 from briefkit import importer, report
 from briefkit.diagnostics import Diagnostic, has_errors
-from briefkit.estimates import looks_unchanged, wants_workers
+from briefkit.estimates import expects_work, wants_workers
 from briefkit.loader import PUBLICATION_FILE, load_publication, locate_publication, publication_dirs, read_source
 from briefkit.settings import get_settings
 
@@ -128,7 +128,7 @@ def build(
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
     output = out or get_settings().output_dir
-    if not (dask or get_settings().dask_address) and wants_workers(dirs) and (force or not all(looks_unchanged(d, output) for d in dirs)):
+    if not (dask or get_settings().dask_address) and wants_workers(dirs) and expects_work(dirs, output, force):
         import flows.quiet  # noqa: F401 - the fork server imports Prefect: quiet it first
         from flows import forking
 

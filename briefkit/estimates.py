@@ -35,6 +35,11 @@ def looks_unchanged(directory: Path, output: Path) -> bool:
         return False
 
 
+def expects_work(directories: list[Path], output: Path, force: bool) -> bool:
+    """Whether a build of ``directories`` will likely export anything: forced, or a source changed."""
+    return force or not all(looks_unchanged(d, output) for d in directories)
+
+
 def wants_workers(directories: list[Path]) -> bool:
     """Whether these publications have enough text to be worth worker processes.
 

@@ -271,12 +271,10 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
 
     def start_workers(self) -> None:
         # ProcessPoolExecutor starts a worker for each call submitted while none is idle, up
-        # to its maximum. Prefect 3.9 offers no public way to reach the executor or its size,
-        # so this reads private attributes, and does nothing (workers then start on demand,
-        # as before) if they are gone.
-        executor = getattr(self, "_executor", None)
-        for _ in range(getattr(self, "_max_workers", 0) if executor is not None else 0):
-            executor.submit(_preload)
+        # to its maximum. Prefect 3.9 offers no public way to reach the executor or its size:
+        # these are the same private attributes that __enter__ relies on (see _forked).
+        for _ in range(self._max_workers):
+            self._executor.submit(_preload)  # type: ignore[union-attr]
 
 
 def _forked(pool: ProcessPoolExecutor | None) -> ProcessPoolExecutor | None:
@@ -334,7 +332,7 @@ def _build(publications: list[str], formats: list[str] | None, strict: bool, for
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry())}")
     directories = [resolve(name) for name in publications]
     workers = estimates.wants_workers(directories)
-    if force or not all(estimates.looks_unchanged(d, output) for d in directories):
+    if estimates.expects_work(directories, output, force):
         _get_ready(chosen, workers)
     with ExitStack() as locks:  # every lock is held until its publication is published
         prepared = [_prepare(directory, chosen, strict, force, output, locks) for directory in directories]

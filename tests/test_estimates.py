@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from briefkit.estimates import looks_unchanged, wants_workers
+from briefkit.estimates import expects_work, looks_unchanged, wants_workers
 from briefkit.loader import load_publication
 from briefkit.manifest import Manifest
 from briefkit.publishing import new_staging, publish
@@ -37,6 +37,8 @@ def test_looks_unchanged_until_a_source_changes(seed_copy: Path, tmp_path: Path)
     )  # fmt: skip
     publish(new_staging(output, publication.id), published, output)
     assert looks_unchanged(seed_copy, output)
+    assert not expects_work([seed_copy], output, force=False) and expects_work([seed_copy], output, force=True)
     passage = next((seed_copy / "passages").glob("*.md"))
     passage.write_text(passage.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
     assert not looks_unchanged(seed_copy, output)
+    assert expects_work([seed_copy], output, force=False)
