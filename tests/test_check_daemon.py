@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 
 from exporters import epubcheck
 from exporters.check_daemon import ask, runtime_dir, socket_path, stop
+from tests.waiting import wait_for
 
 WHOAMI = "tests.check_targets:whoami"
 KEY = ("test",)
@@ -56,15 +56,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_until(condition: object, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_started_on_demand_then_shared(runtime: Path, sample: Path) -> None:
     first = ask(WHOAMI, KEY, sample, idle=60)
     assert first is not None and first[1] == "bytes 5"
@@ -75,7 +66,8 @@ def test_started_on_demand_then_shared(runtime: Path, sample: Path) -> None:
     assert where is not None and where.parent == runtime
     assert runtime.stat().st_mode & 0o777 == 0o700
     assert stop(where)
-    assert _wait_until(lambda: not _alive(pid)) and not where.exists()
+    wait_for("the daemon to exit", lambda: not _alive(pid), timeout=20, every=0.05)
+    assert not where.exists()
 
 
 def test_a_different_key_gets_a_different_daemon(runtime: Path, sample: Path) -> None:
@@ -85,7 +77,7 @@ def test_a_different_key_gets_a_different_daemon(runtime: Path, sample: Path) ->
 
 def test_exits_when_idle(runtime: Path, sample: Path) -> None:
     pid = _pid(ask(WHOAMI, KEY, sample, idle=1))
-    assert _wait_until(lambda: not _alive(pid))
+    wait_for("the idle daemon to exit", lambda: not _alive(pid), timeout=20, every=0.05)
     assert not socket_path(WHOAMI, KEY).exists()  # type: ignore[union-attr]
     assert _pid(ask(WHOAMI, KEY, sample, idle=1)) != pid  # the next request starts another
 
