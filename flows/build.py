@@ -22,6 +22,7 @@ their file to half its length, as a failing disk would, for verification to catc
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import re
@@ -137,11 +138,15 @@ class Sealed(Generic[T]):
         self._pickled = pickled
         self._lock = threading.Lock()  # tasks are pickled in several threads at once
 
-    def __reduce__(self) -> tuple[Callable[[str, bytes], Sealed[T]], tuple[str, bytes]]:
+    def pickled(self) -> bytes:
+        """The value pickled, the first call pickling it (never, when every task runs here)."""
         with self._lock:
-            if not self._pickled:  # not at all when every task runs in this process
+            if not self._pickled:
                 self._pickled = pickle.dumps(self.value, protocol=pickle.HIGHEST_PROTOCOL)
-        return _unseal, (self._key, self._pickled)
+        return self._pickled
+
+    def __reduce__(self) -> tuple[Callable[[str, bytes], Sealed[T]], tuple[str, bytes]]:
+        return _unseal, (self._key, self.pickled())
 
 
 _unsealed: dict[str, Sealed[Any]] = {}  # the latest few models this process was sent
@@ -149,7 +154,15 @@ _unsealed: dict[str, Sealed[Any]] = {}  # the latest few models this process was
 
 def _unseal(key: str, pickled: bytes) -> Sealed[Any]:
     if key not in _unsealed:
-        _unsealed[key] = Sealed(pickle.loads(pickled), key, pickled)
+        # Unpickling makes tens of thousands of objects and no garbage: without the cyclic
+        # collector running after every few hundred of them it takes a quarter of the time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            _unsealed[key] = Sealed(pickle.loads(pickled), key, pickled)
+        finally:
+            if collecting:
+                gc.enable()
         while len(_unsealed) > 8:  # a worker of build-all sees many publications
             del _unsealed[next(iter(_unsealed))]
     return _unsealed[key]
@@ -419,6 +432,12 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     for job in jobs:
         job.futures = {fmt: {} for fmt in formats}
     sealed = {job.publication.id: Sealed(job.publication) for job in jobs}
+    if workers:
+        # Pickled before the first submission, not by it: the pool's threads send tasks on
+        # in parallel, and while the first pickled the model, later ones overtook it (a
+        # 1,000-passage PDF export waited behind both short exports for a worker).
+        for model in sealed.values():
+            model.pickled()
     for job, fmt in sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1])):
         job.futures[fmt]["export"] = exporting.submit(sealed[job.publication.id], fmt, job.staging)
     for job in jobs:
