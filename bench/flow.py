@@ -10,6 +10,8 @@ seed and a generated large publication (bench/corpus.py) measures, as medians of
     the model, no Prefect, scheduled as the flow schedules it (the longest format's export
     and read-back in one; the other formats, then its check, in the other), so
     serial / best case bounds the fan-out speed-up this machine and these exporters allow;
+    and the same schedule as just two Prefect tasks in a flow run of its own, the least
+    Prefect can add to it (the build has nine tasks);
   - `briefkit build --force` wall time (process pool fan-out), and the same flow with the
     formats run one after another (a one-thread task runner), so speed-up = serial / parallel;
   - the fan-out phase of the parallel run (first submission to last verification, from the
@@ -96,56 +98,77 @@ def exporters_alone(directory: Path, out: Path) -> dict[str, float]:
     return seconds
 
 
-_model: Any = None  # the publication, in a best_case worker
-
-
-def _adopt(pickled: bytes) -> None:
-    global _model
-    _model = pickle.loads(pickled)
-
-
-def _longest_chain(fmt: str, out: Path, exported: Any) -> float:
-    """Export ``fmt`` and read it back; returns when it finished (the machine's monotonic clock)."""
+def _longest_chain(model: Any, fmt: str, out: Path, exported: Any) -> None:
+    """Export ``fmt`` from the sealed ``model`` and read it back."""
     from exporters.registry import registry
     from exporters.verify import read_back_problems
 
     exporter = registry()[fmt]
-    path = exporter.export(_model, out)
+    path = exporter.export(model.value, out)
     exported.set()
-    assert not read_back_problems(_model, exporter, path)
-    return time.perf_counter()
+    assert not read_back_problems(model.value, exporter, path)
 
 
-def _the_rest(formats: list[str], longest: str, out: Path, exported: Any) -> float:
+def _the_rest(model: Any, formats: list[str], longest: str, out: Path, exported: Any) -> None:
     """Export and verify ``formats``, then check ``longest`` once it is exported."""
     from exporters.registry import registry
     from exporters.verify import verify
 
     for fmt in formats:
-        verify(_model, registry()[fmt], registry()[fmt].export(_model, out))
+        verify(model.value, registry()[fmt], registry()[fmt].export(model.value, out))
     exported.wait()
     if (check := registry()[longest].check) is not None:
-        assert not check(out / registry()[longest].filename(_model))
-    return time.perf_counter()
+        assert not check(out / registry()[longest].filename(model.value))
 
 
-def best_case(directory: Path, out: Path, longest: str, repeat: int) -> float:
-    """Median seconds of the fan-out's work on two warm processes, with no orchestrator."""
+def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[float, float]:
+    """Median seconds of the fan-out's work on two warm processes that hold the model, run
+    as the flow schedules it: plain, with no orchestrator; and as the fewest Prefect tasks
+    that can run it, two (one chain each), in the build's own task runner."""
     from briefkit.loader import load_publication
     from exporters.registry import registry
+    from flows.build import BuildTaskRunner, Sealed
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.context import get_run_context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     publication, _ = load_publication(directory)
+    model = Sealed(publication)
     rest = [fmt for fmt in registry() if fmt != longest]
-    context = multiprocessing.get_context("forkserver")  # safe whatever threads this process has
-    runs = []
-    with multiprocessing.Manager() as manager, ProcessPoolExecutor(2, context, _adopt, (pickle.dumps(publication),)) as pool:
-        list(pool.map(time.sleep, [0.5, 0.5]))  # both workers started and holding the model
-        for _ in range(repeat):
-            exported = manager.Event()
-            start = time.perf_counter()
-            ends = [pool.submit(_longest_chain, longest, out, exported), pool.submit(_the_rest, rest, longest, out, exported)]
-            runs.append(max(end.result() for end in ends) - start)
-    return statistics.median(runs)
+    as_tasks = [task(cache_policy=NO_CACHE)(fn) for fn in (_longest_chain, _the_rest)]
+
+    def plain(pool: ProcessPoolExecutor, exported: Any, out: Path) -> float:
+        start = time.perf_counter()
+        ends = [pool.submit(_longest_chain, model, longest, out, exported), pool.submit(_the_rest, model, rest, longest, out, exported)]
+        for end in ends:
+            end.result()
+        return time.perf_counter() - start
+
+    @flow(task_runner=BuildTaskRunner(2))
+    def two_tasks(exported: Any, out: Path) -> float:
+        """Timed as the build's fan-out phase: first submission to last result, workers started."""
+        get_run_context().task_runner.start_workers()  # type: ignore[union-attr]
+        time.sleep(2)
+        start = time.perf_counter()
+        ends = [as_tasks[0].submit(model, longest, out, exported), as_tasks[1].submit(model, rest, longest, out, exported)]
+        for end in ends:
+            end.result()
+        return time.perf_counter() - start
+
+    # forkserver workers: safe whatever threads this process has, as in the build
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(2, multiprocessing.get_context("forkserver")) as pool:
+        list(pool.map(_receive, [pickle.dumps(model)] * 2))  # both workers started, holding the model
+        bare = [plain(pool, manager.Event(), Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # as `briefkit build`
+            prefect = [two_tasks(manager.Event(), Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
+    return statistics.median(bare), statistics.median(prefect)
+
+
+def _receive(pickled: bytes) -> None:
+    """Take the model, and hold this worker a moment so that the other takes the other copy."""
+    pickle.loads(pickled)
+    time.sleep(0.5)
 
 
 def timed_command(args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -206,7 +229,7 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
     alone = [exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
     serial_alone = statistics.median(sum(run.values()) for run in alone)
     longest = max(alone[0], key=lambda name: statistics.median(run[name] for run in alone))
-    ideal = best_case(directory, Path(tempfile.mkdtemp(dir=work)), longest, repeat)
+    ideal, least_prefect = best_cases(directory, work, longest, repeat)
     runner = ["--dask", dask] if dask else []
     runs = [parallel_run(directory, out, env, work, runner) for _ in range(repeat)]
     parallel = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
@@ -222,6 +245,8 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
         **{f"  {name} export+verify, s": statistics.median(run[name] for run in alone) for name in alone[0]},
         f"best case, no orchestrator: two warm processes, {longest} alone in one, s": ideal,
         "  its speed-up (one after another / best case): this machine's bound": serial_alone / ideal,
+        "the same as two Prefect tasks (submit to last result), s": least_prefect,
+        "  its speed-up: the bound for any fan-out in Prefect tasks": serial_alone / least_prefect,
         "briefkit build --force, parallel fan-out, s": parallel["wall"],
         "same flow, formats one after another, s": serial,
         "fan-out speed-up, whole runs (serial flow / parallel flow)": serial / parallel["wall"],
@@ -244,7 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="briefkit-bench-flow-"))
     proc, url = (None, args.server) if args.server else start_server(work / "prefect-home")
-    env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "ERROR"}
     os.environ.update(env)  # before Prefect is imported here: last_run_spans asks that server
     try:
         seed = shutil.copytree(ROOT / "source" / "support-for-ukraine", work / "source" / "support-for-ukraine")
