@@ -127,6 +127,7 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
     that can run it, two (one chain each), in the build's own task runner."""
     from briefkit.loader import load_publication
     from exporters.registry import registry
+    from flows import forking
     from flows.build import BuildTaskRunner, Sealed
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
@@ -156,8 +157,8 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
             end.result()
         return time.perf_counter() - start
 
-    # forkserver workers: safe whatever threads this process has, as in the build
-    with multiprocessing.Manager() as manager, ProcessPoolExecutor(2, multiprocessing.get_context("forkserver")) as pool:
+    # the build's fork server (flows.forking): safe whatever threads this process has
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(2, forking.context()) as pool:
         list(pool.map(_receive, [pickle.dumps(model)] * 2))  # both workers started, holding the model
         bare = [plain(pool, manager.Event(), Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # as `briefkit build`
