@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Generic, Self, TypeVar
 from pathlib import Path
+from typing import Any, Generic, Self, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -53,8 +53,8 @@ from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_v
 from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters.registry import registry
-from flows import forking
 from exporters.verify import VerificationError, read_back_problems
+from flows import forking
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
 CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
