@@ -8,7 +8,9 @@ its daemon, later builds only wait for the check itself.
 ``ask`` sends a file to the daemon for a check function (named "module:function") and
 returns its problems, starting the daemon when none answers. The daemon listens on a Unix
 socket in a directory only this user may enter, answers one request at a time, and exits
-after ``idle`` seconds without one. Its socket name hashes everything its answers depend on
+after ``idle`` seconds without one. It runs at a low CPU priority (``NICE``): a build's
+checks seldom lie on its longest path, and one running beside the exporters must not take
+their cores; on an idle machine it runs at full speed all the same. Its socket name hashes everything its answers depend on
 (the function's module, this module, the Python running it, and the caller's key), so a
 changed installation gets a new daemon while the old one idles out. ``ask`` returns None
 when the daemon cannot be used, and callers then run the check in their own process.
@@ -39,6 +41,7 @@ START_SECONDS = 10.0  # for a started daemon to listen; then the caller checks b
 ANSWER_SECONDS = 600.0  # for an answer; a daemon that hangs must not hang every build
 REQUEST_SECONDS = 30.0  # for a connected client to send its request
 _PROTOCOL = "1"  # bump when requests or answers change shape
+NICE = 10  # the daemon's CPU priority; its process's, and its session's where Linux groups by session
 
 
 def runtime_dir() -> Path | None:
@@ -159,6 +162,17 @@ def _read_all(conn: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def _lower_priority() -> None:
+    """Run at ``NICE``. With Linux's autogroup scheduling (the usual desktop and server
+    setting) a process's nice value only ranks it within its session, and the daemon has a
+    session of its own (see _start), which otherwise competes for the cores as an equal of
+    the whole build; so the session's own nice value is set too, where the kernel has one."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(f"{NICE}\n")
+
+
 def serve(target: str, where: Path, idle: float) -> None:
     """Answer checks on ``where`` until ``idle`` seconds pass without a request."""
     module, _, name = target.partition(":")
@@ -215,4 +229,5 @@ def _answer(server: socket.socket, check: Callable[[Path], list[str]]) -> bool:
 
 if __name__ == "__main__":
     if os.fork() == 0:
+        _lower_priority()
         serve(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]))

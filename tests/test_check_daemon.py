@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from exporters import epubcheck
-from exporters.check_daemon import ask, runtime_dir, socket_path, stop
+from exporters.check_daemon import NICE, ask, runtime_dir, socket_path, stop
 from tests.waiting import wait_for
 
 WHOAMI = "tests.check_targets:whoami"
@@ -68,6 +68,17 @@ def test_started_on_demand_then_shared(runtime: Path, sample: Path) -> None:
     assert stop(where)
     wait_for("the daemon to exit", lambda: not _alive(pid), timeout=20, every=0.05)
     assert not where.exists()
+
+
+def test_the_daemon_runs_at_low_priority(runtime: Path, sample: Path) -> None:
+    """Behind the exporters it shares the cores with: its process, and its session, where
+    the kernel schedules sessions as groups (autogroup), are niced."""
+    pid = _pid(ask(WHOAMI, KEY, sample, idle=60))
+    assert os.getpriority(os.PRIO_PROCESS, pid) >= NICE
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():  # e.g. "/autogroup-382 nice 10"
+        assert autogroup.read_text().split()[-1] == str(NICE)
+        assert autogroup.read_text().split()[0] != Path("/proc/self/autogroup").read_text().split()[0]
 
 
 def test_a_different_key_gets_a_different_daemon(runtime: Path, sample: Path) -> None:
