@@ -39,7 +39,7 @@ from typing import Any, Generic, Self, TypeVar
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import SettingsContext, get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
@@ -261,14 +261,21 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers, initializer=_preload)
         self._threads = ThreadPoolTaskRunner()
+        self._settings: _WorkerSettings | None = None
 
     def __enter__(self) -> Self:
         super().__enter__()
         self._executor = _forked(self._executor)
         self._threads.__enter__()
+        current = SettingsContext.get()
+        if current is not None:
+            self._settings = _WorkerSettings(profile=current.profile, settings=current.settings).__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._settings is not None:
+            self._settings.__exit__()
+            self._settings = None
         self._threads.__exit__(*exc_info)
         super().__exit__(*exc_info)
 
@@ -288,6 +295,19 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
         # these are the same private attributes that __enter__ relies on (see _forked).
         for _ in range(self._max_workers):
             self._executor.submit(_preload)  # type: ignore[union-attr]
+
+
+class _WorkerSettings(SettingsContext):
+    """The flow's settings, sent to the pool's workers as the objects they are.
+
+    Prefect sends a worker the settings as a dict, for any machine to read, and the worker
+    rebuilds them from it for every task: 20 ms of CPU a task, reading the environment and
+    configuration files for each of Prefect's fifty-odd settings models. A worker forked
+    here has the same Prefect, so the pickled objects serve, and unpickle in 0.2 ms.
+    """
+
+    def serialize(self, include_secrets: bool = True) -> dict[str, Any]:
+        return {"profile": self.profile, "settings": self.settings}
 
 
 def _forked(pool: ProcessPoolExecutor | None) -> ProcessPoolExecutor | None:

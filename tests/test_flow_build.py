@@ -15,7 +15,10 @@ from uuid import UUID
 import pytest
 from prefect import flow, task
 from prefect.client.orchestration import get_client
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+from prefect.context import serialize_context
+from prefect.settings import PREFECT_TASKS_DEFAULT_RETRIES, Settings, get_current_settings, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
@@ -27,6 +30,7 @@ from flows.build import (
     FAULT_ENV,
     BuildFailed,
     Outcome,
+    BuildTaskRunner,
     Sealed,
     _forked,
     _retry_io,
@@ -221,6 +225,25 @@ def test_a_sealed_model_is_pickled_once_and_unpickled_once_per_process(seed: Pub
     received = [pickle.loads(data) for data in sent]
     assert received[0] is received[1] is received[2]
     assert received[0].value == seed and received[0] is not sealed
+
+
+@task(cache_policy=NO_CACHE)
+def _retries_setting_and_process() -> tuple[int, int]:
+    return get_current_settings().tasks.default_retries, os.getpid()
+
+
+@flow(task_runner=BuildTaskRunner(1))
+def _settings_flow() -> tuple[object, tuple[int, int]]:
+    return serialize_context()["settings_context"]["settings"], _retries_setting_and_process.submit().result()
+
+
+def test_workers_get_the_flows_settings_as_objects() -> None:
+    """A worker uses the settings of the flow that sent it the task, settings that only the
+    flow's context holds; they travel as the objects, not as a dict the worker rebuilds."""
+    with temporary_settings({PREFECT_TASKS_DEFAULT_RETRIES: 7}):
+        sent, (retries, pid) = _settings_flow()
+    assert isinstance(sent, Settings) and sent.tasks.default_retries == 7
+    assert retries == 7 and pid != os.getpid()
 
 
 def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path, tmp_path: Path) -> None:
