@@ -1,8 +1,9 @@
-"""Cheap guesses about a build, from the source files alone, before anything is validated.
+"""Cheap guesses about a build, from the source files and the last build's timings.
 
 A build gets ready for work while it validates (starting worker processes, warming up
-checks) and chooses where its tasks run; these guesses decide that. Validation and the
-up-to-date check in ``briefkit.publishing`` still decide what is built.
+checks), chooses where its tasks run and how finely to split them; these guesses decide
+that. Validation and the up-to-date check in ``briefkit.publishing`` still decide what is
+built.
 """
 
 from __future__ import annotations
@@ -58,3 +59,12 @@ def wants_workers(directories: list[Path]) -> bool:
             if total >= threshold:
                 return True
     return False
+
+
+def verification_parts(last_seconds: float, workers: int) -> int:
+    """Into how many parts to split the verification of a file whose last read-back took
+    ``last_seconds``: one per worker at most, each of at least ``verify_part_seconds`` of
+    reading, since each part opens the file again and reads its outline (about 0.1 s for a
+    1,000-passage PDF), and is a task of its own."""
+    least = get_settings().verify_part_seconds
+    return max(1, min(workers, int(last_seconds / least) if least > 0 else workers))

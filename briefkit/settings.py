@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Builds with less passage text than this run every task in the flow process: worker
     # processes cost more to start than they save (briefkit.estimates.wants_workers).
     worker_min_bytes: int = 80_000
+    # A long read-back is split across the workers into parts of at least this many seconds
+    # (by the last build's), each of which opens the file again (briefkit.estimates).
+    verify_part_seconds: float = 0.25
     runtime_dir: Path | None = None  # for the daemons' sockets; default $XDG_RUNTIME_DIR/briefkit or /tmp/briefkit-UID
 
 

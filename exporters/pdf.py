@@ -12,6 +12,7 @@ import contextlib
 import functools
 import itertools
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -704,22 +705,30 @@ def read_back(path: Path) -> ReadBack:
     A passage's title is its leading text in the passage-heading size; the body is the
     rest up to the next destination. Artifacts (header, footer, list labels) are skipped.
     """
+    return read_back_range(path, range(sys.maxsize))[1]
+
+
+def read_back_range(path: Path, passages: range) -> tuple[int, ReadBack]:
+    """How many passages the PDF has, and those of them in ``passages``, as read_back reads
+    them; only the pages they are on are read."""
     reader = PdfReader(path)
     starts = [(reader.get_destination_page_number(item), -float(item.top)) for item in reader.outline]
-    regions: list[list[Run]] = [[] for _ in starts]
+    wanted = range(passages.start, min(passages.stop, len(starts)))
+    regions: list[list[Run]] = [[] for _ in wanted]
     maps: dict[object, dict[int, str]] = {}
-    current = -1
-    for number in range(len(reader.pages)):
+    current = wanted.start - 1  # the passage whose region the next run is in
+    last_page = starts[wanted.stop][0] if wanted.stop < len(starts) else len(reader.pages) - 1
+    for number in range(starts[wanted.start][0], last_page + 1) if wanted else ():
         for run in page_runs(reader, number, maps):
             while current + 1 < len(starts) and starts[current + 1] <= (run.page, -run.y):
                 current += 1
-            if current >= 0:
-                regions[current].append(run)
+            if current in wanted:
+                regions[current - wanted.start].append(run)
     out: ReadBack = []
     for runs in regions:
         n = next((i for i, r in enumerate(runs) if r.size != runs[0].size), len(runs)) if runs else 0
         out.append((_join(runs[:n]), _join(runs[n:])))
-    return out
+    return len(starts), out
 
 
 def _join(runs: list[Run]) -> str:
@@ -746,4 +755,4 @@ def check(path: Path) -> list[str]:
     return problems
 
 
-EXPORTER = Exporter(name="pdf", suffix="handout.pdf", version="2", export=export, read_back=read_back, check=check)
+EXPORTER = Exporter(name="pdf", suffix="handout.pdf", version="2", export=export, read_back=read_back, read_back_range=read_back_range, check=check)

@@ -24,6 +24,9 @@ class Exporter:
     version: str  # bump when output bytes change for the same input; part of cache keys
     export: Callable[[Publication, Path], Path]  # writes dest_dir/<filename>, returns its path
     read_back: Callable[[Path], ReadBack]  # the passages as a reader's program sees them
+    # How many passages the file has, and those in a range, read as read_back reads them:
+    # lets the build verify a long file in parts, on several workers at once.
+    read_back_range: Callable[[Path, range], tuple[int, ReadBack]] | None = None
     check: Callable[[Path], list[str]] | None = None  # format validator; returns problems
     external_check: bool = False  # check mostly waits on another program (e.g. a JVM), not on Python
     # Readies ``check`` ahead of the first file (e.g. starts the program it runs); safe to

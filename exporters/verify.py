@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from briefkit.model import Publication, block_texts, squash
-from exporters.registry import Exporter
+from exporters.registry import Exporter, ReadBack
 
 
 @dataclass  # not frozen: Python and pickling (process pools) set attributes on exceptions
@@ -28,11 +28,16 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"expected …{expected[max(0, i - 20) : i + 20]!r}…, read …{actual[max(0, i - 20) : i + 20]!r}…"
 
 
-def compare(publication: Publication, read: list[tuple[str, str]]) -> list[str]:
+def compare(publication: Publication, read: ReadBack, passages: range | None = None, found: int | None = None) -> list[str]:
+    """How ``read`` differs from the publication's passages, or from those in ``passages``
+    (a part of the file, which has ``found`` passages in all)."""
+    expected = publication.passages
+    part = expected if passages is None else expected[passages.start : passages.stop]
+    found = len(read) if found is None else found
     problems: list[str] = []
-    if len(read) != len(publication.passages):
-        problems.append(f"{len(read)} passages read back, {len(publication.passages)} expected")
-    for passage, (title, body) in zip(publication.passages, read):
+    if found != len(expected) and (passages is None or passages.start == 0):  # said by one part only
+        problems.append(f"{found} passages read back, {len(expected)} expected")
+    for passage, (title, body) in zip(part, read):
         want_body = squash(" ".join(block_texts(passage.blocks)))
         if squash(title) != squash(passage.title):
             problems.append(f"passage '{passage.id}': title {_first_difference(squash(passage.title), squash(title))}")
@@ -41,10 +46,17 @@ def compare(publication: Publication, read: list[tuple[str, str]]) -> list[str]:
     return problems
 
 
-def read_back_problems(publication: Publication, exporter: Exporter, path: Path) -> list[str]:
-    """How ``path``, read back, differs from ``publication`` (the format's check aside)."""
+def read_back_problems(publication: Publication, exporter: Exporter, path: Path, passages: range | None = None) -> list[str]:
+    """How ``path``, read back, differs from ``publication`` (the format's check aside);
+    with ``passages``, only in that range (the exporter must be able to read back ranges)."""
+    read_range = exporter.read_back_range
+    if passages is not None and read_range is None:
+        raise ValueError(f"{exporter.name} files are read back whole, not passages {passages.start}-{passages.stop - 1}")
     try:
-        return compare(publication, exporter.read_back(path))
+        if passages is None or read_range is None:
+            return compare(publication, exporter.read_back(path))
+        found, read = read_range(path, passages)
+        return compare(publication, read, passages, found)
     except Exception as exc:  # an unreadable file is a verification failure, not a crash
         return [f"cannot be read back: {exc}"]
 

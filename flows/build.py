@@ -209,10 +209,10 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
 
 
 @task(name="verify", task_run_name="verify-{exported.file.format}-{publication.value.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
-def verify_file(publication: Sealed[Publication], exported: Exported) -> float:
-    """Read the file back and compare it with the canonical text."""
+def verify_file(publication: Sealed[Publication], exported: Exported, passages: range | None = None) -> float:
+    """Read the file back, or the part of it that holds ``passages``, and compare it with the canonical text."""
     start = time.perf_counter()
-    if problems := read_back_problems(publication.value, registry()[exported.file.format], exported.path):
+    if problems := read_back_problems(publication.value, registry()[exported.file.format], exported.path, passages):
         raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 
@@ -289,11 +289,15 @@ class BuildTaskRunner(ProcessPoolTaskRunner):
         runner = self._threads if id(task) in _IN_FLOW else super()
         return runner.submit(task, parameters, wait_for, dependencies)
 
+    @property
+    def worker_processes(self) -> int:
+        return self._max_workers
+
     def start_workers(self) -> None:
         # ProcessPoolExecutor starts a worker for each call submitted while none is idle, up
         # to its maximum. Prefect 3.9 offers no public way to reach the executor or its size:
         # these are the same private attributes that __enter__ relies on (see _forked).
-        for _ in range(self._max_workers):
+        for _ in range(self.worker_processes):
             self._executor.submit(_preload)  # type: ignore[union-attr]
 
 
@@ -401,11 +405,22 @@ class _Job:
     staging: Path
     validate_seconds: float
     last_timings: dict[str, float]  # of the latest edition, if any
-    futures: dict[str, dict[str, PrefectFuture]] = field(default_factory=dict)  # format -> step -> future
+    futures: dict[str, dict[str, list[PrefectFuture]]] = field(default_factory=dict)  # format -> step -> futures
 
     def cost(self, fmt: str) -> float:
         """Expected seconds of a format's export and read-back: the last build's, else 0."""
         return self.last_timings.get(f"export.{fmt}", 0.0) + self.last_timings.get(f"verify.{fmt}", 0.0)
+
+    def verification_parts(self, fmt: str, workers: int) -> list[range | None]:
+        """The passages that each verification of ``fmt`` reads back: the whole file (None),
+        or, for several ``workers``, equal ranges of them, as many as the last build's
+        read-back of the file repays (estimates.verification_parts), if its exporter can
+        read back a range."""
+        if registry()[fmt].read_back_range is None:
+            return [None]
+        parts = estimates.verification_parts(self.last_timings.get(f"verify.{fmt}", 0.0), workers)
+        count = len(self.publication.passages)
+        return [None] if parts == 1 else [range(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
 
 
 def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> _Job | Outcome:
@@ -443,14 +458,17 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     Exports go first so that none waits behind a verification (the process pool resolves
     a task's inputs in one of only as many threads as it has workers), the longest first
     (by the last build's timings) so that it never waits for a worker behind short ones.
+    A long read-back is split across the workers (_Job.verification_parts), its file's
+    check then running in the flow process beside the parts.
     Without ``workers`` (a small build) every task runs in the flow process's threads.
     Returns the seconds from the first submission to the last verification.
     """
     start = time.perf_counter()
     exporting, verifying = (export, verify_file) if workers else (export_in_flow, verify_in_flow)
+    processes = _worker_processes() if workers else 0
     watched: dict[PrefectFuture[object], tuple[str, str, str]] = {}  # future -> (publication, done, failed)
     for job in jobs:
-        job.futures = {fmt: {} for fmt in formats}
+        job.futures = {fmt: {step: [] for step in _STEP_WORDS} for fmt in formats}
     sealed = {job.publication.id: Sealed(job.publication) for job in jobs}
     if workers:
         # Pickled before the first submission, not by it: the pool's threads send tasks on
@@ -459,34 +477,48 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
         for model in sealed.values():
             model.pickled()
     for job, fmt in sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1])):
-        job.futures[fmt]["export"] = exporting.submit(sealed[job.publication.id], fmt, job.staging)
+        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging))
     for job in jobs:
+        pid = job.publication.id
         for fmt, steps in job.futures.items():
-            steps["verify"] = verifying.submit(sealed[job.publication.id], steps["export"])
+            exported = steps["export"][0]
+            parts = job.verification_parts(fmt, processes)
+            for number, passages in enumerate(parts, 1):
+                part = f"part-{number}-of-{len(parts)}"
+                verifier = verifying if passages is None else verifying.with_options(task_run_name=f"verify-{fmt}-{pid}-{part}")
+                steps["verify"].append(verifier.submit(sealed[pid], exported, passages))
             if (exporter := registry()[fmt]).check is not None:
-                checker = check_in_flow if exporter.external_check or not workers else check_file
-                steps["check"] = checker.submit(steps["export"], job.publication.id)
-            for step, future in steps.items():
+                in_flow = exporter.external_check or not workers or len(parts) > 1
+                steps["check"].append((check_in_flow if in_flow else check_file).submit(exported, pid))
+            for step, futures in steps.items():
                 done, name = _STEP_WORDS[step]
-                watched[future] = (job.publication.id, f"{done} {fmt}", f"{name} of {fmt} failed")
+                for number, future in enumerate(futures, 1):
+                    part = f" (part {number} of {len(futures)})" if len(futures) > 1 else ""
+                    watched[future] = (pid, f"{done} {fmt}{part}", f"{name} of {fmt}{part} failed")
     for future in as_completed(list(watched)):
         pid, done, failed = watched[future]
         _progress(pid, done if _succeeded(future) else failed)
     return time.perf_counter() - start
 
 
+def _worker_processes() -> int:
+    """How many worker processes this run's task runner has (1 for a runner that does not say)."""
+    runner = get_run_context().task_runner  # type: ignore[union-attr]
+    return runner.worker_processes if isinstance(runner, BuildTaskRunner) else 1
+
+
 def _finish(job: _Job, output: Path, started: float, fan_out: float) -> Outcome:
     """Publish a job whose files all verified; otherwise drop its staging directory."""
     pid = job.publication.id
-    failures = [_failure(f) for steps in job.futures.values() for f in steps.values() if not _succeeded(f)]
+    failures = [_failure(f) for steps in job.futures.values() for futures in steps.values() for f in futures if not _succeeded(f)]
     if failures:
         publishing.clear_staging(output, pid)
         return Outcome(pid, "failed", next((r for r in failures if r), "a task failed"))
-    exported = {fmt: steps["export"].result() for fmt, steps in job.futures.items()}
+    exported = {fmt: steps["export"][0].result() for fmt, steps in job.futures.items()}
     timings = {"validate": job.validate_seconds, "fan_out": fan_out}
     for fmt, steps in job.futures.items():
         timings[f"export.{fmt}"] = exported[fmt].seconds
-        timings |= {f"{step}.{fmt}": future.result() for step, future in steps.items() if step != "export"}
+        timings |= {f"{step}.{fmt}": sum(f.result() for f in futures) for step, futures in steps.items() if step != "export" and futures}
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     directory = publish(job.staging, quote(manifest), output)

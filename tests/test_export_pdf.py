@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from briefkit.model import Publication, Theme, squash
 from exporters import pdf
-from exporters.verify import compare, verify
+from exporters.verify import compare, read_back_problems, verify
 from tests.samples import rich
 from tests.strategies import GENERATION_CHECKS, publications
 
@@ -43,6 +43,33 @@ def test_rich_round_trip(seed_pdf: tuple[Publication, Path]) -> None:
     # list labels are artifacts: the digit that starts an item's text stays, labels do not
     assert "3. not a number" in body
     assert not re.search(r"^\s*[•–◦]", body, re.M) and "5." not in body and "1.nested" not in squash(body)
+
+
+def test_a_range_of_passages_reads_back_as_that_part_of_the_whole(seed_pdf: tuple[Publication, Path]) -> None:
+    """What lets the build verify a long PDF in parts: any cut, even mid-page, gives the two
+    sides of the whole read-back, and every part knows how many passages the file has."""
+    publication, path = seed_pdf
+    whole, n = pdf.read_back(path), len(publication.passages)
+    for cut in range(n + 1):
+        assert pdf.read_back_range(path, range(0, cut)) == (n, whole[:cut])
+        assert pdf.read_back_range(path, range(cut, n)) == (n, whole[cut:])
+    assert pdf.read_back_range(path, range(n, n + 3)) == (n, [])
+
+
+def test_verifying_in_parts_finds_each_difference_once(seed_pdf: tuple[Publication, Path]) -> None:
+    publication, path = seed_pdf
+    n = len(publication.passages)
+    halves = [range(0, n // 2), range(n // 2, n)]
+    retitled = list(publication.passages)
+    retitled[-1] = dataclasses.replace(retitled[-1], title="A title the file does not have")
+    expected = dataclasses.replace(publication, passages=tuple(retitled))
+    found = [read_back_problems(expected, pdf.EXPORTER, path, half) for half in halves]
+    assert found[0] == [] and len(found[1]) == 1 and found[1][0].startswith(f"passage '{retitled[-1].id}': title")
+    assert found[1] == read_back_problems(expected, pdf.EXPORTER, path)  # as the whole file says
+
+    shorter = dataclasses.replace(publication, passages=publication.passages[:-1])  # the file has one more
+    found = [read_back_problems(shorter, pdf.EXPORTER, path, half) for half in halves]
+    assert found[0] == [f"{n} passages read back, {n - 1} expected"] and found[1] == []  # said once
 
 
 def test_outline_one_entry_per_passage(seed_pdf: tuple[Publication, Path]) -> None:

@@ -169,6 +169,27 @@ def test_a_file_that_fails_verification_fails_the_run(seed_copy: Path, tmp_path:
     assert assert_consistent(output, seed_copy.name) == good  # the last good edition, untouched
 
 
+def test_a_long_read_back_is_verified_in_parts_across_the_workers(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no least length for a part, the PDF's read-back (an exporter that reads back
+    ranges) is split one part per worker; the docx (which reads back whole files) is not.
+    Parts verify as the whole does: a corrupted file still fails the run."""
+    monkeypatch.setenv("BRIEFKIT_WORKER_MIN_BYTES", "0")
+    monkeypatch.setenv("BRIEFKIT_VERIFY_PART_SECONDS", "0")
+    output, pid = tmp_path / "output", seed_copy.name
+    three_workers = build.with_options(task_runner=BuildTaskRunner(3))
+    state = three_workers(str(seed_copy), formats=["docx", "pdf"], output_dir=str(output), return_state=True)
+    assert state.is_completed(), state.message
+    verified = [name for name in task_names(state) if name.startswith("verify-")]
+    assert verified == [f"verify-docx-{pid}", *(f"verify-pdf-{pid}-part-{n}-of-3" for n in (1, 2, 3))]
+    good = assert_consistent(output, pid)
+    assert {"verify.pdf", "check.pdf"} <= set(good.timings)
+
+    monkeypatch.setenv(CORRUPT_ENV, "pdf")
+    state = three_workers(str(seed_copy), formats=["docx", "pdf"], output_dir=str(output), force=True, return_state=True)
+    assert state.is_failed() and "failed verification" in state.message
+    assert assert_consistent(output, pid) == good
+
+
 def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_path: Path) -> None:
     output = tmp_path / "output"
     results: list[tuple[object, object]] = []
