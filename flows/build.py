@@ -10,7 +10,9 @@ runner forks its workers from a fork server (flows.forking) and starts them at t
 beginning of a run that will have work to do, so their start-up overlaps validation. It
 runs in threads of the flow process the checks that wait on another program (epubcheck,
 in its daemon) and every task of a build too small to be worth workers
-(briefkit.estimates). Exports start longest first, by the last build's timings.
+(briefkit.estimates). Exports start longest first, by the last build's timings, and
+every task but the longest export and its read-back runs at low CPU priority
+(flows.priority); a long read-back is split across the workers.
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
@@ -54,7 +56,7 @@ from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters.registry import registry
 from exporters.verify import VerificationError, read_back_problems
-from flows import forking
+from flows import forking, priority
 
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
 CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
@@ -197,9 +199,10 @@ def check_up_to_date(publication: Publication, formats: list[str], output: Path)
 
 
 @task(name="export", task_run_name="export-{fmt}-{publication.value.id}", cache_policy=NO_CACHE)
-def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exported:
+def export(publication: Sealed[Publication], fmt: str, staging: Path, background: bool = False) -> Exported:
+    """Write the file; ``background``: at low CPU priority, off the build's longest path (flows.priority)."""
     start = time.perf_counter()
-    path = registry()[fmt].export(publication.value, staging)
+    path = priority.call(background, registry()[fmt].export, publication.value, staging)
     if fmt in os.environ.get(FAULT_ENV, "").split(","):
         raise InjectedFault(f"fault injected into the {fmt} export by {FAULT_ENV}")
     if fmt in os.environ.get(CORRUPT_ENV, "").split(","):
@@ -209,19 +212,19 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
 
 
 @task(name="verify", task_run_name="verify-{exported.file.format}-{publication.value.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
-def verify_file(publication: Sealed[Publication], exported: Exported, passages: range | None = None) -> float:
+def verify_file(publication: Sealed[Publication], exported: Exported, passages: range | None = None, background: bool = False) -> float:
     """Read the file back, or the part of it that holds ``passages``, and compare it with the canonical text."""
     start = time.perf_counter()
-    if problems := read_back_problems(publication.value, registry()[exported.file.format], exported.path, passages):
+    if problems := priority.call(background, read_back_problems, publication.value, registry()[exported.file.format], exported.path, passages):
         raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 
 
 @task(name="check", task_run_name="check-{exported.file.format}-{publication_id}", cache_policy=NO_CACHE, **_IO_RETRIES)
-def check_file(exported: Exported, publication_id: str) -> float:
+def check_file(exported: Exported, publication_id: str, background: bool = False) -> float:
     """The format's own validator (e.g. epubcheck) on the file."""
     start = time.perf_counter()
-    if problems := registry()[exported.file.format].check(exported.path):  # type: ignore[misc]
+    if problems := priority.call(background, registry()[exported.file.format].check, exported.path):  # type: ignore[arg-type]
         raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 
@@ -399,7 +402,7 @@ def _get_ready(formats: list[str], workers: bool) -> None:
                 threading.Thread(target=warm_up, name=f"warm-up-{fmt}").start()
 
 
-@dataclass
+@dataclass(eq=False)  # one job is one build of a publication: equal only to itself
 class _Job:
     publication: Publication
     staging: Path
@@ -458,6 +461,8 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     Exports go first so that none waits behind a verification (the process pool resolves
     a task's inputs in one of only as many threads as it has workers), the longest first
     (by the last build's timings) so that it never waits for a worker behind short ones.
+    The longest export and its read-back run at normal priority, every other task in the
+    background (flows.priority), so that they do not stretch the path the build waits on.
     A long read-back is split across the workers (_Job.verification_parts), its file's
     check then running in the flow process beside the parts.
     Without ``workers`` (a small build) every task runs in the flow process's threads.
@@ -476,20 +481,24 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
         # 1,000-passage PDF export waited behind both short exports for a worker).
         for model in sealed.values():
             model.pickled()
-    for job, fmt in sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1])):
-        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging))
+    chains = sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1]))
+    longest = _longest_chain(chains) if workers else None
+    for job, fmt in chains:
+        background = longest is not None and (job, fmt) != longest
+        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging, background))
     for job in jobs:
         pid = job.publication.id
         for fmt, steps in job.futures.items():
             exported = steps["export"][0]
+            background = longest is not None and (job, fmt) != longest
             parts = job.verification_parts(fmt, processes)
             for number, passages in enumerate(parts, 1):
                 part = f"part-{number}-of-{len(parts)}"
                 verifier = verifying if passages is None else verifying.with_options(task_run_name=f"verify-{fmt}-{pid}-{part}")
-                steps["verify"].append(verifier.submit(sealed[pid], exported, passages))
+                steps["verify"].append(verifier.submit(sealed[pid], exported, passages, background))
             if (exporter := registry()[fmt]).check is not None:
                 in_flow = exporter.external_check or not workers or len(parts) > 1
-                steps["check"].append((check_in_flow if in_flow else check_file).submit(exported, pid))
+                steps["check"].append((check_in_flow if in_flow else check_file).submit(exported, pid, longest is not None))
             for step, futures in steps.items():
                 done, name = _STEP_WORDS[step]
                 for number, future in enumerate(futures, 1):
@@ -499,6 +508,12 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
         pid, done, failed = watched[future]
         _progress(pid, done if _succeeded(future) else failed)
     return time.perf_counter() - start
+
+
+def _longest_chain(chains: list[tuple[_Job, str]]) -> tuple[_Job, str] | None:
+    """The first of ``chains`` (sorted longest first), if the last build's timings say how
+    long it is; else None: with nothing known, no task is put before another."""
+    return chains[0] if chains and chains[0][0].cost(chains[0][1]) > 0 else None
 
 
 def _worker_processes() -> int:

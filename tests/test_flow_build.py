@@ -33,6 +33,8 @@ from flows.build import (
     BuildTaskRunner,
     Sealed,
     _forked,
+    _Job,
+    _longest_chain,
     _retry_io,
     build,
     build_all,
@@ -265,6 +267,17 @@ def test_workers_get_the_flows_settings_as_objects() -> None:
         sent, (retries, pid) = _settings_flow()
     assert isinstance(sent, Settings) and sent.tasks.default_retries == 7
     assert retries == 7 and pid != os.getpid()
+
+
+def test_only_a_chain_known_to_be_longest_goes_before_the_others(seed: Publication, tmp_path: Path) -> None:
+    """The fan-out sorts chains longest first by the last build's timings; the first then
+    runs at normal priority and the rest in the background, unless nothing is known."""
+    known = _Job(seed, tmp_path, 0.0, {"export.pdf": 1.8, "verify.pdf": 0.6, "export.docx": 0.3})
+    chains = sorted(((known, fmt) for fmt in ("docx", "epub", "pdf")), key=lambda pair: -pair[0].cost(pair[1]))
+    assert _longest_chain(chains) == (known, "pdf")
+    unknown = _Job(seed, tmp_path, 0.0, {})  # a first build
+    assert _longest_chain([(unknown, fmt) for fmt in ("docx", "epub", "pdf")]) is None
+    assert _longest_chain([]) is None
 
 
 def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path, tmp_path: Path) -> None:
