@@ -44,6 +44,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import DDIndenter
+from reportlab.platypus.paragraph import cleanBlockQuotedText
+from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
 from briefkit.fonts import FontFamily, find_family
 from briefkit.model import (
@@ -233,6 +235,7 @@ class Styles:
         }  # fmt: skip
         self.link_color = "#" + primary.hexval()[2:]
         self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
+        self.fragments = Fragments(self)
 
     def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
         # no space shrinkage: text is ragged right, so a line never needs to squeeze past
@@ -241,16 +244,7 @@ class Styles:
         return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, spaceShrinkage=0, **kw)
 
 
-# ---- inline markup ------------------------------------------------------------------
-
-
-def para_text(value: str) -> str:
-    """Plain text as Paragraph markup: escaped, special characters swapped for stand-ins."""
-    return escape(value).translate(_TO_STAND_IN)
-
-
-def _attr(value: str) -> str:
-    return escape(value, {'"': "&quot;"})
+# ---- inline text --------------------------------------------------------------------
 
 
 def markup(children: tuple[Inline, ...], styles: Styles) -> str:
@@ -259,16 +253,102 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
     for node in children:
         match node:
             case Text(value):
-                parts.append(para_text(value))
+                parts.append(_text(value))
             case Code(value):
-                parts.append(f'<font name="{styles.fonts.mono}" color="#7A2E0E">{para_text(value)}</font>')
+                parts.append(f'<font name="{styles.fonts.mono}" color="#7A2E0E">{_text(value)}</font>')
             case Emph(kids):
                 parts.append(f"<i>{markup(kids, styles)}</i>")
             case Strong(kids):
                 parts.append(f"<b>{markup(kids, styles)}</b>")
             case Link(href, kids):
-                parts.append(f'<a href="{_attr(href)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>')
+                parts.append(f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>')
     return "".join(parts)
+
+
+def _text(value: str) -> str:
+    """Plain text as Paragraph markup: escaped, special characters swapped for stand-ins."""
+    return escape(value).translate(_TO_STAND_IN)
+
+
+def _links(children: tuple[Inline, ...]) -> bool:
+    return any(isinstance(node, Link) or _links(getattr(node, "children", ())) for node in children)
+
+
+class Fragments:
+    """Paragraphs made straight from the model's inline nodes, without markup to parse.
+
+    reportlab parses paragraph markup with an HTML parser: a seventh of a long handout's
+    export. This makes the fragments that parser makes of ``markup``: one per run of text,
+    and one for each '&', '<' and '>', which the markup escapes and the parser un-escapes
+    one by one; white space collapsed and the ends trimmed, as reportlab's cleaner does;
+    each fragment a copy of the one the parser makes once of the same tags (font, colour).
+    A paragraph with a link is parsed: the parser numbers each link and underline in it.
+    """
+
+    def __init__(self, styles: Styles) -> None:
+        self._styles = styles
+        # (style, opening tags) -> (style, fragment); the style kept alive keeps its id unique
+        self._made: dict[tuple[int, str], tuple[ParagraphStyle, ParaFrag]] = {}
+
+    def paragraph(self, children: tuple[Inline, ...], style: ParagraphStyle, kind: type[Paragraph] = Paragraph, **kw: object) -> Paragraph:
+        if _links(children):
+            return kind(markup(children, self._styles), style, **kw)
+        runs: list[tuple[str, str, str]] = []  # (opening tags, closing tags, text) in markup order
+        self._runs(children, "", "", runs)
+        texts = [_SPACES.sub(" ", text.translate(_TO_STAND_IN)) for _, _, text in runs]
+        # The cleaner trims the ends of the markup: the white space of text outside any tag.
+        for i in range(len(runs)):
+            if runs[i][0]:
+                break
+            texts[i] = texts[i].lstrip(" ")
+            if texts[i]:
+                break
+        for i in reversed(range(len(runs))):
+            if runs[i][1]:
+                break
+            texts[i] = texts[i].rstrip(" ")
+            if texts[i]:
+                break
+        frags = [
+            self._fragment(style, opening, closing, piece)
+            for (opening, closing, _), text in zip(runs, texts)
+            for piece in _ESCAPED.split(text)
+            if piece
+        ]
+        return kind("".join(f.text for f in frags), style, frags=frags, **kw)
+
+    def text(self, value: str, style: ParagraphStyle, **kw: object) -> Paragraph:
+        return self.paragraph((Text(value),), style, **kw)
+
+    def _runs(self, children: tuple[Inline, ...], opening: str, closing: str, runs: list[tuple[str, str, str]]) -> None:
+        for previous, node in zip((None, *children), children):
+            match node:
+                case Text(value) if isinstance(previous, Text):
+                    runs[-1] = (opening, closing, runs[-1][2] + value)  # sibling texts run on in the markup
+                case Text(value):
+                    runs.append((opening, closing, value))
+                case Code(value):
+                    runs.append((f'{opening}<font name="{self._styles.fonts.mono}" color="#7A2E0E">', f"</font>{closing}", value))
+                case Emph(kids):
+                    self._runs(kids, f"{opening}<i>", f"</i>{closing}", runs)
+                case Strong(kids):
+                    self._runs(kids, f"{opening}<b>", f"</b>{closing}", runs)
+
+    def _fragment(self, style: ParagraphStyle, opening: str, closing: str, text: str) -> ParaFrag:
+        made = self._made.get((id(style), opening))
+        if made is None:
+            _, parsed, _ = ParaParser().parse(cleanBlockQuotedText(f"{opening}x{closing}"), style)
+            made = self._made[(id(style), opening)] = (style, parsed[0])
+        fragment = ParaFrag.__new__(ParaFrag)  # the shallow copy copy.copy makes, without its generic path
+        fragment.__dict__ = {**made[1].__dict__, "text": text}
+        return fragment
+
+
+# White space as reportlab's cleaner takes it: Python's, but for the no-break space (and
+# the zero-width space, which never reaches it: it travels as a stand-in).
+_SPACES = re.compile(r"[^\S\xa0]+")
+_QUOTE = {'"': "&quot;"}
+_ESCAPED = re.compile(r"([&<>])")
 
 
 # ---- blocks -------------------------------------------------------------------------
@@ -322,12 +402,12 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
     for block in blocks:
         match block:
             case Para(kids):
-                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body))
+                out.append(styles.fragments.paragraph(kids, styles.quote if quoted else styles.body))
             case Heading(level, kids):
                 # headings in a list item or quote are not kept with what follows: the
                 # room check belongs to the page, not to an indented box
                 heading = Paragraph if quoted or depth > 0 else _Heading
-                out.append(heading(markup(kids, styles), styles.headings[level]))
+                out.append(styles.fragments.paragraph(kids, styles.headings[level], heading))
             case ListBlock(ordered, start, items):
                 out.append(_list(ordered, start, items, styles, quoted, depth))
             case BlockQuote(kids):
@@ -337,7 +417,7 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
 
 def _list(ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], styles: Styles, quoted: bool, depth: int) -> Flowable:
     entries = [
-        ListItem(flowables(item, styles, quoted, depth + 1) or [Paragraph("", styles.body)]) for item in items
+        ListItem(flowables(item, styles, quoted, depth + 1) or [styles.fragments.paragraph((), styles.body)]) for item in items
     ]
     label = {"bulletType": "1", "start": start, "bulletFormat": "%s."} if ordered else {
         "bulletType": "bullet", "start": _BULLETS[depth % len(_BULLETS)]}  # fmt: skip
@@ -399,7 +479,8 @@ class _PassageAnchor(Flowable):
 def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
     """The passage's room check, its anchor, heading and body (the anchor after the check,
     so the outline points at the page the heading is on)."""
-    room, *rest = keep_headings([_Heading(para_text(passage.title), styles.title), *flowables(passage.blocks, styles)], styles)
+    title = styles.fragments.text(passage.title, styles.title, kind=_Heading)
+    room, *rest = keep_headings([title, *flowables(passage.blocks, styles)], styles)
     return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]
 
 
@@ -414,23 +495,23 @@ def title_block(publication: Publication, styles: Styles, width: float) -> list[
         height = 16 * mm
         out += [Image(str(theme.logo), width=height * w / h, height=height, hAlign="LEFT"), Spacer(1, 4 * mm)]
     if publication.organisation:
-        out.append(Paragraph(para_text(publication.organisation), styles.para("org", 9.5, 13, textColor=GREY)))
-    out.append(Paragraph(para_text(publication.title), styles.para(
+        out.append(styles.fragments.text(publication.organisation, styles.para("org", 9.5, 13, textColor=GREY)))
+    out.append(styles.fragments.text(publication.title, styles.para(
         "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4)))  # fmt: skip
     if publication.subtitle:
-        out.append(Paragraph(para_text(publication.subtitle), styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6)))
+        out.append(styles.fragments.text(publication.subtitle, styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6)))
     out += [Spacer(1, 3 * mm), _banner(publication, styles, width), Spacer(1, 6 * mm)]
     return out
 
 
 def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
     """The classification on the accent colour, then the edition date; a rule beneath."""
-    edition = Paragraph(f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY))
+    edition = styles.fragments.text(f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY))
     style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
     if not publication.classification:
         return Table([[edition]], colWidths=[width], style=TableStyle(style))
-    banner = Paragraph(para_text(publication.classification), styles.para(
+    banner = styles.fragments.text(publication.classification, styles.para(
         "banner", 9.5, 12, fontName=styles.fonts.bold, textColor=colors.white))  # fmt: skip
     style.append(("BACKGROUND", (0, 0), (0, 0), styles.accent))
     return Table([[banner, edition]], colWidths=[width * 0.55, width * 0.45], style=TableStyle(style))
@@ -440,10 +521,10 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
     summaries = [p.summary for p in publication.passages if p.summary]
     if not summaries:
         return []
-    head = Paragraph("Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary))
+    head = styles.fragments.text("Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary))
     item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
                        bulletColor=styles.primary)  # fmt: skip
-    rows = [[head], *([Paragraph(para_text(s), item, bulletText="\u2022")] for s in summaries)]
+    rows = [[head], *([styles.fragments.text(s, item, bulletText="\u2022")] for s in summaries)]
     tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
     table = Table(rows, colWidths=[width], splitInRow=1, style=TableStyle([
         *styles.table, ("BACKGROUND", (0, 0), (-1, -1), tint), ("LINEBEFORE", (0, 0), (0, -1), 3, styles.primary),

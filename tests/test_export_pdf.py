@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image as PILImage
 from pypdf import PdfReader
+from reportlab.lib import colors
+from reportlab.platypus.paragraph import cleanBlockQuotedText
+from reportlab.platypus.paraparser import ParaParser
 
 from briefkit.model import Publication, Theme, squash
+from briefkit.model import Inline, Text
 from exporters import pdf
 from exporters.verify import compare, read_back_problems, verify
 from tests.samples import rich
-from tests.strategies import GENERATION_CHECKS, publications
+from tests.strategies import GENERATION_CHECKS, inlines, publications
 
 @pytest.fixture(scope="module")
 def seed_pdf(seed: Publication, tmp_path_factory: pytest.TempPathFactory) -> tuple[Publication, Path]:
@@ -215,3 +220,17 @@ def test_headings_never_end_a_page(seed: Publication, tmp_path: Path) -> None:
         page = pages[reader.get_destination_page_number(item)]
         heading = next(r for r in page if r.size == pdf.TITLE_SIZE and -r.y >= -float(item.top))
         assert squash(passage.title).startswith(squash(heading.text))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@given(children=inlines, spaces=st.lists(st.sampled_from([" ", "  ", "\n", "\u00a0", "\u2028", "\u3000"]), max_size=4))
+def test_fragments_are_those_reportlab_parses_from_the_markup(children: tuple[Inline, ...], spaces: list[str]) -> None:
+    """The export builds paragraphs from the model without markup to parse; what it builds
+    must be what reportlab's parser makes of the markup, fragment for fragment, so that the
+    handout's bytes are the same."""
+    styles = pdf.Styles(pdf.fonts_for("DejaVu Sans"), colors.HexColor("#1F4E79"), colors.HexColor("#C00000"))
+    children = (*(Text(space) for space in spaces[:2]), *children, *(Text(space) for space in spaces[2:]))
+    for style in (styles.body, styles.title):
+        built = styles.fragments.paragraph(children, style).frags
+        _, parsed, _ = ParaParser().parse(cleanBlockQuotedText(pdf.markup(children, styles)), style)
+        assert [f.__dict__ for f in built] == [f.__dict__ for f in parsed]
