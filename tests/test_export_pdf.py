@@ -234,3 +234,19 @@ def test_fragments_are_those_reportlab_parses_from_the_markup(children: tuple[In
         built = styles.fragments.paragraph(children, style).frags
         _, parsed, _ = ParaParser().parse(cleanBlockQuotedText(pdf.markup(children, styles)), style)
         assert [f.__dict__ for f in built] == [f.__dict__ for f in parsed]
+
+
+_numbers = st.lists(st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6), st.booleans()), min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(numbers=_numbers)
+def test_remembered_numbers_format_as_reportlab_formats_them(numbers: list[float]) -> None:
+    """The export remembers how reportlab formats numbers; any number equal to one already
+    formatted (1 and 1.0 and True, 0.0 and -0.0) must format as reportlab formats it."""
+    from reportlab.lib.rl_accel import fp_str
+
+    formatted = pdf.remembered(fp_str)
+    for alike in ([float(n) for n in numbers], [int(n) if float(n).is_integer() else n for n in numbers], numbers):
+        assert formatted(*alike) == fp_str(*alike)
+    assert formatted(numbers) == fp_str(numbers)  # one list argument: formatted afresh
