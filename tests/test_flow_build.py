@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import os
 import pickle
 import shutil
@@ -278,6 +280,23 @@ def test_only_a_chain_known_to_be_longest_goes_before_the_others(seed: Publicati
     unknown = _Job(seed, tmp_path, 0.0, {})  # a first build
     assert _longest_chain([(unknown, fmt) for fmt in ("docx", "epub", "pdf")]) is None
     assert _longest_chain([]) is None
+
+
+def test_a_sealed_model_is_pickled_and_unpickled_with_no_garbage_collection(seed: Publication) -> None:
+    """The collector would walk the flow process's whole heap every few hundred objects."""
+    large = dataclasses.replace(seed, passages=seed.passages * 100)
+    collections: list[str] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        collections.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        data = pickle.dumps(Sealed(large))
+        received = pickle.loads(data)
+    finally:
+        gc.callbacks.remove(count)
+    assert collections == [] and received.value == large
 
 
 def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path, tmp_path: Path) -> None:
