@@ -14,7 +14,8 @@ seed and a generated large publication (bench/corpus.py) measures, as medians of
     and the same schedule as just two Prefect tasks in a flow run of its own, the least
     Prefect can add to it (the build has ten tasks);
   - `briefkit build --force` wall time (process pool fan-out), and the same flow with the
-    formats run one after another (a one-thread task runner), so speed-up = serial / parallel;
+    formats run one after another (a one-thread task runner), so speed-up = serial / parallel,
+    of whole runs and of their fan-out phases (the same tasks and Prefect, in series);
   - the fan-out phase of the parallel run (first submission to last verification, from the
     manifest's timings), against the exporters one after another; and its two parts, from
     the task runs the server recorded: waiting for a worker process (validation finished,
@@ -257,6 +258,8 @@ def parallel_run(directory: Path, out: Path, env: dict[str, str], work: Path, ru
 
 
 def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask: str) -> dict[str, float]:
+    from briefkit.manifest import latest_dir, read_manifest
+
     out = work / "output"
     alone = [exporters_alone(directory, Path(tempfile.mkdtemp(dir=work))) for _ in range(repeat)]
     serial_alone = statistics.median(sum(run.values()) for run in alone)
@@ -265,12 +268,13 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
     runner = ["--dask", dask] if dask else []
     runs = [parallel_run(directory, out, env, work, runner) for _ in range(repeat)]
     parallel = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    serial_flows = []
+    serial_flows, serial_fan_outs = [], []
     for _ in range(repeat):
         serial_start = time.perf_counter()
         subprocess.run([sys.executable, "-c", SERIAL, str(directory), str(work / "serial")], env=env, cwd=ROOT, check=True, capture_output=True)
         serial_flows.append(time.perf_counter() - serial_start)
-    serial = statistics.median(serial_flows)
+        serial_fan_outs.append(read_manifest(latest_dir(work / "serial", directory.name)).timings["fan_out"])  # type: ignore[union-attr]
+    serial, serial_fan_out = statistics.median(serial_flows), statistics.median(serial_fan_outs)
     up_to_date = statistics.median(timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3)))
     return {
         "exporters one after another (plain Python), s": serial_alone,
@@ -285,6 +289,8 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
         "fan-out phase of the parallel run (submit to last verify), s": parallel["fan_out"],
         "  of which waiting for a worker (validated to first export), s": parallel["waiting"],
         "  of which running (first export to last check), s": parallel["running"],
+        "fan-out phase of the same flow, formats one after another, s": serial_fan_out,
+        "fan-out speed-up, same flow (one after another / parallel), phases": serial_fan_out / parallel["fan_out"],
         "fan-out speed-up (exporters one after another / fan-out phase)": serial_alone / parallel["fan_out"],
         "same, once workers run (one after another / running)": serial_alone / parallel["running"],
         "Prefect and process overhead (parallel - running - validate), s": parallel["wall"] - parallel["running"] - parallel["validate"],
