@@ -159,6 +159,9 @@ def _unseal(key: str, pickled: bytes) -> Sealed[Any]:
     if key not in _unsealed:
         with _collector_paused():
             _unsealed[key] = Sealed(pickle.loads(pickled), key, pickled)
+            # The model lives as long as the process: frozen, no collection walks it again.
+            # (It is acyclic, so a model dropped later is still freed, by reference counts.)
+            gc.freeze()
         while len(_unsealed) > 8:  # a worker of build-all sees many publications
             del _unsealed[next(iter(_unsealed))]
     return _unsealed[key]

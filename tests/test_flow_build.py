@@ -283,7 +283,8 @@ def test_only_a_chain_known_to_be_longest_goes_before_the_others(seed: Publicati
 
 
 def test_a_sealed_model_is_pickled_and_unpickled_with_no_garbage_collection(seed: Publication) -> None:
-    """The collector would walk the flow process's whole heap every few hundred objects."""
+    """The collector would walk the flow process's whole heap every few hundred objects;
+    and a worker freezes the model it received, which no collection need walk again."""
     large = dataclasses.replace(seed, passages=seed.passages * 100)
     collections: list[str] = []
 
@@ -291,11 +292,14 @@ def test_a_sealed_model_is_pickled_and_unpickled_with_no_garbage_collection(seed
         collections.append(phase)
 
     gc.callbacks.append(count)
+    frozen = gc.get_freeze_count()
     try:
         data = pickle.dumps(Sealed(large))
         received = pickle.loads(data)
+        assert gc.get_freeze_count() > frozen
     finally:
         gc.callbacks.remove(count)
+        gc.unfreeze()  # this test process is no worker
     assert collections == [] and received.value == large
 
 
