@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from xml.sax.saxutils import escape
 
 from pypdf import PdfReader
@@ -46,6 +47,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import DDIndenter
+from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
@@ -119,26 +121,33 @@ ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 rl_config.useA85 = 0
 
 
-def remembered(fp_str: Callable[..., str]) -> Callable[..., str]:
-    """reportlab's number formatter (``fp_str``), remembering what it has formatted.
+T = TypeVar("T")
 
-    Drawing formats every position, size and colour of every line in pure Python, a tenth
-    of a long handout's export, and the same few numbers recur (margins, leading, sizes).
-    Equal numbers format alike whatever their type (1, 1.0, True; 0.0, -0.0), so one
-    answer serves them all.
+
+def remembered(function: Callable[..., T]) -> Callable[..., T]:
+    """``function``, a pure one of its arguments, remembering its answers.
+
+    Drawing formats every position, size and colour of every line (``fp_str``) and line
+    breaking looks up a font's ascent and descent for every fragment of every line
+    (``getAscentDescent``), in pure Python, over and over for the same few values: between
+    them a seventh of a long handout's export. Equal arguments give equal answers whatever
+    their type (1, 1.0, True; 0.0, -0.0), so one answer serves them all.
     """
-    known = functools.lru_cache(maxsize=1 << 16)(fp_str)
+    known = functools.lru_cache(maxsize=1 << 16)(function)
 
-    def formatted(*numbers: object) -> str:
+    def answer(*args: object) -> T:
         try:
-            return known(*numbers)
-        except TypeError:  # a list of numbers, which cannot be a key
-            return fp_str(*numbers)
+            return known(*args)
+        except TypeError:  # a list, which cannot be a key
+            return function(*args)
 
-    return formatted
+    return answer
 
 
 rl_textobject.fp_str = rl_canvas.fp_str = remembered(rl_textobject.fp_str)
+# Fonts are registered once per process under each name (_register), so their ascents and
+# descents never change under a name.
+rl_paragraph.getAscentDescent = remembered(rl_paragraph.getAscentDescent)
 
 
 class _TTFont(TTFont):

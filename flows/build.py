@@ -11,8 +11,8 @@ beginning of a run that will have work to do, so their start-up overlaps validat
 runs in threads of the flow process the checks that wait on another program (epubcheck,
 in its daemon) and every task of a build too small to be worth workers
 (briefkit.estimates). Exports start longest first, by the last build's timings, and
-every task but the longest export and its read-back runs at low CPU priority
-(flows.priority); a long read-back is split across the workers.
+every task but those of the longest export runs at low CPU priority (flows.priority); a
+long read-back is split across the workers.
 Formatting lives in the exporters, publishing mechanics in briefkit.publishing; this
 module only orchestrates.
 
@@ -474,8 +474,9 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     Exports go first so that none waits behind a verification (the process pool resolves
     a task's inputs in one of only as many threads as it has workers), the longest first
     (by the last build's timings) so that it never waits for a worker behind short ones.
-    The longest export and its read-back run at normal priority, every other task in the
-    background (flows.priority), so that they do not stretch the path the build waits on.
+    The longest export, its read-back and its check run at normal priority, every other task
+    in the background (flows.priority), so that they do not stretch the path the build waits
+    on (at its end, the check and the read-back's parts all are that path).
     A long read-back is split across the workers (_Job.verification_parts), its file's
     check then running in the flow process beside the parts.
     Without ``workers`` (a small build) every task runs in the flow process's threads.
@@ -511,7 +512,7 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
                 steps["verify"].append(verifier.submit(sealed[pid], exported, passages, background))
             if (exporter := registry()[fmt]).check is not None:
                 in_flow = exporter.external_check or not workers or len(parts) > 1
-                steps["check"].append((check_in_flow if in_flow else check_file).submit(exported, pid, longest is not None))
+                steps["check"].append((check_in_flow if in_flow else check_file).submit(exported, pid, background))
             for step, futures in steps.items():
                 done, name = _STEP_WORDS[step]
                 for number, future in enumerate(futures, 1):

@@ -250,3 +250,13 @@ def test_remembered_numbers_format_as_reportlab_formats_them(numbers: list[float
     for alike in ([float(n) for n in numbers], [int(n) if float(n).is_integer() else n for n in numbers], numbers):
         assert formatted(*alike) == fp_str(*alike)
     assert formatted(numbers) == fp_str(numbers)  # one list argument: formatted afresh
+
+
+def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
+    from reportlab.pdfbase.pdfmetrics import getAscentDescent
+
+    fonts = pdf.fonts_for(seed.theme.font)
+    metrics = pdf.remembered(getAscentDescent)
+    for name in fonts.faces:
+        for size in (0, 9.5, 10, 10.0, 15, None):
+            assert metrics(name, size) == metrics(name, size) == getAscentDescent(name, size)
