@@ -434,8 +434,8 @@ class _Job:
         read back a range."""
         if registry()[fmt].read_back_range is None:
             return [None]
-        parts = estimates.verification_parts(self.last_timings.get(f"verify.{fmt}", 0.0), workers)
         count = len(self.publication.passages)
+        parts = min(estimates.verification_parts(self.last_timings.get(f"verify.{fmt}", 0.0), workers), max(count, 1))
         return [None] if parts == 1 else [range(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
 
 

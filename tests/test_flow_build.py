@@ -303,6 +303,18 @@ def test_a_sealed_model_is_pickled_and_unpickled_with_no_garbage_collection(seed
     assert collections == [] and received.value == large
 
 
+def test_a_read_back_is_split_as_its_last_time_repays_and_no_finer_than_its_passages(seed: Publication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def parts(publication: Publication, fmt: str, last: float, workers: int) -> list[range | None]:
+        return _Job(publication, tmp_path, 0.0, {f"verify.{fmt}": last}).verification_parts(fmt, workers)
+
+    assert parts(seed, "pdf", 0.6, 2) == [range(0, 5), range(5, 10)]  # 0.25 s at least a part
+    assert parts(seed, "pdf", 0.6, 1) == parts(seed, "pdf", 0.1, 2) == [None]
+    assert parts(seed, "docx", 5.0, 2) == [None]  # docx files are read back whole
+    monkeypatch.setenv("BRIEFKIT_VERIFY_PART_SECONDS", "0")
+    assert parts(seed, "pdf", 0.0, 4) == [range(0, 2), range(2, 5), range(5, 7), range(7, 10)]
+    assert parts(dataclasses.replace(seed, passages=seed.passages[:1]), "pdf", 0.0, 4) == [None]
+
+
 def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
