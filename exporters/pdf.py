@@ -127,11 +127,10 @@ T = TypeVar("T")
 def remembered(function: Callable[..., T]) -> Callable[..., T]:
     """``function``, a pure one of its arguments, remembering its answers.
 
-    Drawing formats every position, size and colour of every line (``fp_str``) and line
-    breaking looks up a font's ascent and descent for every fragment of every line
-    (``getAscentDescent``), in pure Python, over and over for the same few values: between
-    them a seventh of a long handout's export. Equal arguments give equal answers whatever
-    their type (1, 1.0, True; 0.0, -0.0), so one answer serves them all.
+    Drawing formats every position, size and colour of every line (reportlab's ``fp_str``),
+    in pure Python, over and over for the same few numbers: a tenth of a long handout's
+    export. Equal numbers format alike whatever their type (1, 1.0, True; 0.0, -0.0), so
+    one answer serves them all.
     """
     known = functools.lru_cache(maxsize=1 << 16)(function)
 
@@ -145,9 +144,10 @@ def remembered(function: Callable[..., T]) -> Callable[..., T]:
 
 
 rl_textobject.fp_str = rl_canvas.fp_str = remembered(rl_textobject.fp_str)
-# Fonts are registered once per process under each name (_register), so their ascents and
-# descents never change under a name.
-rl_paragraph.getAscentDescent = remembered(rl_paragraph.getAscentDescent)
+# Line breaking looks up a font's ascent and descent for every fragment of every line: 4%
+# of the export. They change only when a font is registered, which empties this (_register).
+font_metrics = functools.lru_cache(maxsize=1 << 12)(rl_paragraph.getAscentDescent)
+rl_paragraph.getAscentDescent = font_metrics
 
 
 class _TTFont(TTFont):
@@ -190,6 +190,7 @@ def _register(family: FontFamily) -> tuple[str, str, str, str]:
     names = (base, f"{base}-Bold", f"{base}-Italic", f"{base}-BoldItalic")
     for name, path in zip(names, family.faces):
         pdfmetrics.registerFont(_TTFont(name, str(path)))
+    font_metrics.cache_clear()
     pdfmetrics.registerFontFamily(base, normal=names[0], bold=names[1], italic=names[2], boldItalic=names[3])
     return names
 

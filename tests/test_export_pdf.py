@@ -255,8 +255,6 @@ def test_remembered_numbers_format_as_reportlab_formats_them(numbers: list[float
 def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
     from reportlab.pdfbase.pdfmetrics import getAscentDescent
 
-    fonts = pdf.fonts_for(seed.theme.font)
-    metrics = pdf.remembered(getAscentDescent)
-    for name in fonts.faces:
+    for name in pdf.fonts_for(seed.theme.font).faces:
         for size in (0, 9.5, 10, 10.0, 15, None):
-            assert metrics(name, size) == metrics(name, size) == getAscentDescent(name, size)
+            assert pdf.font_metrics(name, size) == pdf.font_metrics(name, size) == getAscentDescent(name, size)
