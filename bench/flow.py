@@ -101,16 +101,16 @@ def exporters_alone(directory: Path, out: Path) -> dict[str, float]:
     return seconds
 
 
-def _halves(model: Any, fmt: str) -> list[range | None]:
+def _halves(model: Any, fmt: str) -> list[range] | list[None]:
     """The read-back of ``fmt`` in two halves, as the flow splits it on two workers, if its
     exporter reads back ranges; else the whole file, then nothing."""
+    from briefkit.estimates import passage_ranges
     from exporters.registry import registry
 
-    count = len(model.value.passages)
-    return [range(count // 2), range(count // 2, count)] if registry()[fmt].read_back_range else [None]
+    return passage_ranges(len(model.value.passages), 2) if registry()[fmt].read_back_range else [None]
 
 
-def _longest_chain(model: Any, fmt: str, out: Path, exported: Any) -> None:
+def _export_then_first_half(model: Any, fmt: str, out: Path, exported: Any) -> None:
     """Export ``fmt`` from the sealed ``model``, then read back its first half."""
     from exporters.registry import registry
     from exporters.verify import read_back_problems
@@ -169,11 +169,11 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
     publication, _ = load_publication(directory)
     model = Sealed(publication)
     rest = [fmt for fmt in registry() if fmt != longest]
-    as_tasks = [task(cache_policy=NO_CACHE)(fn) for fn in (_longest_chain, _the_rest)]
+    as_tasks = [task(cache_policy=NO_CACHE)(fn) for fn in (_export_then_first_half, _the_rest)]
 
     def plain(pool: ProcessPoolExecutor, exported: Any, out: Path) -> float:
         start = time.perf_counter()
-        ends = [pool.submit(_longest_chain, model, longest, out, exported), pool.submit(_the_rest, model, rest, longest, out, exported)]
+        ends = [pool.submit(_export_then_first_half, model, longest, out, exported), pool.submit(_the_rest, model, rest, longest, out, exported)]
         _check_longest(model, longest, out, exported)
         for end in ends:
             end.result()

@@ -61,6 +61,11 @@ def wants_workers(directories: list[Path]) -> bool:
     return False
 
 
+def passage_ranges(count: int, parts: int) -> list[range]:
+    """``count`` passages in ``parts`` ranges of (as nearly as may be) equal length, in order."""
+    return [range(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
+
+
 def verification_parts(last_seconds: float, workers: int) -> int:
     """Into how many parts to split the verification of a file whose last read-back took
     ``last_seconds``: one per worker at most, each of at least ``verify_part_seconds`` of

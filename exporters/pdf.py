@@ -268,6 +268,7 @@ class Styles:
             3: self.para("h3", 11, 14.5, fontName=fonts.bold, textColor=INK, spaceBefore=7, spaceAfter=2),
         }  # fmt: skip
         self.link_color = "#" + primary.hexval()[2:]
+        self.code_font = f'<font name="{fonts.mono}" color="#7A2E0E">'  # opens inline code
         self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
         self.fragments = Fragments(self)
 
@@ -289,7 +290,7 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
             case Text(value):
                 parts.append(_text(value))
             case Code(value):
-                parts.append(f'<font name="{styles.fonts.mono}" color="#7A2E0E">{_text(value)}</font>')
+                parts.append(f"{styles.code_font}{_text(value)}</font>")
             case Emph(kids):
                 parts.append(f"<i>{markup(kids, styles)}</i>")
             case Strong(kids):
@@ -362,7 +363,7 @@ class Fragments:
                 case Text(value):
                     runs.append((opening, closing, value))
                 case Code(value):
-                    runs.append((f'{opening}<font name="{self._styles.fonts.mono}" color="#7A2E0E">', f"</font>{closing}", value))
+                    runs.append((f"{opening}{self._styles.code_font}", f"</font>{closing}", value))
                 case Emph(kids):
                     self._runs(kids, f"{opening}<i>", f"</i>{closing}", runs)
                 case Strong(kids):

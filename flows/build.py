@@ -436,7 +436,7 @@ class _Job:
             return [None]
         count = len(self.publication.passages)
         parts = min(estimates.verification_parts(self.last_timings.get(f"verify.{fmt}", 0.0), workers), max(count, 1))
-        return [None] if parts == 1 else [range(i * count // parts, (i + 1) * count // parts) for i in range(parts)]
+        return [None] if parts == 1 else list(estimates.passage_ranges(count, parts))
 
 
 def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> _Job | Outcome:
@@ -496,15 +496,14 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
         for model in sealed.values():
             model.pickled()
     chains = sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1]))
-    longest = _longest_chain(chains) if workers else None
+    behind = set(chains[1:]) if workers and _longest_chain(chains) else set()  # in the background
     for job, fmt in chains:
-        background = longest is not None and (job, fmt) != longest
-        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging, background))
+        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging, (job, fmt) in behind))
     for job in jobs:
         pid = job.publication.id
         for fmt, steps in job.futures.items():
             exported = steps["export"][0]
-            background = longest is not None and (job, fmt) != longest
+            background = (job, fmt) in behind
             parts = job.verification_parts(fmt, processes)
             for number, passages in enumerate(parts, 1):
                 part = f"part-{number}-of-{len(parts)}"
