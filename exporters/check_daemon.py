@@ -169,8 +169,14 @@ def _lower_priority() -> None:
     the whole build; so the session's own nice value is set too, where the kernel has one."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
-    with contextlib.suppress(OSError):
-        Path("/proc/self/autogroup").write_text(f"{NICE}\n")
+    for _ in range(5):
+        try:
+            Path("/proc/self/autogroup").write_text(f"{NICE}\n")
+            return
+        except BlockingIOError:  # without CAP_SYS_ADMIN, ten such writes a second, system-wide
+            time.sleep(0.1)
+        except OSError:  # no autogroups here
+            return
 
 
 def serve(target: str, where: Path, idle: float) -> None:
