@@ -52,6 +52,7 @@ class _Ctx:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def report(self, code: str, token_map: list[int] | None, needle: str, message: str, hint: str) -> None:
+        """Report at the first line of ``token_map`` holding ``needle`` (column 0 if none)."""
         offset = token_map[0] if token_map else 0
         line, column = offset, 0
         end = token_map[1] if token_map else len(self.lines)
@@ -60,6 +61,10 @@ class _Ctx:
             if col >= 0:
                 line, column = i, col + 1
                 break
+        self.report_at(code, line, column, message, hint)
+
+    def report_at(self, code: str, line: int, column: int, message: str, hint: str) -> None:
+        """Report at ``line`` (0-based, of the body) and ``column`` (1-based)."""
         self.diagnostics.append(
             Diagnostic(code, self.file, message, hint, line=self.first_line + line, column=column)
         )
@@ -148,7 +153,7 @@ def _inline_run(
             if urlsplit(href).scheme.lower() not in _LINK_SCHEMES:
                 ctx.report(
                     "BK113",
-                    parent.map,
+                    _line_of(parent, tokens, i - 1),
                     href[:20],
                     f"link target '{href}' is not an http(s) or mailto address",
                     "link to a full https://... or mailto: address, or remove the link",
@@ -156,5 +161,19 @@ def _inline_run(
             out.append(Link(href, kids))
         else:
             what, hint = _UNSUPPORTED.get(tok.type, (f"'{tok.type}'", "remove it"))
-            ctx.report("BK112", parent.map, tok.content[:10] or tok.markup, f"unsupported Markdown: {what}", hint)
+            where = _line_of(parent, tokens, i - 1)
+            if tok.type == "hardbreak" and where and where[0] < len(ctx.lines):
+                column = len(ctx.lines[where[0]].rstrip(" \\")) + 1  # where the spaces or backslash begin
+                ctx.report_at("BK112", where[0], column, f"unsupported Markdown: {what}", hint)
+            else:
+                ctx.report("BK112", where, tok.content[:10] or tok.markup, f"unsupported Markdown: {what}", hint)
     return tuple(out), i
+
+
+def _line_of(parent: Token, tokens: list[Token], index: int) -> list[int] | None:
+    """A one-line map for inline token ``index`` of ``parent``. Inline tokens carry no map of
+    their own; each line break inside the paragraph is a token, so counting them finds it."""
+    if not parent.map:
+        return None
+    line = parent.map[0] + sum(t.type in ("softbreak", "hardbreak") for t in tokens[:index])
+    return [line, line + 1]
