@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = _rules(
     ("BK204", W, "doubled space"),
     ("BK205", W, "passage has no summary"),
     ("BK206", W, "provisional title needs an editor"),
-    ("BK207", W, "character the PDF font cannot draw"),
+    ("BK207", W, "characters the PDF font cannot draw"),
 )
 
 

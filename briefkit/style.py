@@ -61,7 +61,9 @@ def check_passage(
 
 
 def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[Diagnostic]:
-    """One warning per character, in the body or the title and summary, the PDF font lacks."""
+    """Characters the PDF font lacks, in the body or the title and summary: one warning per
+    line that has any, naming each character once per passage, so a passage in a script the
+    font lacks gets a few warnings, not one per letter."""
     out: list[Diagnostic] = []
     seen: set[str] = set()
     for text, first_line in ((passage.title + "\n" + passage.summary, 1), (body, passage.body_line)):
@@ -69,13 +71,21 @@ def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[D
         missing = {ch for ch in set(text) if ord(ch) not in drawable and not ch.isspace()} - seen
         if not missing:
             continue
+        lines: dict[int, tuple[int, list[str]]] = {}  # line -> (column of the first, characters)
         for offset, ch in enumerate(text):
             if ch not in missing or ch in seen:
                 continue
             seen.add(ch)
             line, column = _position(text, offset, first_line) if first_line > 1 else (1, 1)
+            lines.setdefault(line, (column, []))[1].append(ch)
+        for line, (column, chars) in lines.items():
             out.append(Diagnostic(
-                "BK207", passage.file, f"the PDF font cannot draw U+{ord(ch):04X} '{ch}' in passage '{passage.id}'",
-                "replace the character, or choose a theme font that has it (theme: font:)", line, column,
+                "BK207", passage.file, f"the PDF font cannot draw {_named(chars)} in passage '{passage.id}'",
+                "replace the characters, or choose a theme font that has them (theme: font:)", line, column,
             ))  # fmt: skip
     return out
+
+
+def _named(chars: list[str], most: int = 8) -> str:
+    named = ", ".join(f"U+{ord(ch):04X} '{ch}'" for ch in chars[:most])
+    return named + (f" and {len(chars) - most} more" if len(chars) > most else "")

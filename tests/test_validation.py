@@ -69,6 +69,10 @@ CASES = [
     Case("BK112", "passages/010-first.md", 5, passages={"010-first.md": passage("# Top heading\n\nText.\n")}, in_message="level-1 heading"),
     Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("Text.\n\n```\ncode\n```\n")}, in_message="fenced code"),
     Case("BK113", "passages/010-first.md", 5, passages={"010-first.md": passage("See [this](ftp://example.org/file).\n")}),
+    # inline constructs carry no line of their own: each is found on its line of the paragraph
+    Case("BK112", "passages/010-first.md", 8, passages={"010-first.md": passage("Text.\n\nOne line,\nthen a break\\\nand more.\n")}, column=13, in_message="hard line break"),
+    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("A paragraph\nover lines\nwith <b>html</b>.\n")}, column=6, in_message="raw HTML"),
+    Case("BK113", "passages/010-first.md", 6, passages={"010-first.md": passage("See\n[this](ftp://x.org) link.\n")}, column=8),
     Case("BK114", "passages/010-first.md", 0, passages={"010-first.md": passage("word " * 300 + "\n")}, settings_env={"BRIEFKIT_MAX_FILE_BYTES": "1000"}),
     Case("BK115", "", 0, passages={}),
     Case("BK116", "publication.yaml", 2, yaml_text="title: x\nlanguage: not a tag!\n"),
@@ -155,6 +159,20 @@ def test_text_report_is_grouped_by_file(tmp_path: Path) -> None:
     assert out.index("010-a.md") < out.index("BK203") < out.index("020-b.md") < out.index("BK204")
     assert "\x1b[" not in out  # plain when not a terminal
     assert "fix:" in out
+
+
+def test_characters_the_font_lacks_are_named_once_a_line(tmp_path: Path) -> None:
+    """A passage in a script the font lacks gets a warning per line, not one per letter, and a
+    character already named is not named again on a later line."""
+    body = "Plain, then 漢字 and 漢.\n" + "".join(chr(0x4E00 + i) for i in range(12)) + " 字 and 界.\n"
+    root = write_publication(tmp_path / "pub", passages={"010-first.md": passage(body)})
+    result = runner.invoke(app, ["validate", str(root), "--format", "json"])
+    warnings = [d for d in json.loads(result.stdout) if d["code"] == "BK207"]
+    assert [(d["line"], d["column"]) for d in warnings] == [(5, 13), (6, 1)]
+    assert "U+6F22 '漢', U+5B57 '字' in" in warnings[0]["message"]
+    second = warnings[1]["message"]
+    assert "U+4E00 '一'" in second and "and 5 more" in second and "字" not in second
+    assert result.exit_code == 0
 
 
 def test_markup_in_messages_is_not_interpreted(tmp_path: Path) -> None:
