@@ -49,7 +49,7 @@ RULES: dict[str, Rule] = _rules(
     ("BK115", E, "publication has no passages"),
     ("BK116", E, "value has the wrong type or form"),
     ("BK117", E, "front matter is missing or not closed"),
-    ("BK118", E, "file referenced by the publication is missing"),
+    ("BK118", E, "file missing or unreadable: a passage, or one the publication refers to"),
     ("BK120", E, "reader address is not a valid email address"),
     ("BK121", E, "reader asks for an unknown format"),
     ("BK122", E, "reader address is listed twice"),

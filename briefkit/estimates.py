@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from briefkit.loader import PASSAGES_DIR, PUBLICATION_FILE, content_hash
+from briefkit.loader import PUBLICATION_FILE, content_hash, list_passage_files
 from briefkit.manifest import latest_dir, read_manifest
 from briefkit.settings import get_settings
-
-
-def _passages(directory: Path) -> list[Path]:
-    return sorted(p for p in (directory / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
 
 
 def looks_unchanged(directory: Path, output: Path) -> bool:
@@ -31,7 +27,7 @@ def looks_unchanged(directory: Path, output: Path) -> bool:
     if manifest is None:
         return False
     try:
-        return content_hash(directory, [directory / PUBLICATION_FILE, *_passages(directory)], manifest.edition) == manifest.content_hash
+        return content_hash(directory, [directory / PUBLICATION_FILE, *list_passage_files(directory)], manifest.edition) == manifest.content_hash
     except OSError:  # e.g. no publication.yaml: validation will say so
         return False
 
@@ -51,7 +47,7 @@ def wants_workers(directories: list[Path]) -> bool:
     threshold = get_settings().worker_min_bytes
     total = 0
     for directory in directories:
-        for passage in _passages(directory):
+        for passage in list_passage_files(directory):
             try:
                 total += passage.stat().st_size
             except OSError:  # gone since listed: validation will say so

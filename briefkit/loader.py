@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import subprocess
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from briefkit import style
@@ -63,8 +63,14 @@ def read_source(path: Path, limit: int, diags: list[Diagnostic]) -> str | None:
             ))  # fmt: skip
             return None
         raw = path.read_bytes()
+    except IsADirectoryError:
+        diags.append(Diagnostic("BK118", path, "a directory where a file is expected", "move it out, or rename it so that it does not end in .md"))
+        return None
     except OSError as exc:
-        diags.append(Diagnostic("BK118", path, f"cannot read file: {exc.strerror}", "check the file's permissions"))
+        diags.append(Diagnostic(
+            "BK118", path, f"cannot read file: {exc.strerror}",
+            "check that it exists (a symbolic link must point to a file) and that it is readable",
+        ))  # fmt: skip
         return None
     try:
         text = raw.decode("utf-8")
@@ -251,6 +257,11 @@ def _load_passage(
 # ---- publication --------------------------------------------------------------------
 
 
+def list_passage_files(root: Path) -> list[Path]:
+    """The passage files of publication ``root``, in file-name order (hidden files aside)."""
+    return sorted(p for p in (root / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
+
+
 def load_publication(path: Path | str, settings: Settings | None = None) -> tuple[Publication | None, list[Diagnostic]]:
     """Load ``path`` (a publication directory); the model is None whenever there are errors."""
     settings = settings or get_settings()
@@ -277,7 +288,7 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
     theme = _theme(meta, root)
     family = find_family(theme.font)
     drawable = coverage(family) if family else None
-    passage_files = sorted(p for p in (root / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
+    passage_files = list_passage_files(root)
     loaded = [p for f in passage_files if (p := _load_passage(f, settings, drawable, diags)) is not None]
     passages = _order(loaded, passage_files, meta, diags)
     if not passage_files:
@@ -305,13 +316,15 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
         description=meta.text("description"),
         passages=tuple(passages),
         source_dir=root,
-        content_hash=content_hash(root, [yaml_path, *passage_files, *_assets(theme)], edition),
+        content_hash="",  # below, once every source has been read without error
         theme=theme,
         schedule=schedule,
         extra=tuple((k, meta.mapping[k]) for k in ("formats", "readers") if k in meta.mapping),
     )
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
-    return (None if has_errors(diags) else publication), diags
+    if has_errors(diags):
+        return None, diags
+    return replace(publication, content_hash=content_hash(root, [yaml_path, *passage_files, *_assets(theme)], edition)), diags
 
 
 def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[Diagnostic]) -> list[Passage]:

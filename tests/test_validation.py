@@ -175,6 +175,19 @@ def test_characters_the_font_lacks_are_named_once_a_line(tmp_path: Path) -> None
     assert result.exit_code == 0
 
 
+def test_passage_files_that_cannot_be_read_are_diagnosed(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub")
+    (root / "passages" / "020-folder.md").mkdir()
+    (root / "passages" / "030-dangling.md").symlink_to(tmp_path / "nowhere.md")
+    result = runner.invoke(app, ["validate", str(root), "--format", "json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    found = {Path(d["file"]).name: d for d in json.loads(result.stdout) if d["code"] == "BK118"}
+    assert set(found) == {"020-folder.md", "030-dangling.md"}
+    assert "directory" in found["020-folder.md"]["message"]
+    assert "symbolic link" in found["030-dangling.md"]["hint"]
+    assert result.exit_code == 1
+
+
 def test_markup_in_messages_is_not_interpreted(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub", "title: x\n'[bold]key[/bold]': 1\n")
     result = runner.invoke(app, ["validate", str(root)])
