@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from briefkit import importer, report
+from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.estimates import expects_work, wants_workers
 from briefkit.loader import PUBLICATION_FILE, load_publication, locate_publication, publication_dirs, read_source
@@ -49,6 +50,13 @@ def resolve_publications(paths: list[Path] | None) -> list[Path]:
 def fail_usage(message: str) -> typer.Exit:
     err_console.print(f"briefkit: {message}", markup=False, highlight=False)
     return typer.Exit(2)
+
+
+def directory_option(path: Path, option: str) -> Path:
+    """``path``, given as ``option``, unless it names something that is not a directory."""
+    if path.exists() and not path.is_dir():
+        raise fail_usage(f"{option} {path} is not a directory; give a directory (it is created if missing)")
+    return path
 
 
 @app.command()
@@ -127,7 +135,7 @@ def build(
     dirs = resolve_names(publications)
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
-    output = out or get_settings().output_dir
+    output = directory_option(out or get_settings().output_dir, "--out")
     if not (dask or get_settings().dask_address) and wants_workers(dirs) and expects_work(dirs, output, force):
         import flows.quiet  # noqa: F401 - the fork server imports Prefect: quiet it first
         from flows import forking
@@ -160,7 +168,10 @@ def serve(
     dirs = resolve_names(publications)
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
-    from flows.serve import server_configured, serve_builds  # imports prefect: only when serving
+    if cron and (problem := cron_problem(cron)):
+        raise fail_usage(f"--cron '{cron}' is not a cron expression: {problem}")
+    output = directory_option(out or get_settings().output_dir, "--out")
+    from flows.serve import ScheduleRejected, server_configured, serve_builds  # imports prefect: only when serving
 
     if not server_configured():
         raise fail_usage(
@@ -168,7 +179,10 @@ def serve(
             "`prefect server start` in another terminal, then `export PREFECT_API_URL=http://127.0.0.1:4200/api` "
             "and run briefkit serve again"
         )
-    serve_builds(dirs, cron, interval, out or get_settings().output_dir, console)
+    try:
+        serve_builds(dirs, cron, interval, output, console)
+    except ScheduleRejected as exc:
+        raise fail_usage(str(exc)) from None
 
 
 def reader_problems(directory: Path) -> list[Diagnostic]:
@@ -187,6 +201,9 @@ def publish_command(
     """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
     from rich.markdown import Markdown
 
+    for path, option in ((out, "--out"), (site, "--site")):
+        if path is not None:
+            directory_option(path, option)
     from flows.local import prefect_api  # imports prefect: only when publishing
     from flows.publish import PublishReport, publish, to_markdown
 
@@ -214,8 +231,8 @@ def open_site(
     from briefkit.distribution.server import site_server, url_of
 
     settings = get_distribution_settings()
-    output = out or settings.output_dir
-    root = site or settings.site_root(output)
+    output = directory_option(out or settings.output_dir, "--out")
+    root = directory_option(site or settings.site_root(output), "--site")
     publish_site(output, root, settings.site_title, settings.base_url)
     try:
         server = site_server(root, "127.0.0.1", port)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from briefkit import style
+from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.fonts import coverage, find_family, installed_families
 from briefkit.markdown import parse_body
@@ -302,8 +303,8 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
         meta.report("BK116", "language", f"language '{language}' is not a BCP 47 tag", "use a tag such as en, en-GB or uk")
     edition = _edition(meta, [yaml_path, *passage_files, *_assets(theme)])
     schedule = meta.text("schedule")
-    if schedule and len(schedule.split()) != 5:
-        meta.report("BK116", "schedule", f"schedule '{schedule}' is not a 5-field cron expression", 'write e.g. schedule: "0 6 * * 1-5"')
+    if schedule and (problem := cron_problem(schedule)):
+        meta.report("BK116", "schedule", f"schedule '{schedule}' is not a cron expression: {problem}", 'write e.g. schedule: "0 6 * * 1-5" (06:00 on weekdays)')
     publication = Publication(
         id=root.name,
         title=meta.required_title(),

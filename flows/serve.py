@@ -14,8 +14,10 @@ from pathlib import Path
 
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from prefect import serve
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
 from prefect.settings import PREFECT_API_URL
+from pydantic import ValidationError
 from rich.console import Console
 
 from briefkit.loader import load_publication
@@ -26,6 +28,10 @@ def server_configured() -> bool:
     return bool(PREFECT_API_URL.value())
 
 
+class ScheduleRejected(ValueError):
+    """Prefect's scheduler does not take a schedule that briefkit's own check let through."""
+
+
 def build_deployments(directories: list[Path], cron: str, interval: float, output: Path) -> list[RunnerDeployment]:
     deployments = []
     for directory in directories:
@@ -34,6 +40,8 @@ def build_deployments(directories: list[Path], cron: str, interval: float, outpu
         timing: dict[str, object] = {"cron": schedule} if schedule else {}
         if interval and not (publication and publication.schedule):
             timing = {"interval": dt.timedelta(seconds=interval)}
+        if "cron" in timing:
+            _check_schedule(directory.name, schedule)
         deployments.append(build_and_publish.to_deployment(
             name=directory.name,
             parameters={"publication": str(directory.resolve()), "output_dir": str(output.resolve())},
@@ -43,6 +51,16 @@ def build_deployments(directories: list[Path], cron: str, interval: float, outpu
             **timing,
         ))  # fmt: skip
     return deployments
+
+
+def _check_schedule(name: str, cron: str) -> None:
+    """Raise ScheduleRejected unless Prefect's scheduler takes ``cron``: its rules, not
+    cronsim's, decide in the end, and they differ at the edges (e.g. ``5L``)."""
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ScheduleRejected(f"{name}: Prefect cannot schedule '{cron}': {message}") from None
 
 
 def serve_builds(directories: list[Path], cron: str, interval: float, output: Path, console: Console) -> None:

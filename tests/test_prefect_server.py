@@ -216,6 +216,13 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     assert unknown_publication.returncode == 2 and "unknown publication 'no-such-brief'" in unknown_publication.stderr
     no_server = briefkit(work, env, "serve")
     assert no_server.returncode == 2 and "prefect server start" in no_server.stderr
+    (work / "a-file").write_text("not a directory\n", encoding="utf-8")
+    out_is_a_file = briefkit(work, env, "build", "--out", "a-file")
+    assert out_is_a_file.returncode == 2 and "--out a-file is not a directory" in out_is_a_file.stderr
+    bad_cron = briefkit(work, env, "serve", "--cron", "61 * * * *")
+    assert bad_cron.returncode == 2 and "--cron '61 * * * *' is not a cron expression: bad minute" in bad_cron.stderr
+    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, bad_cron):
+        assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_build_command_without_a_server_uses_a_temporary_one(tmp_path: Path) -> None:

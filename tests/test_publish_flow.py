@@ -145,6 +145,15 @@ def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
     assert str(deployment.schedules[0].schedule.cron) == "0 6 * * 1-5"
 
 
+def test_a_schedule_prefect_cannot_take_is_refused_before_serving(tmp_path: Path) -> None:
+    """cronsim (validation) takes "5L", the last Friday; Prefect's scheduler does not."""
+    from flows.serve import ScheduleRejected, build_deployments
+    from tests.conftest import SEED
+
+    with pytest.raises(ScheduleRejected, match="support-for-ukraine: Prefect cannot schedule '0 0 \\* \\* 5L'"):
+        build_deployments([SEED], "0 0 * * 5L", 0, tmp_path / "output")
+
+
 def test_credentials_from_an_email_server_credentials_block(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect_email import EmailServerCredentials
 
