@@ -149,6 +149,14 @@ def build(
         raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry()) or 'none'}")
     from flows.console import print_outcomes, run_build  # imports prefect: only when building
 
+    address = dask or get_settings().dask_address
+    if address:
+        from flows.build import dask_problem
+
+        if problem := dask_problem(address):
+            given = "--dask" if dask else "BRIEFKIT_DASK_ADDRESS"
+            raise fail_usage(f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it")
+
     gc.freeze()  # see main(): what the imports made stays, so later collections skip it
     outcomes = run_build(dirs, chosen, strict, force, output, dask, console)
     if outcomes is None:

@@ -28,6 +28,7 @@ import gc
 import os
 import pickle
 import re
+import socket
 import threading
 import time
 import uuid
@@ -352,6 +353,26 @@ def default_task_runner(dask_address: str = "") -> TaskRunner:
 
         return DaskTaskRunner(address=address)
     return BuildTaskRunner()
+
+
+def dask_problem(address: str) -> str | None:
+    """Why the Dask scheduler at ``address`` cannot take the fan-out, or None when it answers:
+    asked before the run starts, so a typo or a stopped cluster is a clear message, not a
+    failed run 30 seconds later."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    scheme, _ = parse_address(address, strict=False)
+    if scheme not in ("tcp", "tls"):
+        return None  # another transport: the run will say
+    try:
+        host, port = get_address_host_port(address if "://" in address else f"tcp://{address}")
+    except ValueError as exc:  # e.g. "missing port number in address ..."
+        return str(exc)
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        return f"no Dask scheduler answers at {host}:{port} ({exc.strerror or exc})"
+    return None
 
 
 @flow(name="build", task_runner=default_task_runner(), validate_parameters=True)

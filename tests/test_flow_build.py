@@ -41,6 +41,7 @@ from flows.build import (
     build,
     build_all,
     check_file,
+    dask_problem,
     default_task_runner,
     publish,
     verify_file,
@@ -322,6 +323,7 @@ def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path
     # A real scheduler on a TCP port of 127.0.0.1; its worker runs in this process, where the
     # test harness's Prefect API is configured.
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None) as cluster:
+        assert dask_problem(cluster.scheduler_address) is None  # what the command asks first
         runner = default_task_runner(cluster.scheduler_address)
         assert type(runner).__name__ == "DaskTaskRunner"
         state = build.with_options(task_runner=runner)(str(seed_copy), output_dir=str(output), return_state=True)

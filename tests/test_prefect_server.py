@@ -221,7 +221,9 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     assert out_is_a_file.returncode == 2 and "--out a-file is not a directory" in out_is_a_file.stderr
     bad_cron = briefkit(work, env, "serve", "--cron", "61 * * * *")
     assert bad_cron.returncode == 2 and "--cron '61 * * * *' is not a cron expression: bad minute" in bad_cron.stderr
-    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, bad_cron):
+    no_cluster = briefkit(work, env, "build", "--force", "--dask", f"127.0.0.1:{free_port()}")
+    assert no_cluster.returncode == 2 and "no Dask scheduler answers at 127.0.0.1:" in no_cluster.stderr
+    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, bad_cron, no_cluster):
         assert "Traceback" not in result.stdout + result.stderr
 
 
