@@ -48,7 +48,7 @@ def resolve_publications(paths: list[Path] | None) -> list[Path]:
 
 
 def fail_usage(message: str) -> typer.Exit:
-    err_console.print(f"briefkit: {message}", markup=False, highlight=False)
+    err_console.print(f"briefkit: {message}", markup=False, highlight=False, soft_wrap=True)  # paths stay whole
     return typer.Exit(2)
 
 
@@ -229,7 +229,7 @@ def publish_command(
 
 @app.command("open")
 def open_site(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")] = None,
     site: Annotated[Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")] = None,
 ) -> None:

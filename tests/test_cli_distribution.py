@@ -45,6 +45,18 @@ def test_open_serves_the_portal(tmp_path: Path) -> None:
         process.wait(timeout=30)
 
 
+def test_open_and_publish_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory\n", encoding="utf-8")
+    for args, said in (
+        (["open", "--port", "65536"], "Invalid value for '--port'"),
+        (["open", "--out", str(tmp_path / "a-file")], "is not a directory"),
+        (["publish", "--site", str(tmp_path / "a-file")], "--site"),
+    ):
+        result = subprocess.run([BRIEFKIT, *args], capture_output=True, text=True, env=env(tmp_path), timeout=120)
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_publish_command_delivers_and_reports(tmp_path: Path) -> None:
