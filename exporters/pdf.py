@@ -46,7 +46,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.flowables import DDIndenter
+from reportlab.platypus.flowables import DDIndenter, LIIndenter
 from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 from reportlab.platypus.paraparser import ParaFrag, ParaParser
@@ -240,6 +240,8 @@ class Paragraph(RLParagraph):
     """
 
     _memo: tuple[float, object, float, float] | None = None
+    # the lines a split left over, and the width they were broken at (see split)
+    _carried: tuple[float, object] | None = None
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         memo = self._memo
@@ -249,6 +251,34 @@ class Paragraph(RLParagraph):
         width, height = super().wrap(availWidth, availHeight)
         self._memo = (availWidth, self.__dict__.get("blPara"), width, height)
         return width, height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        """reportlab's split, whose second part keeps the lines already broken for it.
+
+        reportlab makes the rest of a split paragraph afresh, and breaking its lines again
+        costs time in proportion to what is left: a paragraph over many pages cost time in
+        the square of its length (35 s for one of 120,000 words). Greedy line breaking
+        from the start of a line gives the lines it gave before, so the rest takes them
+        when it is broken at the same width. Only for a paragraph of one fragment (plain
+        text in one style: what imported text is) with no word split for being wider than
+        a line, nor hyphenated; the rest of a paragraph with several fragments or split
+        words is broken again as reportlab breaks it, as a property test checks.
+        """
+        parts = super().split(availWidth, availHeight)
+        bl_para = self.__dict__.get("blPara")
+        plain = bl_para is not None and bl_para.kind == 0 and self.style.wordWrap != "CJK"
+        unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
+        if len(parts) == 2 and plain and unsplit:
+            first, rest = parts
+            width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
+            rest._carried = (width, bl_para.clone(lines=bl_para.lines[len(first.blPara.lines) :]))
+        return parts
+
+    def breakLines(self, width: list[float]) -> object:  # noqa: N802
+        carried, self._carried = self._carried, None
+        if carried is not None and width == [carried[0], carried[0]]:
+            return carried[1]
+        return super().breakLines(width)
 
 
 # ---- styles -------------------------------------------------------------------------
@@ -403,9 +433,36 @@ class _ArtifactBullet:
             self._drawer.drawOn(indenter, canv, x, y, _sW)
 
 
+class _Item(LIIndenter):
+    """A list item that can always be split.
+
+    reportlab's refuses a split that would leave one line alone on the next page, so an
+    item that is one line longer than a page fits on no page and the build stops
+    (LayoutError). At the top of a page, where moving on cannot help, the item leaves the
+    next page two lines, or three, instead. Elsewhere it splits as reportlab's does.
+    """
+
+    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803
+        parts = super().split(aW, aH)
+        frame = getattr(self._flowable, "_frame", None)
+        leading = getattr(getattr(self._flowable, "style", None), "leading", 0)
+        for fewer in (1, 2):
+            if parts or not (frame is not None and frame._atTop and leading):
+                break
+            parts = super().split(aW, aH - fewer * leading)
+        for part in parts:  # so the rest splits the same way (an indenter passes attributes on)
+            object.__setattr__(part, "__class__", _Item)
+        return parts
+
+
 class _List(ListFlowable):
     def _makeBullet(self, value: object, params: dict | None = None) -> _ArtifactBullet:  # noqa: N802
         return _ArtifactBullet(super()._makeBullet(value, params))
+
+    def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:  # noqa: N802
+        item = super()._makeLIIndenter(flowable, bullet, params)
+        object.__setattr__(item, "__class__", _Item)  # an indenter passes attributes on
+        return item
 
 
 class _QuoteBar(DDIndenter):

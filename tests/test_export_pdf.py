@@ -258,3 +258,53 @@ def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
     for name in pdf.fonts_for(seed.theme.font).faces:
         for size in (0, 9.5, 10, 10.0, 15, None):
             assert pdf.font_metrics(name, size) == pdf.font_metrics(name, size) == getAscentDescent(name, size)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@given(children=inlines, pages=st.floats(1.2, 3.0), where=st.sampled_from(["paragraph", "list", "quote"]))
+def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
+    seed: Publication, tmp_path_factory: pytest.TempPathFactory, children: tuple[Inline, ...], pages: float, where: str
+) -> None:
+    """The rest of a split plain paragraph takes the lines already broken for it instead
+    of breaking them again; the handout must be byte for byte what reportlab's own split
+    makes, whatever the paragraph holds (markup, links, words wider than a line) and
+    wherever it is (a paragraph, a list item, a quote)."""
+    from reportlab.platypus import Paragraph as ReportlabParagraph
+
+    from briefkit.model import BlockQuote, ListBlock
+    from briefkit.model import Paragraph as Para
+
+    length = len(" ".join(pdf.block_texts((Para(children),))))
+    long = Para(children * max(1, round(pages * 4500 / max(length, 1))))  # about 4,500 characters a page
+    block = {"paragraph": long, "list": ListBlock(False, 1, ((long,), (Para((Text("short"),)),))), "quote": BlockQuote((long,))}[where]
+    publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=(block,)),))
+    carried = pdf.export(publication, tmp_path_factory.mktemp("carried")).read_bytes()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf.Paragraph, "split", ReportlabParagraph.split)
+        afresh = pdf.export(publication, tmp_path_factory.mktemp("afresh")).read_bytes()
+    assert carried == afresh
+
+
+def test_a_list_item_one_line_longer_than_a_page_still_splits(tmp_path: Path) -> None:
+    """reportlab will not leave one line alone on the next page, so such an item fitted on
+    no page and the export stopped (LayoutError); at the top of a page it now leaves two."""
+    from reportlab.platypus import Frame, PageTemplate
+    from reportlab.platypus.doctemplate import BaseDocTemplate
+
+    from briefkit.model import Paragraph as Para
+
+    styles = pdf.Styles(pdf.fonts_for("DejaVu Sans"), colors.HexColor("#1F4E79"), colors.HexColor("#C00000"))
+    width, height = 300.0, 20 * styles.body.leading + 1  # a page holds 20 lines
+
+    def item(words: int) -> tuple[object, int]:
+        made = pdf._list(False, 1, ((Para((Text("word " * words),)),),), styles, False, 0)
+        inner = styles.fragments.text("word " * words, styles.body)
+        inner.wrap(width - 16, 10**6)  # 16: the list's indent
+        return made, len(inner.blPara.lines)
+
+    words = next(n for n in range(100, 400) if item(n)[1] == 21)  # a line more than a page
+    doc = BaseDocTemplate(str(tmp_path / "list.pdf"), pagesize=(width, height), leftMargin=0, rightMargin=0, topMargin=0, bottomMargin=0)
+    doc.addPageTemplates([PageTemplate("page", [Frame(0, 0, width, height, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)])])
+    doc.build([item(words)[0]])
+    text = squash(" ".join(page.extract_text() for page in PdfReader(tmp_path / "list.pdf").pages))
+    assert text.count("word") == words and len(PdfReader(tmp_path / "list.pdf").pages) == 2
