@@ -259,19 +259,21 @@ class Paragraph(RLParagraph):
         costs time in proportion to what is left: a paragraph over many pages cost time in
         the square of its length (35 s for one of 120,000 words). Greedy line breaking
         from the start of a line gives the lines it gave before, so the rest takes them
-        when it is broken at the same width. Only for a paragraph of one fragment (plain
-        text in one style: what imported text is) with no word split for being wider than
-        a line, nor hyphenated; the rest of a paragraph with several fragments or split
-        words is broken again as reportlab breaks it, as a property test checks.
+        when it is broken at the same width, renumbered where they index the paragraph's
+        words (sFW), unless a word was split for being wider than a line or hyphenated:
+        reportlab breaks the pieces of those differently the second time. A property test
+        checks the handout against reportlab's own split, byte for byte.
         """
         parts = super().split(availWidth, availHeight)
         bl_para = self.__dict__.get("blPara")
-        plain = bl_para is not None and bl_para.kind == 0 and self.style.wordWrap != "CJK"
         unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
-        if len(parts) == 2 and plain and unsplit:
+        if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":
             first, rest = parts
+            lines = bl_para.lines[len(first.blPara.lines) :]
+            if rl_paragraph._processed_frags(self.frags):
+                lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
             width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
-            rest._carried = (width, bl_para.clone(lines=bl_para.lines[len(first.blPara.lines) :]))
+            rest._carried = (width, bl_para.clone(lines=lines))
         return parts
 
     def breakLines(self, width: list[float]) -> object:  # noqa: N802

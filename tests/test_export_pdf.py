@@ -265,8 +265,8 @@ def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
 def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
     seed: Publication, tmp_path_factory: pytest.TempPathFactory, children: tuple[Inline, ...], pages: float, where: str
 ) -> None:
-    """The rest of a split plain paragraph takes the lines already broken for it instead
-    of breaking them again; the handout must be byte for byte what reportlab's own split
+    """The rest of a split paragraph takes the lines already broken for it instead of
+    breaking them again; the handout must be byte for byte what reportlab's own split
     makes, whatever the paragraph holds (markup, links, words wider than a line) and
     wherever it is (a paragraph, a list item, a quote)."""
     from reportlab.platypus import Paragraph as ReportlabParagraph
