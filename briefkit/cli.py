@@ -10,6 +10,7 @@ import atexit
 import enum
 import gc
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -52,10 +53,18 @@ def fail_usage(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def directory_option(path: Path, option: str) -> Path:
-    """``path``, given as ``option``, unless it names something that is not a directory."""
+def directory_option(path: Path, option: str, written: bool = True) -> Path:
+    """``path``, given as ``option``, unless it names something that is not a directory,
+    or, when the command will write there, a directory that cannot be made or written."""
     if path.exists() and not path.is_dir():
         raise fail_usage(f"{option} {path} is not a directory; give a directory (it is created if missing)")
+    if written:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as exc:
+            raise fail_usage(f"{option} {path}: cannot write there ({exc.strerror}); give a directory you can write to") from None
     return path
 
 
@@ -209,9 +218,10 @@ def publish_command(
     """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
     from rich.markdown import Markdown
 
-    for path, option in ((out, "--out"), (site, "--site")):
-        if path is not None:
-            directory_option(path, option)
+    if out is not None:
+        directory_option(out, "--out", written=False)
+    if site is not None:
+        directory_option(site, "--site")
     from flows.local import prefect_api  # imports prefect: only when publishing
     from flows.publish import PublishReport, publish, to_markdown
 
@@ -239,7 +249,7 @@ def open_site(
     from briefkit.distribution.server import site_server, url_of
 
     settings = get_distribution_settings()
-    output = directory_option(out or settings.output_dir, "--out")
+    output = directory_option(out or settings.output_dir, "--out", written=False)
     root = directory_option(site or settings.site_root(output), "--site")
     publish_site(output, root, settings.site_title, settings.base_url)
     try:

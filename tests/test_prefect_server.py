@@ -219,11 +219,13 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     (work / "a-file").write_text("not a directory\n", encoding="utf-8")
     out_is_a_file = briefkit(work, env, "build", "--out", "a-file")
     assert out_is_a_file.returncode == 2 and "--out a-file is not a directory" in out_is_a_file.stderr
+    unwritable = briefkit(work, env, "build", "--out", "a-file/output")  # as root, only a file blocks a directory
+    assert unwritable.returncode == 2 and "--out a-file/output: cannot write there (Not a directory)" in unwritable.stderr
     bad_cron = briefkit(work, env, "serve", "--cron", "61 * * * *")
     assert bad_cron.returncode == 2 and "--cron '61 * * * *' is not a cron expression: bad minute" in bad_cron.stderr
     no_cluster = briefkit(work, env, "build", "--force", "--dask", f"127.0.0.1:{free_port()}")
     assert no_cluster.returncode == 2 and "no Dask scheduler answers at 127.0.0.1:" in no_cluster.stderr
-    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, bad_cron, no_cluster):
+    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, unwritable, bad_cron, no_cluster):
         assert "Traceback" not in result.stdout + result.stderr
 
 
