@@ -50,6 +50,9 @@ class _Ctx:
     first_line: int  # line of the body's first line in the file
     lines: list[str]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # (line, needle) -> where the next search on that line starts, so that the same
+    # construct twice on a line is reported at each of its columns
+    searched: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def report(self, code: str, token_map: list[int] | None, needle: str, message: str, hint: str) -> None:
         """Report at the first line of ``token_map`` holding ``needle`` (column 0 if none)."""
@@ -57,9 +60,10 @@ class _Ctx:
         line, column = offset, 0
         end = token_map[1] if token_map else len(self.lines)
         for i in range(offset, min(end, len(self.lines))):
-            col = self.lines[i].find(needle) if needle else -1
+            col = self.lines[i].find(needle, self.searched.get((i, needle), 0)) if needle else -1
             if col >= 0:
                 line, column = i, col + 1
+                self.searched[(i, needle)] = col + len(needle)
                 break
         self.report_at(code, line, column, message, hint)
 

@@ -177,6 +177,12 @@ def test_characters_the_font_lacks_are_named_once_a_line(tmp_path: Path) -> None
     assert result.exit_code == 0
 
 
+def test_the_same_construct_twice_on_a_line_is_reported_at_each_column(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", passages={"010-first.md": passage("One <br> two <br> three.\n")})
+    result = runner.invoke(app, ["validate", str(root), "--format", "json"])
+    assert [(d["line"], d["column"]) for d in json.loads(result.stdout) if d["code"] == "BK112"] == [(5, 5), (5, 14)]
+
+
 def test_passage_files_that_cannot_be_read_are_diagnosed(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub")
     (root / "passages" / "020-folder.md").mkdir()
