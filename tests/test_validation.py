@@ -196,6 +196,15 @@ def test_passage_files_that_cannot_be_read_are_diagnosed(tmp_path: Path) -> None
     assert result.exit_code == 1
 
 
+def test_many_of_one_problem_in_a_file_are_summed_up_in_text_but_all_in_json(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", passages={"010-a.md": passage("It was the the end.\n" * 15)})
+    text = runner.invoke(app, ["validate", str(root)]).output
+    assert text.count("BK203  repeated word") == 10 and "… and 5 more BK203 in this file" in text
+    assert "0 errors, 15 warnings" in text
+    listed = json.loads(runner.invoke(app, ["validate", str(root), "--format", "json"]).stdout)
+    assert len([d for d in listed if d["code"] == "BK203"]) == 15
+
+
 def test_markup_in_messages_is_not_interpreted(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub", "title: x\n'[bold]key[/bold]': 1\n")
     result = runner.invoke(app, ["validate", str(root)])
