@@ -261,21 +261,24 @@ def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
-@given(children=inlines, pages=st.floats(1.2, 3.0), where=st.sampled_from(["paragraph", "list", "quote"]))
+@given(
+    children=inlines, pages=st.floats(1.2, 3.0), where=st.sampled_from(["paragraph", "list", "quote"]), wide_first=st.booleans()
+)
 def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
-    seed: Publication, tmp_path_factory: pytest.TempPathFactory, children: tuple[Inline, ...], pages: float, where: str
+    seed: Publication, tmp_path_factory: pytest.TempPathFactory, children: tuple[Inline, ...], pages: float, where: str, wide_first: bool
 ) -> None:
     """The rest of a split paragraph takes the lines already broken for it instead of
     breaking them again; the handout must be byte for byte what reportlab's own split
-    makes, whatever the paragraph holds (markup, links, words wider than a line) and
-    wherever it is (a paragraph, a list item, a quote)."""
+    makes, whatever the paragraph holds (markup, links, words wider than a line, which
+    reportlab splits into pieces) and wherever it is (a paragraph, a list item, a quote)."""
     from reportlab.platypus import Paragraph as ReportlabParagraph
 
     from briefkit.model import BlockQuote, ListBlock
     from briefkit.model import Paragraph as Para
 
     length = len(" ".join(pdf.block_texts((Para(children),))))
-    long = Para(children * max(1, round(pages * 4500 / max(length, 1))))  # about 4,500 characters a page
+    wide = (Text("w" * 300 + " "),) if wide_first else ()  # a word reportlab splits, then the rest
+    long = Para(wide + children * max(1, round(pages * 4500 / max(length, 1))))  # about 4,500 characters a page
     block = {"paragraph": long, "list": ListBlock(False, 1, ((long,), (Para((Text("short"),)),))), "quote": BlockQuote((long,))}[where]
     publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=(block,)),))
     carried = pdf.export(publication, tmp_path_factory.mktemp("carried")).read_bytes()
