@@ -122,12 +122,26 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
 
 
 def _inlines(inline: Token, ctx: _Ctx) -> tuple[Inline, ...]:
-    kids, _ = _inline_run(inline.children or [], 0, inline, ctx, closing=None)
+    tokens = inline.children or []
+    kids, _ = _inline_run(tokens, 0, _token_lines(inline, tokens), ctx, closing=None)
     return kids
 
 
+def _token_lines(inline: Token, tokens: list[Token]) -> list[list[int] | None]:
+    """A one-line map for each of the inline ``tokens`` of ``inline``. Inline tokens carry
+    no map of their own; each line break inside the paragraph is a token, so counting them
+    finds it."""
+    if not inline.map:
+        return [None] * len(tokens)
+    line, lines = inline.map[0], []
+    for token in tokens:
+        lines.append([line, line + 1])
+        line += token.type in ("softbreak", "hardbreak")
+    return lines
+
+
 def _inline_run(
-    tokens: list[Token], i: int, parent: Token, ctx: _Ctx, closing: str | None
+    tokens: list[Token], i: int, lines: list[list[int] | None], ctx: _Ctx, closing: str | None
 ) -> tuple[tuple[Inline, ...], int]:
     out: list[Inline] = []
 
@@ -149,15 +163,15 @@ def _inline_run(
         elif tok.type == "code_inline":
             out.append(Code(tok.content))
         elif tok.type in ("em_open", "strong_open"):
-            kids, i = _inline_run(tokens, i, parent, ctx, tok.type.replace("_open", "_close"))
+            kids, i = _inline_run(tokens, i, lines, ctx, tok.type.replace("_open", "_close"))
             out.append(Emph(kids) if tok.type == "em_open" else Strong(kids))
         elif tok.type == "link_open":
             href = str(tok.attrGet("href") or "")
-            kids, i = _inline_run(tokens, i, parent, ctx, "link_close")
+            kids, i = _inline_run(tokens, i, lines, ctx, "link_close")
             if urlsplit(href).scheme.lower() not in _LINK_SCHEMES:
                 ctx.report(
                     "BK113",
-                    _line_of(parent, tokens, i - 1),
+                    lines[i - 1],  # the link's end, where its target is written
                     href[:20],
                     f"link target '{href}' is not an http(s) or mailto address",
                     "link to a full https://... or mailto: address, or remove the link",
@@ -165,7 +179,7 @@ def _inline_run(
             out.append(Link(href, kids))
         else:
             what, hint = _UNSUPPORTED.get(tok.type, (f"'{tok.type}'", "remove it"))
-            where = _line_of(parent, tokens, i - 1)
+            where = lines[i - 1]
             if tok.type == "hardbreak" and where and where[0] < len(ctx.lines):
                 column = len(ctx.lines[where[0]].rstrip(" \\")) + 1  # where the spaces or backslash begin
                 ctx.report_at("BK112", where[0], column, f"unsupported Markdown: {what}", hint)
@@ -173,11 +187,3 @@ def _inline_run(
                 ctx.report("BK112", where, tok.content[:10] or tok.markup, f"unsupported Markdown: {what}", hint)
     return tuple(out), i
 
-
-def _line_of(parent: Token, tokens: list[Token], index: int) -> list[int] | None:
-    """A one-line map for inline token ``index`` of ``parent``. Inline tokens carry no map of
-    their own; each line break inside the paragraph is a token, so counting them finds it."""
-    if not parent.map:
-        return None
-    line = parent.map[0] + sum(t.type in ("softbreak", "hardbreak") for t in tokens[:index])
-    return [line, line + 1]
