@@ -145,7 +145,8 @@ def build(
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
     output = directory_option(out or get_settings().output_dir, "--out")
-    if not (dask or get_settings().dask_address) and wants_workers(dirs) and expects_work(dirs, output, force):
+    address = dask or get_settings().dask_address  # a Dask cluster runs the fan-out instead of workers here
+    if not address and wants_workers(dirs) and expects_work(dirs, output, force):
         import flows.quiet  # noqa: F401 - the fork server imports Prefect: quiet it first
         from flows import forking
 
@@ -158,7 +159,6 @@ def build(
         raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry()) or 'none'}")
     from flows.console import print_outcomes, run_build  # imports prefect: only when building
 
-    address = dask or get_settings().dask_address
     if address:
         from flows.build import dask_problem
 

@@ -10,10 +10,11 @@ returns its problems, starting the daemon when none answers. The daemon listens 
 socket in a directory only this user may enter, answers one request at a time, and exits
 after ``idle`` seconds without one. It runs at a low CPU priority (``NICE``): a build's
 checks seldom lie on its longest path, and one running beside the exporters must not take
-their cores; on an idle machine it runs at full speed all the same. Its socket name hashes everything its answers depend on
-(the function's module, this module, the Python running it, and the caller's key), so a
-changed installation gets a new daemon while the old one idles out. ``ask`` returns None
-when the daemon cannot be used, and callers then run the check in their own process.
+their cores; on an idle machine it runs at full speed all the same. Its socket name hashes
+everything its answers depend on (the function's module, this module, the Python running
+it, and the caller's key), so a changed installation gets a new daemon while the old one
+idles out. ``ask`` returns None when the daemon cannot be used, and callers then run the
+check in their own process.
 
     python -m exporters.check_daemon MODULE:FUNCTION SOCKET IDLE   (started by ask)
 """

@@ -438,11 +438,17 @@ class _ArtifactBullet:
 class _Item(LIIndenter):
     """A list item that can always be split.
 
-    reportlab's refuses a split that would leave one line alone on the next page, so an
-    item that is one line longer than a page fits on no page and the build stops
+    reportlab's own refuses a split that would leave one line alone on the next page, so
+    an item that is one line longer than a page fits on no page and the build stops
     (LayoutError). At the top of a page, where moving on cannot help, the item leaves the
     next page two lines, or three, instead. Elsewhere it splits as reportlab's does.
     """
+
+    @staticmethod
+    def adopt(indenter: LIIndenter) -> _Item:
+        """``indenter``, made one of these; set directly, as an indenter passes attributes on."""
+        object.__setattr__(indenter, "__class__", _Item)
+        return indenter  # type: ignore[return-value]
 
     def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803
         parts = super().split(aW, aH)
@@ -452,9 +458,7 @@ class _Item(LIIndenter):
             if parts or not (frame is not None and frame._atTop and leading):
                 break
             parts = super().split(aW, aH - fewer * leading)
-        for part in parts:  # so the rest splits the same way (an indenter passes attributes on)
-            object.__setattr__(part, "__class__", _Item)
-        return parts
+        return [_Item.adopt(part) for part in parts]  # so the rest splits the same way
 
 
 class _List(ListFlowable):
@@ -462,9 +466,7 @@ class _List(ListFlowable):
         return _ArtifactBullet(super()._makeBullet(value, params))
 
     def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:  # noqa: N802
-        item = super()._makeLIIndenter(flowable, bullet, params)
-        object.__setattr__(item, "__class__", _Item)  # an indenter passes attributes on
-        return item
+        return _Item.adopt(super()._makeLIIndenter(flowable, bullet, params))
 
 
 class _QuoteBar(DDIndenter):
