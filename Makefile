@@ -10,6 +10,8 @@ build: setup
 
 test: setup
 	bash scripts/system-deps.sh test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed

@@ -84,7 +84,9 @@ def main() -> None:
             ours[name] = median_seconds(lambda: exporter.export(publication, out), args.runs)
             peak = python_peak_mb(lambda: exporter.export(publication, out))
             size = (out / exporter.filename(publication)).stat().st_size
-            print(f"  briefkit {name:<5} median {ours[name]:6.2f} s   python peak {peak:6.1f} MB   {size / 1024:8.0f} KiB")
+            print(
+                f"  briefkit {name:<5} median {ours[name]:6.2f} s   python peak {peak:6.1f} MB   {size / 1024:8.0f} KiB"
+            )
 
         markdown = work / "pandoc.md"
         markdown.write_text(pandoc_markdown(publication), encoding="utf-8")

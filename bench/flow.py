@@ -63,7 +63,11 @@ def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
+    env = os.environ | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -132,7 +136,9 @@ def _the_rest(model: Any, formats: list[str], longest: str, out: Path, exported:
         priority.call(True, _export_and_verify, model.value, fmt, out)
     exported.wait()
     if len(halves := _halves(model, longest)) > 1:
-        assert not read_back_problems(model.value, registry()[longest], out / registry()[longest].filename(model.value), halves[1])
+        assert not read_back_problems(
+            model.value, registry()[longest], out / registry()[longest].filename(model.value), halves[1]
+        )
 
 
 def _export_and_verify(publication: Any, fmt: str, out: Path) -> None:
@@ -157,14 +163,15 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
     """Median seconds of the fan-out's work on two warm processes that hold the model, run
     as the flow schedules it: plain, with no orchestrator; and as the fewest Prefect tasks
     that can run it, two (one chain each), in the build's own task runner."""
-    from briefkit.loader import load_publication
-    from exporters.registry import registry
-    from flows import forking
-    from flows.build import BuildTaskRunner, Sealed
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
     from prefect.context import get_run_context
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from briefkit.loader import load_publication
+    from exporters.registry import registry
+    from flows import forking
+    from flows.build import BuildTaskRunner, Sealed
 
     publication, _ = load_publication(directory)
     model = Sealed(publication)
@@ -173,7 +180,10 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
 
     def plain(pool: ProcessPoolExecutor, exported: Any, out: Path) -> float:
         start = time.perf_counter()
-        ends = [pool.submit(_export_then_first_half, model, longest, out, exported), pool.submit(_the_rest, model, rest, longest, out, exported)]
+        ends = [
+            pool.submit(_export_then_first_half, model, longest, out, exported),
+            pool.submit(_the_rest, model, rest, longest, out, exported),
+        ]
         _check_longest(model, longest, out, exported)
         for end in ends:
             end.result()
@@ -185,7 +195,10 @@ def best_cases(directory: Path, work: Path, longest: str, repeat: int) -> tuple[
         get_run_context().task_runner.start_workers()  # type: ignore[union-attr]
         time.sleep(2)
         start = time.perf_counter()
-        ends = [as_tasks[0].submit(model, longest, out, exported), as_tasks[1].submit(model, rest, longest, out, exported)]
+        ends = [
+            as_tasks[0].submit(model, longest, out, exported),
+            as_tasks[1].submit(model, rest, longest, out, exported),
+        ]
         _check_longest(model, longest, out, exported)
         for end in ends:
             end.result()
@@ -267,7 +280,9 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
     # Prefect and a flow run's objects, the collector walks a larger heap, which slowed the
     # exporters by 5-8% and so flattered the fan-out.
     with ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as fresh:
-        alone = [fresh.submit(exporters_alone, directory, Path(tempfile.mkdtemp(dir=work))).result() for _ in range(repeat)]
+        alone = [
+            fresh.submit(exporters_alone, directory, Path(tempfile.mkdtemp(dir=work))).result() for _ in range(repeat)
+        ]
     serial_alone = statistics.median(sum(run.values()) for run in alone)
     longest = max(alone[0], key=lambda name: statistics.median(run[name] for run in alone))
     ideal, least_prefect = best_cases(directory, work, longest, repeat)
@@ -277,11 +292,19 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
     serial_flows, serial_fan_outs = [], []
     for _ in range(repeat):
         serial_start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", SERIAL, str(directory), str(work / "serial")], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-c", SERIAL, str(directory), str(work / "serial")],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         serial_flows.append(time.perf_counter() - serial_start)
         serial_fan_outs.append(read_manifest(latest_dir(work / "serial", directory.name)).timings["fan_out"])  # type: ignore[union-attr]
     serial, serial_fan_out = statistics.median(serial_flows), statistics.median(serial_fan_outs)
-    up_to_date = statistics.median(timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3)))
+    up_to_date = statistics.median(
+        timed_command(["build", str(directory), "--out", str(out)], env, work) for _ in range(max(repeat, 3))
+    )
     return {
         "exporters one after another (plain Python), s": serial_alone,
         **{f"  {name} export+verify, s": statistics.median(run[name] for run in alone) for name in alone[0]},
@@ -299,7 +322,9 @@ def measure(directory: Path, work: Path, env: dict[str, str], repeat: int, dask:
         "fan-out speed-up, same flow (one after another / parallel), phases": serial_fan_out / parallel["fan_out"],
         "fan-out speed-up (exporters one after another / fan-out phase)": serial_alone / parallel["fan_out"],
         "same, once workers run (one after another / running)": serial_alone / parallel["running"],
-        "Prefect and process overhead (parallel - running - validate), s": parallel["wall"] - parallel["running"] - parallel["validate"],
+        "Prefect and process overhead (parallel - running - validate), s": parallel["wall"]
+        - parallel["running"]
+        - parallel["validate"],
         "up-to-date briefkit build, s": up_to_date,
     }
 
@@ -313,7 +338,12 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="briefkit-bench-flow-"))
     proc, url = (None, args.server) if args.server else start_server(work / "prefect-home")
-    env = os.environ | {"PREFECT_API_URL": url, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "ERROR"}
+    env = os.environ | {
+        "PREFECT_API_URL": url,
+        "PREFECT_HOME": str(work / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "ERROR",
+    }
     os.environ.update(env)  # before Prefect is imported here: last_run_spans asks that server
     try:
         seed = shutil.copytree(ROOT / "source" / "support-for-ukraine", work / "source" / "support-for-ukraine")

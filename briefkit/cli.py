@@ -64,15 +64,21 @@ def directory_option(path: Path, option: str, written: bool = True) -> Path:
             with tempfile.TemporaryFile(dir=path):
                 pass
         except OSError as exc:
-            raise fail_usage(f"{option} {path}: cannot write there ({exc.strerror}); give a directory you can write to") from None
+            raise fail_usage(
+                f"{option} {path}: cannot write there ({exc.strerror}); give a directory you can write to"
+            ) from None
     return path
 
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Publication directories (default: every one under source/).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Publication directories (default: every one under source/).")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text for people, json for programs.")] = OutputFormat.text,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for programs.")
+    ] = OutputFormat.text,
 ) -> None:
     """Check publications and report every problem with file, line and fix."""
     dirs = resolve_publications(paths)
@@ -126,19 +132,27 @@ def resolve_names(names: list[str] | None) -> list[Path]:
         path = locate_publication(name, source)
         if not path.is_dir():
             known = ", ".join(d.name for d in publication_dirs(source)) or "none"
-            raise fail_usage(f"unknown publication '{name}': not a directory nor an id under {source}/ (known: {known})")
+            raise fail_usage(
+                f"unknown publication '{name}': not a directory nor an id under {source}/ (known: {known})"
+            )
         found.append(path)
     return found
 
 
 @app.command()
 def build(
-    publications: Annotated[list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--formats", help="Formats to build, e.g. --formats docx,pdf (default: all).")] = None,
+    publications: Annotated[
+        list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
+    ] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--formats", help="Formats to build, e.g. --formats docx,pdf (default: all).")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the latest edition is up to date.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
-    dask: Annotated[str, typer.Option("--dask", help="Address of a running Dask scheduler to fan out on, e.g. tcp://host:8786.")] = "",
+    dask: Annotated[
+        str, typer.Option("--dask", help="Address of a running Dask scheduler to fan out on, e.g. tcp://host:8786.")
+    ] = "",
 ) -> None:
     """Validate, export every format in parallel, verify and publish: a Prefect flow run."""
     dirs = resolve_names(publications)
@@ -164,7 +178,9 @@ def build(
 
         if problem := dask_problem(address):
             given = "--dask" if dask else "BRIEFKIT_DASK_ADDRESS"
-            raise fail_usage(f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it")
+            raise fail_usage(
+                f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it"
+            )
 
     gc.freeze()  # see main(): what the imports made stays, so later collections skip it
     outcomes = run_build(dirs, chosen, strict, force, output, dask, console)
@@ -176,9 +192,15 @@ def build(
 
 @app.command()
 def serve(
-    publications: Annotated[list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")] = None,
-    cron: Annotated[str, typer.Option("--cron", help='Schedule for publications without their own, e.g. "0 6 * * 1-5".')] = "",
-    interval: Annotated[float, typer.Option("--interval", help="Schedule every N seconds instead (tests and demos).", hidden=True)] = 0,
+    publications: Annotated[
+        list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
+    ] = None,
+    cron: Annotated[
+        str, typer.Option("--cron", help='Schedule for publications without their own, e.g. "0 6 * * 1-5".')
+    ] = "",
+    interval: Annotated[
+        float, typer.Option("--interval", help="Schedule every N seconds instead (tests and demos).", hidden=True)
+    ] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
 ) -> None:
     """Serve the build deployments so a Prefect server can schedule and trigger runs."""
@@ -188,7 +210,7 @@ def serve(
     if cron and (problem := cron_problem(cron)):
         raise fail_usage(f"--cron '{cron}' is not a cron expression: {problem}")
     output = directory_option(out or get_settings().output_dir, "--out")
-    from flows.serve import ScheduleRejected, server_configured, serve_builds  # imports prefect: only when serving
+    from flows.serve import ScheduleRejected, serve_builds, server_configured  # imports prefect: only when serving
 
     if not server_configured():
         raise fail_usage(
@@ -212,8 +234,13 @@ def reader_problems(directory: Path) -> list[Diagnostic]:
 
 @app.command("publish")
 def publish_command(
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")] = None,
-    site: Annotated[Path | None, typer.Option("--site", help="Web root to write the portal to (default: BRIEFKIT_SITE_DIR or output/site).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
+    ] = None,
+    site: Annotated[
+        Path | None,
+        typer.Option("--site", help="Web root to write the portal to (default: BRIEFKIT_SITE_DIR or output/site)."),
+    ] = None,
 ) -> None:
     """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
     from rich.markdown import Markdown
@@ -229,7 +256,9 @@ def publish_command(
         state = publish(output_dir=str(out) if out else None, site_dir=str(site) if site else None, return_state=True)
     result = state.result(raise_on_failure=False)
     if not isinstance(result, PublishReport):
-        err_console.print(f"the publish run ended {state.name}: {state.message or result}", markup=False, highlight=False)
+        err_console.print(
+            f"the publish run ended {state.name}: {state.message or result}", markup=False, highlight=False
+        )
         raise typer.Exit(1)
     if result.reader_problems:
         report.print_text(list(result.reader_problems), console)
@@ -239,9 +268,15 @@ def publish_command(
 
 @app.command("open")
 def open_site(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")] = None,
-    site: Annotated[Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")] = None,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 8000,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
+    ] = None,
+    site: Annotated[
+        Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")
+    ] = None,
 ) -> None:
     """Bring the portal up to date (no mail is sent) and serve it on this machine until Ctrl-C."""
     from briefkit.distribution.config import get_distribution_settings

@@ -27,7 +27,10 @@ def looks_unchanged(directory: Path, output: Path) -> bool:
     if manifest is None:
         return False
     try:
-        return content_hash(directory, [directory / PUBLICATION_FILE, *list_passage_files(directory)], manifest.edition) == manifest.content_hash
+        return (
+            content_hash(directory, [directory / PUBLICATION_FILE, *list_passage_files(directory)], manifest.edition)
+            == manifest.content_hash
+        )
     except OSError:  # e.g. no publication.yaml: validation will say so
         return False
 

@@ -65,7 +65,14 @@ def read_source(path: Path, limit: int, diags: list[Diagnostic]) -> str | None:
             return None
         raw = path.read_bytes()
     except IsADirectoryError:
-        diags.append(Diagnostic("BK118", path, "a directory where a file is expected", "move it out, or rename it so that it does not end in .md"))
+        diags.append(
+            Diagnostic(
+                "BK118",
+                path,
+                "a directory where a file is expected",
+                "move it out, or rename it so that it does not end in .md",
+            )
+        )
         return None
     except OSError as exc:
         diags.append(Diagnostic(
@@ -170,7 +177,9 @@ class _Fields:
         title = self.text("title")
         if not title:
             line = self.line("title") or self.offset + 1
-            self.diags.append(Diagnostic("BK106", self.file, "title is missing or empty", "add a line: title: ...", line, 1))
+            self.diags.append(
+                Diagnostic("BK106", self.file, "title is missing or empty", "add a line: title: ...", line, 1)
+            )
         return title
 
 
@@ -186,7 +195,11 @@ def _parse_mapping(text: str, file: Path, offset: int, diags: list[Diagnostic]) 
     if parsed.data is None:
         parsed = YamlDoc({}, parsed.node)
     if not isinstance(parsed.data, dict):
-        diags.append(Diagnostic("BK116", file, "YAML must be a mapping of keys to values", "write key: value lines", offset + 1, 1))
+        diags.append(
+            Diagnostic(
+                "BK116", file, "YAML must be a mapping of keys to values", "write key: value lines", offset + 1, 1
+            )
+        )
         return None
     return _Fields(file, parsed, offset, diags)
 
@@ -240,7 +253,11 @@ def _load_passage(
     diags.extend(body_diags)
     texts = block_texts(blocks)
     if not squash(" ".join(texts)) and not body_diags:
-        diags.append(Diagnostic("BK107", path, "passage body is empty", "write the passage text below the closing '---'", body_line, 1))
+        diags.append(
+            Diagnostic(
+                "BK107", path, "passage body is empty", "write the passage text below the closing '---'", body_line, 1
+            )
+        )
     passage = Passage(
         id=passage_id,
         title=title,
@@ -270,10 +287,16 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
     diags: list[Diagnostic] = []
     yaml_path = root / PUBLICATION_FILE
     if not root.is_dir():
-        diags.append(Diagnostic("BK100", root, "not a publication directory", f"give a directory that holds {PUBLICATION_FILE}"))
+        diags.append(
+            Diagnostic("BK100", root, "not a publication directory", f"give a directory that holds {PUBLICATION_FILE}")
+        )
         return None, diags
     if not yaml_path.is_file():
-        diags.append(Diagnostic("BK101", yaml_path, f"{PUBLICATION_FILE} is missing", "create it with at least a line: title: ..."))
+        diags.append(
+            Diagnostic(
+                "BK101", yaml_path, f"{PUBLICATION_FILE} is missing", "create it with at least a line: title: ..."
+            )
+        )
         return None, diags
     if not SLUG.match(root.name):
         diags.append(Diagnostic(
@@ -300,11 +323,18 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
 
     language = meta.text("language", "en")
     if not _LANGUAGE.match(language):
-        meta.report("BK116", "language", f"language '{language}' is not a BCP 47 tag", "use a tag such as en, en-GB or uk")
+        meta.report(
+            "BK116", "language", f"language '{language}' is not a BCP 47 tag", "use a tag such as en, en-GB or uk"
+        )
     edition = _edition(meta, [yaml_path, *passage_files, *_assets(theme)])
     schedule = meta.text("schedule")
     if schedule and (problem := cron_problem(schedule)):
-        meta.report("BK116", "schedule", f"schedule '{schedule}' is not a cron expression: {problem}", 'write e.g. schedule: "0 6 * * 1-5" (06:00 on weekdays)')
+        meta.report(
+            "BK116",
+            "schedule",
+            f"schedule '{schedule}' is not a cron expression: {problem}",
+            'write e.g. schedule: "0 6 * * 1-5" (06:00 on weekdays)',
+        )
     publication = Publication(
         id=root.name,
         title=meta.required_title(),
@@ -325,7 +355,9 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
     if has_errors(diags):
         return None, diags
-    return replace(publication, content_hash=content_hash(root, [yaml_path, *passage_files, *_assets(theme)], edition)), diags
+    return replace(
+        publication, content_hash=content_hash(root, [yaml_path, *passage_files, *_assets(theme)], edition)
+    ), diags
 
 
 def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[Diagnostic]) -> list[Passage]:
@@ -346,13 +378,31 @@ def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[
     seen: set[str] = set()
     for n, pid in enumerate(listed):
         if pid in seen:
-            diags.append(Diagnostic("BK108", meta.file, f"passage '{pid}' is listed twice", "remove the second entry", meta.line("passages", n), 1))
+            diags.append(
+                Diagnostic(
+                    "BK108",
+                    meta.file,
+                    f"passage '{pid}' is listed twice",
+                    "remove the second entry",
+                    meta.line("passages", n),
+                    1,
+                )
+            )
         elif pid in by_id:
             ordered.append(by_id[pid])
         elif not any(default_passage_id(f) == pid for f in files):  # a file that failed to load is not "missing"
             known = difflib.get_close_matches(pid, list(by_id), n=1)
             hint = f"did you mean '{known[0]}'?" if known else "add the passage file or remove the entry"
-            diags.append(Diagnostic("BK110", meta.file, f"passages: names '{pid}', but no passage has that id", hint, meta.line("passages", n), 1))
+            diags.append(
+                Diagnostic(
+                    "BK110",
+                    meta.file,
+                    f"passages: names '{pid}', but no passage has that id",
+                    hint,
+                    meta.line("passages", n),
+                    1,
+                )
+            )
         seen.add(pid)
     for p in by_id.values():
         if p.id not in seen:
@@ -377,22 +427,40 @@ def _theme(meta: _Fields, root: Path) -> Theme:
     if find_family(font) is None:
         have = installed_families()
         close = difflib.get_close_matches(font.replace(" ", "").lower(), have, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "install the font (e.g. Debian fonts-dejavu-core) or name another family"
-        sub.report("BK116", "font", f"font family '{font}' is not installed with regular, bold, italic and bold italic faces", hint)
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else "install the font (e.g. Debian fonts-dejavu-core) or name another family"
+        )
+        sub.report(
+            "BK116",
+            "font",
+            f"font family '{font}' is not installed with regular, bold, italic and bold italic faces",
+            hint,
+        )
     colors = {}
     for key in ("primary_color", "accent_color"):
         colors[key] = sub.text(key, getattr(default, key))
         if not _COLOR.match(colors[key]):
-            sub.report("BK116", key, f"{key} '{colors[key]}' is not a #RRGGBB colour", f'write e.g. {key}: "#1F3A5F" (quoted)')
+            sub.report(
+                "BK116", key, f"{key} '{colors[key]}' is not a #RRGGBB colour", f'write e.g. {key}: "#1F3A5F" (quoted)'
+            )
     page_size = sub.text("page_size", default.page_size)
     if page_size not in _PAGE_SIZES:
-        sub.report("BK116", "page_size", f"page_size '{page_size}' is not one of {', '.join(_PAGE_SIZES)}", "write page_size: A4 or page_size: Letter")
+        sub.report(
+            "BK116",
+            "page_size",
+            f"page_size '{page_size}' is not one of {', '.join(_PAGE_SIZES)}",
+            "write page_size: A4 or page_size: Letter",
+        )
     assets: dict[str, Path | None] = {}
     for key in ("logo", "reference_docx"):
         rel = sub.text(key)
         assets[key] = (root / rel) if rel else None
         if rel and not (root / rel).is_file():
-            sub.report("BK118", key, f"{key} file '{rel}' does not exist", "give a path relative to the publication directory")
+            sub.report(
+                "BK118", key, f"{key} file '{rel}' does not exist", "give a path relative to the publication directory"
+            )
     return Theme(font=font, page_size=page_size, **colors, **assets)
 
 
@@ -410,7 +478,12 @@ def _edition(meta: _Fields, files: list[Path]) -> dt.date:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            meta.report("BK116", "edition", f"edition '{value}' is not an ISO date", "write edition: 2025-03-01, or remove it to use the sources' date")
+            meta.report(
+                "BK116",
+                "edition",
+                f"edition '{value}' is not an ISO date",
+                "write edition: 2025-03-01, or remove it to use the sources' date",
+            )
     return default_edition(files)
 
 
@@ -425,7 +498,7 @@ def default_edition(files: list[Path]) -> dt.date:
     stamp = _git_timestamp(existing)
     if stamp is None:
         stamp = max(f.stat().st_mtime for f in existing)
-    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).date()
 
 
 def _git_timestamp(files: list[Path]) -> float | None:
@@ -433,10 +506,18 @@ def _git_timestamp(files: list[Path]) -> float | None:
     cwd = files[0].parent
     names = [str(f.resolve()) for f in files]
     try:
-        status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", *names], cwd=cwd, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--", *names],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if status.returncode != 0 or status.stdout.strip():
             return None
-        log = subprocess.run(["git", "log", "-1", "--format=%ct", "--", *names], cwd=cwd, capture_output=True, text=True, timeout=10)
+        log = subprocess.run(
+            ["git", "log", "-1", "--format=%ct", "--", *names], cwd=cwd, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return float(log.stdout.strip()) if log.returncode == 0 and log.stdout.strip() else None

@@ -69,9 +69,7 @@ class _Ctx:
 
     def report_at(self, code: str, line: int, column: int, message: str, hint: str) -> None:
         """Report at ``line`` (0-based, of the body) and ``column`` (1-based)."""
-        self.diagnostics.append(
-            Diagnostic(code, self.file, message, hint, line=self.first_line + line, column=column)
-        )
+        self.diagnostics.append(Diagnostic(code, self.file, message, hint, line=self.first_line + line, column=column))
 
 
 def parse_body(body: str, file: Path, first_line: int) -> tuple[tuple[Block, ...], list[Diagnostic]]:
@@ -186,4 +184,3 @@ def _inline_run(
             else:
                 ctx.report("BK112", where, tok.content[:10] or tok.markup, f"unsupported Markdown: {what}", hint)
     return tuple(out), i
-

@@ -64,7 +64,7 @@ def lock(output: Path, publication_id: str, run: str) -> Iterator[Holder]:
             raise PublicationLocked(
                 f"publication '{publication_id}' is already being built by {_describe(f.read())}; wait for that run to finish (or stop it) and build again"
             ) from None
-        holder = Holder(os.getpid(), socket.gethostname(), run, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        holder = Holder(os.getpid(), socket.gethostname(), run, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         f.truncate(0)
         f.write(json.dumps(holder.__dict__))
         f.flush()
@@ -96,11 +96,17 @@ def clear_staging(output: Path, publication_id: str) -> None:
     shutil.rmtree(publication_root(output, publication_id) / STAGING, ignore_errors=True)
 
 
-def up_to_date(output: Path, publication: Publication, exporter_versions: dict[str, str], briefkit_version: str) -> Manifest | None:
+def up_to_date(
+    output: Path, publication: Publication, exporter_versions: dict[str, str], briefkit_version: str
+) -> Manifest | None:
     """The latest manifest if it already holds these formats built from these sources, else None."""
     latest = latest_dir(output, publication.id)
     manifest = read_manifest(latest)
-    if manifest is None or manifest.content_hash != publication.content_hash or manifest.briefkit_version != briefkit_version:
+    if (
+        manifest is None
+        or manifest.content_hash != publication.content_hash
+        or manifest.briefkit_version != briefkit_version
+    ):
         return None
     for fmt, want in exporter_versions.items():
         published = manifest.file(fmt)

@@ -23,9 +23,7 @@ def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
     return first_line + line, column
 
 
-def check_passage(
-    passage: Passage, body: str, settings: Settings, drawable: frozenset[int] | None
-) -> list[Diagnostic]:
+def check_passage(passage: Passage, body: str, settings: Settings, drawable: frozenset[int] | None) -> list[Diagnostic]:
     """Warnings for one passage; ``body`` is the raw Markdown below the front matter."""
     file, first = passage.file, passage.body_line
     out: list[Diagnostic] = []
@@ -34,7 +32,11 @@ def check_passage(
         out.append(Diagnostic(code, file, message, hint, *_position(body, offset, first)))
 
     if not passage.summary:
-        out.append(Diagnostic("BK205", file, "passage has no summary", "add a one-sentence 'summary:' to the front matter", 1, 1))
+        out.append(
+            Diagnostic(
+                "BK205", file, "passage has no summary", "add a one-sentence 'summary:' to the front matter", 1, 1
+            )
+        )
     if passage.provisional_title:
         out.append(Diagnostic(
             "BK206", file, f"title '{passage.title}' was derived by import and needs an editor",
@@ -48,7 +50,12 @@ def check_passage(
         count = len(words(m.group()))
         if count > settings.max_sentence_words:
             start = m.start() + len(m.group()) - len(m.group().lstrip())
-            warn("BK201", start, f"sentence of {count} words (over {settings.max_sentence_words})", "split it into shorter sentences")
+            warn(
+                "BK201",
+                start,
+                f"sentence of {count} words (over {settings.max_sentence_words})",
+                "split it into shorter sentences",
+            )
     total = sum(len(words(t)) for t in block_texts(passage.blocks))
     if total > settings.max_passage_words:
         out.append(Diagnostic(

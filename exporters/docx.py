@@ -44,7 +44,10 @@ from exporters.docx_styles import W_NS, StyleIds, prepare_styles
 from exporters.packaging import atomic_path, repack_zip
 from exporters.registry import Exporter, ReadBack
 
-PAGE_SIZES: dict[str, tuple[Length, Length]] = {"A4": (Twips(11906), Twips(16838)), "Letter": (Twips(12240), Twips(15840))}
+PAGE_SIZES: dict[str, tuple[Length, Length]] = {
+    "A4": (Twips(11906), Twips(16838)),
+    "Letter": (Twips(12240), Twips(15840)),
+}
 TOC_INSTRUCTION = r'TOC \o "1-1" \h \z \u'
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds passages by it
@@ -106,7 +109,9 @@ def export(publication: Publication, dest_dir: Path) -> Path:
 
 
 def _cover(publication: Publication, styles: StyleIds, logo: str) -> list[str]:
-    marking = [paragraph(Props(styles.classification), run(publication.classification))] if publication.classification else []
+    marking = (
+        [paragraph(Props(styles.classification), run(publication.classification))] if publication.classification else []
+    )
     picture = [paragraph(Props(), logo)] if logo else []
     lines = [
         (styles.title, publication.title),
@@ -208,7 +213,7 @@ def _set_properties(document: Document, publication: Publication) -> None:
     props.identifier = publication.id
     props.last_modified_by = "briefkit"
     props.revision = 1
-    props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.timezone.utc)
+    props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
 
 
 def _settle_package(document: Document) -> None:
@@ -275,4 +280,6 @@ def check(path: Path) -> list[str]:
     return problems
 
 
-EXPORTER = Exporter(name="docx", suffix="briefing-pack.docx", version="1", export=export, read_back=read_back, check=check)
+EXPORTER = Exporter(
+    name="docx", suffix="briefing-pack.docx", version="1", export=export, read_back=read_back, check=check
+)

@@ -150,9 +150,9 @@ class Numbering:
         bullets, decimal = self._abstract_ids
         return (
             f'<w:abstractNum w:abstractNumId="{bullets}"><w:multiLevelType w:val="hybridMultilevel"/>'
-            f'{levels(lambda n: ("bullet", BULLETS[n % 3]))}</w:abstractNum>'
+            f"{levels(lambda n: ('bullet', BULLETS[n % 3]))}</w:abstractNum>"
             f'<w:abstractNum w:abstractNumId="{decimal}"><w:multiLevelType w:val="hybridMultilevel"/>'
-            f'{levels(lambda n: ("decimal", f"%{n + 1}."))}</w:abstractNum>'
+            f"{levels(lambda n: ('decimal', f'%{n + 1}.'))}</w:abstractNum>"
         )
 
 

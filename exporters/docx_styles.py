@@ -45,7 +45,14 @@ class StyleIds:
 
 
 def _style(
-    kind: str, sid: str, name: str, ppr: str = "", rpr: str = "", based: str = "Normal", extra: str = "", default: bool = False
+    kind: str,
+    sid: str,
+    name: str,
+    ppr: str = "",
+    rpr: str = "",
+    based: str = "Normal",
+    extra: str = "",
+    default: bool = False,
 ) -> str:
     is_default = ' w:default="1"' if default else ""
     based_on = f'<w:basedOn w:val="{based}"/>' if based else ""

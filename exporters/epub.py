@@ -196,7 +196,9 @@ def _passages_page(publication: Publication, group: list[int]) -> bytes:
     html, body = _document(publication.language, first.title if first is last else f"{first.title} – {last.title}")
     for index in group:
         passage = publication.passages[index]
-        section = _sub(body, "section", {EPUB_TYPE: "chapter", "role": "doc-chapter", "id": _passage_id(index), "class": "passage"})
+        section = _sub(
+            body, "section", {EPUB_TYPE: "chapter", "role": "doc-chapter", "id": _passage_id(index), "class": "passage"}
+        )
         _sub(section, "h1").text = passage.title
         _blocks(section, passage.blocks)
     return _serialise(html)

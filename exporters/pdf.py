@@ -32,7 +32,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.pdfgen import textobject as rl_textobject
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import (
     BaseDocTemplate,
     CondPageBreak,
@@ -46,8 +45,9 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.flowables import DDIndenter, LIIndenter
+from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import paragraph as rl_paragraph
+from reportlab.platypus.flowables import DDIndenter, LIIndenter
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
@@ -163,7 +163,7 @@ class _TTFont(TTFont):
         super().__init__(name, path)
         self.widths: dict[tuple[str, float], float] = {}
 
-    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:  # noqa: N802
+    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:
         key = (text, size)
         width = self.widths.get(key)
         if width is None:
@@ -243,7 +243,7 @@ class Paragraph(RLParagraph):
     # the lines a split left over, and the width they were broken at (see split)
     _carried: tuple[float, object] | None = None
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         memo = self._memo
         if memo is not None and memo[0] == availWidth and memo[1] is self.__dict__.get("blPara"):
             self.width, self.height = memo[2], memo[3]
@@ -252,7 +252,7 @@ class Paragraph(RLParagraph):
         self._memo = (availWidth, self.__dict__.get("blPara"), width, height)
         return width, height
 
-    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         """reportlab's split, whose second part keeps the lines already broken for it.
 
         reportlab makes the rest of a split paragraph afresh, and breaking its lines again
@@ -276,7 +276,7 @@ class Paragraph(RLParagraph):
             rest._carried = (width, bl_para.clone(lines=lines))
         return parts
 
-    def breakLines(self, width: list[float]) -> object:  # noqa: N802
+    def breakLines(self, width: list[float]) -> object:
         carried, self._carried = self._carried, None
         if carried is not None and width == [carried[0], carried[0]]:
             return carried[1]
@@ -328,7 +328,9 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
             case Strong(kids):
                 parts.append(f"<b>{markup(kids, styles)}</b>")
             case Link(href, kids):
-                parts.append(f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>')
+                parts.append(
+                    f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>'
+                )
     return "".join(parts)
 
 
@@ -357,7 +359,9 @@ class Fragments:
         # (style, opening tags) -> (style, fragment); the style kept alive keeps its id unique
         self._made: dict[tuple[int, str], tuple[ParagraphStyle, ParaFrag]] = {}
 
-    def paragraph(self, children: tuple[Inline, ...], style: ParagraphStyle, kind: type[Paragraph] = Paragraph, **kw: object) -> Paragraph:
+    def paragraph(
+        self, children: tuple[Inline, ...], style: ParagraphStyle, kind: type[Paragraph] = Paragraph, **kw: object
+    ) -> Paragraph:
         if _links(children):
             return kind(markup(children, self._styles), style, **kw)
         runs: list[tuple[str, str, str]] = []  # (opening tags, closing tags, text) in markup order
@@ -430,7 +434,7 @@ class _ArtifactBullet:
     def __getattr__(self, name: str) -> object:
         return getattr(self._drawer, name)
 
-    def drawOn(self, indenter: Flowable, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802
+    def drawOn(self, indenter: Flowable, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
         with artifact(canv):
             self._drawer.drawOn(indenter, canv, x, y, _sW)
 
@@ -450,7 +454,7 @@ class _Item(LIIndenter):
         object.__setattr__(indenter, "__class__", _Item)
         return indenter  # type: ignore[return-value]
 
-    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803
+    def split(self, aW: float, aH: float) -> list[Flowable]:
         parts = super().split(aW, aH)
         frame = getattr(self._flowable, "_frame", None)
         leading = getattr(getattr(self._flowable, "style", None), "leading", 0)
@@ -462,10 +466,10 @@ class _Item(LIIndenter):
 
 
 class _List(ListFlowable):
-    def _makeBullet(self, value: object, params: dict | None = None) -> _ArtifactBullet:  # noqa: N802
+    def _makeBullet(self, value: object, params: dict | None = None) -> _ArtifactBullet:
         return _ArtifactBullet(super()._makeBullet(value, params))
 
-    def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:  # noqa: N802
+    def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:
         return _Item.adopt(super()._makeLIIndenter(flowable, bullet, params))
 
 
@@ -478,10 +482,10 @@ class _QuoteBar(DDIndenter):
         super().__init__(flowable, leftIndent=indent)
         self._color = color
 
-    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803
+    def split(self, aW: float, aH: float) -> list[Flowable]:
         return [_QuoteBar(s, self._leftIndent, self._color) for s in self._flowable.split(aW - self._leftIndent, aH)]
 
-    def drawOn(self, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802
+    def drawOn(self, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
         canv.saveState()
         canv.setStrokeColor(self._color)
         canv.setLineWidth(2)
@@ -511,9 +515,12 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
     return out
 
 
-def _list(ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], styles: Styles, quoted: bool, depth: int) -> Flowable:
+def _list(
+    ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], styles: Styles, quoted: bool, depth: int
+) -> Flowable:
     entries = [
-        ListItem(flowables(item, styles, quoted, depth + 1) or [styles.fragments.paragraph((), styles.body)]) for item in items
+        ListItem(flowables(item, styles, quoted, depth + 1) or [styles.fragments.paragraph((), styles.body)])
+        for item in items
     ]
     label = {"bulletType": "1", "start": start, "bulletFormat": "%s."} if ordered else {
         "bulletType": "bullet", "start": _BULLETS[depth % len(_BULLETS)]}  # fmt: skip
@@ -537,7 +544,7 @@ class _Room(CondPageBreak):
         super().__init__(0)
         self._headings, self._body_leading = headings, body_leading
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         need = 2 * self._body_leading
         for heading in self._headings:
             need += heading.style.spaceBefore + heading.wrap(availWidth, availHeight)[1] + heading.style.spaceAfter
@@ -564,7 +571,7 @@ class _PassageAnchor(Flowable):
         super().__init__()
         self.key, self.title = key, title
 
-    def wrap(self, aW: float, aH: float) -> tuple[float, float]:  # noqa: N803
+    def wrap(self, aW: float, aH: float) -> tuple[float, float]:
         return 0, 0
 
     def draw(self) -> None:
@@ -595,14 +602,18 @@ def title_block(publication: Publication, styles: Styles, width: float) -> list[
     out.append(styles.fragments.text(publication.title, styles.para(
         "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4)))  # fmt: skip
     if publication.subtitle:
-        out.append(styles.fragments.text(publication.subtitle, styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6)))
+        out.append(
+            styles.fragments.text(publication.subtitle, styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6))
+        )
     out += [Spacer(1, 3 * mm), _banner(publication, styles, width), Spacer(1, 6 * mm)]
     return out
 
 
 def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
     """The classification on the accent colour, then the edition date; a rule beneath."""
-    edition = styles.fragments.text(f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY))
+    edition = styles.fragments.text(
+        f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY)
+    )
     style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
     if not publication.classification:
@@ -617,7 +628,9 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
     summaries = [p.summary for p in publication.passages if p.summary]
     if not summaries:
         return []
-    head = styles.fragments.text("Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary))
+    head = styles.fragments.text(
+        "Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary)
+    )
     item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
                        bulletColor=styles.primary)  # fmt: skip
     rows = [[head], *([styles.fragments.text(s, item, bulletText="\u2022")] for s in summaries)]
@@ -928,8 +941,18 @@ def check(path: Path) -> list[str]:
         for name, font in page["/Resources"].get_object().get("/Font", {}).items():
             descriptor = font.get_object().get("/FontDescriptor")
             if descriptor is None or "/FontFile2" not in descriptor.get_object():
-                problems.append(f"page {number}: font {name} ({font.get_object().get('/BaseFont')}) is not embedded TrueType")
+                problems.append(
+                    f"page {number}: font {name} ({font.get_object().get('/BaseFont')}) is not embedded TrueType"
+                )
     return problems
 
 
-EXPORTER = Exporter(name="pdf", suffix="handout.pdf", version="2", export=export, read_back=read_back, read_back_range=read_back_range, check=check)
+EXPORTER = Exporter(
+    name="pdf",
+    suffix="handout.pdf",
+    version="2",
+    export=export,
+    read_back=read_back,
+    read_back_range=read_back_range,
+    check=check,
+)

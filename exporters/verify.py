@@ -28,7 +28,9 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"expected …{expected[max(0, i - 20) : i + 20]!r}…, read …{actual[max(0, i - 20) : i + 20]!r}…"
 
 
-def compare(publication: Publication, read: ReadBack, passages: range | None = None, found: int | None = None) -> list[str]:
+def compare(
+    publication: Publication, read: ReadBack, passages: range | None = None, found: int | None = None
+) -> list[str]:
     """How ``read`` differs from the publication's passages, or from those in ``passages``
     (a part of the file, which has ``found`` passages in all)."""
     expected = publication.passages
@@ -46,18 +48,22 @@ def compare(publication: Publication, read: ReadBack, passages: range | None = N
     return problems
 
 
-def read_back_problems(publication: Publication, exporter: Exporter, path: Path, passages: range | None = None) -> list[str]:
+def read_back_problems(
+    publication: Publication, exporter: Exporter, path: Path, passages: range | None = None
+) -> list[str]:
     """How ``path``, read back, differs from ``publication`` (the format's check aside);
     with ``passages``, only in that range (the exporter must be able to read back ranges)."""
     read_range = exporter.read_back_range
     if passages is not None and read_range is None:
-        raise ValueError(f"{exporter.name} files are read back whole, not passages {passages.start}-{passages.stop - 1}")
+        raise ValueError(
+            f"{exporter.name} files are read back whole, not passages {passages.start}-{passages.stop - 1}"
+        )
     try:
         if passages is None or read_range is None:
             return compare(publication, exporter.read_back(path))
         found, read = read_range(path, passages)
         return compare(publication, read, passages, found)
-    except Exception as exc:  # an unreadable file is a verification failure, not a crash
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is a verification failure, not a crash
         return [f"cannot be read back: {exc}"]
 
 

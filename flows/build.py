@@ -115,7 +115,7 @@ def remove_listener(listener: Listener) -> None:
 
 def _progress(publication_id: str, message: str) -> None:
     get_run_logger().info("%s: %s", publication_id, message)
-    for listener in list(_listeners):
+    for listener in _listeners:
         listener(publication_id, message)
 
 
@@ -195,7 +195,11 @@ def _retry_io(task: object, task_run: object, state: object) -> bool:
     return False
 
 
-_IO_RETRIES = {"retries": 2, "retry_delay_seconds": exponential_backoff(backoff_factor=1), "retry_condition_fn": _retry_io}
+_IO_RETRIES = {
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=1),
+    "retry_condition_fn": _retry_io,
+}
 
 
 @task(name="validate", task_run_name="validate-{directory.name}", cache_policy=NO_CACHE)
@@ -225,11 +229,20 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path, background
     return Exported(ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path)), path, seconds)
 
 
-@task(name="verify", task_run_name="verify-{exported.file.format}-{publication.value.id}", cache_policy=NO_CACHE, **_IO_RETRIES)
-def verify_file(publication: Sealed[Publication], exported: Exported, passages: range | None = None, background: bool = False) -> float:
+@task(
+    name="verify",
+    task_run_name="verify-{exported.file.format}-{publication.value.id}",
+    cache_policy=NO_CACHE,
+    **_IO_RETRIES,
+)
+def verify_file(
+    publication: Sealed[Publication], exported: Exported, passages: range | None = None, background: bool = False
+) -> float:
     """Read the file back, or the part of it that holds ``passages``, and compare it with the canonical text."""
     start = time.perf_counter()
-    if problems := priority.call(background, read_back_problems, publication.value, registry()[exported.file.format], exported.path, passages):
+    if problems := priority.call(
+        background, read_back_problems, publication.value, registry()[exported.file.format], exported.path, passages
+    ):
         raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 
@@ -340,7 +353,9 @@ def _forked(pool: ProcessPoolExecutor | None) -> ProcessPoolExecutor | None:
     context = forking.context()
     if pool is None or context is None or pool._processes:
         return pool
-    forked = ProcessPoolExecutor(pool._max_workers, mp_context=context, initializer=pool._initializer, initargs=pool._initargs)  # type: ignore[attr-defined]
+    forked = ProcessPoolExecutor(
+        pool._max_workers, mp_context=context, initializer=pool._initializer, initargs=pool._initargs
+    )  # type: ignore[attr-defined]
     pool.shutdown(wait=False)
     return forked
 
@@ -377,7 +392,11 @@ def dask_problem(address: str) -> str | None:
 
 @flow(name="build", task_runner=default_task_runner(), validate_parameters=True)
 def build(
-    publication: str, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
+    publication: str,
+    formats: list[str] | None = None,
+    strict: bool = False,
+    force: bool = False,
+    output_dir: str | None = None,
 ) -> list[Outcome] | State:
     """Build one publication (an id under the source directory, or a path)."""
     return _build([publication], formats, strict, force, output_dir)
@@ -385,7 +404,11 @@ def build(
 
 @flow(name="build-all", task_runner=default_task_runner(), validate_parameters=True)
 def build_all(
-    publications: list[str] | None = None, formats: list[str] | None = None, strict: bool = False, force: bool = False, output_dir: str | None = None
+    publications: list[str] | None = None,
+    formats: list[str] | None = None,
+    strict: bool = False,
+    force: bool = False,
+    output_dir: str | None = None,
 ) -> list[Outcome] | State:
     """Build many publications (default: every one under the source directory) together."""
     names = publications or [str(d) for d in publication_dirs(get_settings().source_dir)]
@@ -397,7 +420,9 @@ def resolve(publication: str) -> Path:
     return locate_publication(publication, get_settings().source_dir)
 
 
-def _build(publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None) -> list[Outcome] | State:
+def _build(
+    publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None
+) -> list[Outcome] | State:
     started = time.perf_counter()
     output = Path(output_dir) if output_dir else get_settings().output_dir
     chosen = list(formats or registry())
@@ -460,7 +485,9 @@ class _Job:
         return [None] if parts == 1 else list(estimates.passage_ranges(count, parts))
 
 
-def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack) -> _Job | Outcome:
+def _prepare(
+    directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack
+) -> _Job | Outcome:
     """Validate, lock and check one publication: a job when it needs building, else its outcome."""
     start = time.perf_counter()
     publication, diagnostics = validate(directory, strict)
@@ -483,7 +510,9 @@ def _prepare(directory: Path, formats: list[str], strict: bool, force: bool, out
         return Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
     publishing.clear_staging(output, pid)
     last = read_manifest(publishing.latest_dir(output, pid))
-    return _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start, last.timings if last else {})
+    return _Job(
+        publication, publishing.new_staging(output, pid), time.perf_counter() - start, last.timings if last else {}
+    )
 
 
 _STEP_WORDS = {"export": ("exported", "export"), "verify": ("read back", "read-back"), "check": ("checked", "check")}
@@ -519,7 +548,9 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
     chains = sorted(((j, f) for j in jobs for f in formats), key=lambda pair: -pair[0].cost(pair[1]))
     behind = set(chains[1:]) if workers and _longest_chain(chains) else set()  # in the background
     for job, fmt in chains:
-        job.futures[fmt]["export"].append(exporting.submit(sealed[job.publication.id], fmt, job.staging, (job, fmt) in behind))
+        job.futures[fmt]["export"].append(
+            exporting.submit(sealed[job.publication.id], fmt, job.staging, (job, fmt) in behind)
+        )
     for job in jobs:
         pid = job.publication.id
         for fmt, steps in job.futures.items():
@@ -528,7 +559,11 @@ def _fan_out(jobs: list[_Job], formats: list[str], workers: bool) -> float:
             parts = job.verification_parts(fmt, processes)
             for number, passages in enumerate(parts, 1):
                 part = f"part-{number}-of-{len(parts)}"
-                verifier = verifying if passages is None else verifying.with_options(task_run_name=f"verify-{fmt}-{pid}-{part}")
+                verifier = (
+                    verifying
+                    if passages is None
+                    else verifying.with_options(task_run_name=f"verify-{fmt}-{pid}-{part}")
+                )
                 steps["verify"].append(verifier.submit(sealed[pid], exported, passages, background))
             if (exporter := registry()[fmt]).check is not None:
                 in_flow = exporter.external_check or not workers or len(parts) > 1
@@ -559,7 +594,13 @@ def _worker_processes() -> int:
 def _finish(job: _Job, output: Path, started: float, fan_out: float) -> Outcome:
     """Publish a job whose files all verified; otherwise drop its staging directory."""
     pid = job.publication.id
-    failures = [_failure(f) for steps in job.futures.values() for futures in steps.values() for f in futures if not _succeeded(f)]
+    failures = [
+        _failure(f)
+        for steps in job.futures.values()
+        for futures in steps.values()
+        for f in futures
+        if not _succeeded(f)
+    ]
     if failures:
         publishing.clear_staging(output, pid)
         return Outcome(pid, "failed", next((r for r in failures if r), "a task failed"))
@@ -567,7 +608,11 @@ def _finish(job: _Job, output: Path, started: float, fan_out: float) -> Outcome:
     timings = {"validate": job.validate_seconds, "fan_out": fan_out}
     for fmt, steps in job.futures.items():
         timings[f"export.{fmt}"] = exported[fmt].seconds
-        timings |= {f"{step}.{fmt}": sum(f.result() for f in futures) for step, futures in steps.items() if step != "export" and futures}
+        timings |= {
+            f"{step}.{fmt}": sum(f.result() for f in futures)
+            for step, futures in steps.items()
+            if step != "export" and futures
+        }
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     directory = publish(job.staging, quote(manifest), output)
@@ -623,7 +668,11 @@ def _run_name() -> str:
 
 def _report(outcomes: list[Outcome]) -> None:
     """One markdown artifact per run: every file with size and checksum, or why not."""
-    create_markdown_artifact(key="briefkit-build", markdown="\n\n".join(_markdown(o) for o in outcomes), description="briefkit build: files and checksums")
+    create_markdown_artifact(
+        key="briefkit-build",
+        markdown="\n\n".join(_markdown(o) for o in outcomes),
+        description="briefkit build: files and checksums",
+    )
 
 
 def _markdown(outcome: Outcome) -> str:
@@ -632,11 +681,19 @@ def _markdown(outcome: Outcome) -> str:
         lines.append(f"\n{markdown_text(outcome.reason)}")
     if outcome.diagnostics:
         lines += ["", "| where | severity | code | problem | fix |", "|---|---|---|---|---|"]
-        lines += [f"| {markdown_text(d.location())} | {d.severity.value} | {d.code} | {markdown_text(d.message)} | {markdown_text(d.hint)} |" for d in outcome.diagnostics]
+        lines += [
+            f"| {markdown_text(d.location())} | {d.severity.value} | {d.code} | {markdown_text(d.message)} | {markdown_text(d.hint)} |"
+            for d in outcome.diagnostics
+        ]
     if outcome.manifest is not None:
-        lines += [f"\nedition {outcome.manifest.edition.isoformat()}, content hash `{outcome.manifest.content_hash[:16]}`", ""]
+        lines += [
+            f"\nedition {outcome.manifest.edition.isoformat()}, content hash `{outcome.manifest.content_hash[:16]}`",
+            "",
+        ]
         lines += ["| file | format | bytes | sha256 |", "|---|---|---:|---|"]
-        lines += [f"| {markdown_text(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in outcome.manifest.files]
+        lines += [
+            f"| {markdown_text(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in outcome.manifest.files
+        ]
     return "\n".join(lines)
 
 

@@ -19,7 +19,15 @@ from flows.local import prefect_api
 _STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
 
 
-def run_build(directories: list[Path], formats: list[str] | None, strict: bool, force: bool, output: Path, dask: str, console: Console) -> list[Outcome] | None:
+def run_build(
+    directories: list[Path],
+    formats: list[str] | None,
+    strict: bool,
+    force: bool,
+    output: Path,
+    dask: str,
+    console: Console,
+) -> list[Outcome] | None:
     """Run the build flow (build_all for several publications); None when the run crashed."""
     params = {"formats": formats, "strict": strict, "force": force, "output_dir": str(output)}
     if len(directories) == 1:
@@ -35,7 +43,11 @@ def run_build(directories: list[Path], formats: list[str] | None, strict: bool, 
 
     # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
     # matter to runs that a worker or `serve` started and nobody watches.
-    with console.status("starting the build flow…"), prefect_api() as api, temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        console.status("starting the build flow…"),
+        prefect_api() as api,
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         console.print(Text(f"build flow on Prefect API {api}", style="dim"), soft_wrap=True)
         add_listener(show)
         try:
@@ -47,7 +59,9 @@ def run_build(directories: list[Path], formats: list[str] | None, strict: bool, 
         return result.outcomes
     if isinstance(result, list):
         return result
-    console.print(Text(f"the build run ended {state.name}: {state.message or result}", style="bold red"), soft_wrap=True)
+    console.print(
+        Text(f"the build run ended {state.name}: {state.message or result}", style="bold red"), soft_wrap=True
+    )
     return None
 
 

@@ -15,12 +15,12 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
+import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.distribution.config import DistributionSettings, get_distribution_settings
 from briefkit.distribution.ledger import PENDING, Delivery, Ledger
@@ -59,11 +59,21 @@ def connector(settings: DistributionSettings) -> Connect:
 @task(name="publish-portal", cache_policy=NO_CACHE)
 def publish_portal(output: Path, site_root: Path, title: str, base_url: str) -> SiteReport:
     report = publish_site(output, site_root, title, base_url)
-    get_run_logger().info("portal %s: %d files written, %d unchanged, %d removed", site_root, len(report.written), report.unchanged, len(report.removed))
+    get_run_logger().info(
+        "portal %s: %d files written, %d unchanged, %d removed",
+        site_root,
+        len(report.written),
+        report.unchanged,
+        len(report.removed),
+    )
     return report
 
 
-@task(name="deliver", cache_policy=NO_CACHE, task_run_name="deliver {manifest.publication_id} {manifest.edition} to {reader.address}")
+@task(
+    name="deliver",
+    cache_policy=NO_CACHE,
+    task_run_name="deliver {manifest.publication_id} {manifest.edition} to {reader.address}",
+)
 def deliver_edition(manifest: Manifest, directory: Path, reader: Reader, ledger_path: Path) -> bool:
     settings = get_distribution_settings()  # here, not as a parameter: parameters are recorded
     sent = deliver(Ledger(ledger_path), manifest, directory, reader, settings, connector(settings))
@@ -82,7 +92,9 @@ def publish(output_dir: str | None = None, source_dir: str | None = None, site_d
     report = PublishReport(site_root, site, settings.mail_enabled)
     if settings.mail_enabled:
         report = _mail(report, output, source, settings)
-    create_markdown_artifact(key="publish-report", markdown=to_markdown(report), description="Portal and deliveries of this publish run")
+    create_markdown_artifact(
+        key="publish-report", markdown=to_markdown(report), description="Portal and deliveries of this publish run"
+    )
     return report
 
 
@@ -116,7 +128,9 @@ def _mail(report: PublishReport, output: Path, source: Path, settings: Distribut
                 else:
                     futures.append((manifest, reader, task.submit(manifest, directory, reader, ledger_path)))
         wait([f for _, _, f in futures])
-    sent = tuple((m.publication_id, m.edition, r.address) for m, r, f in futures if f.state.is_completed() and f.result())
+    sent = tuple(
+        (m.publication_id, m.edition, r.address) for m, r, f in futures if f.state.is_completed() and f.result()
+    )
     editions = {(m.publication_id, m.edition) for m, _, _ in futures}
     pending = tuple(d for d in ledger.rows(PENDING) if (d.publication_id, d.edition) in editions)
     return replace(report, sent=sent, already_sent=already, pending=pending, reader_problems=tuple(problems))
@@ -132,13 +146,24 @@ def to_markdown(report: PublishReport) -> str:
     if not report.mail_enabled:
         lines.append("**Mail** is not configured (set BRIEFKIT_SMTP_HOST or BRIEFKIT_SMTP_BLOCK): nothing was sent.")
         return "\n".join(lines) + "\n"
-    lines.append(f"**Mail**: {len(report.sent)} sent now, {report.already_sent} sent before, {len(report.pending)} pending.")
+    lines.append(
+        f"**Mail**: {len(report.sent)} sent now, {report.already_sent} sent before, {len(report.pending)} pending."
+    )
     if report.sent:
         lines += ["", "| publication | edition | reader | status |", "| --- | --- | --- | --- |"]
         lines += [f"| {p} | {e} | {markdown_text(a)} | sent |" for p, e, a in report.sent]
     if report.pending:
-        lines += ["", "## Pending (retried on the next run)", "", "| publication | edition | reader | attempts | last error |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {d.publication_id} | {d.edition} | {markdown_text(d.address)} | {d.attempts} | {markdown_text(d.last_error)} |" for d in report.pending]
+        lines += [
+            "",
+            "## Pending (retried on the next run)",
+            "",
+            "| publication | edition | reader | attempts | last error |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {d.publication_id} | {d.edition} | {markdown_text(d.address)} | {d.attempts} | {markdown_text(d.last_error)} |"
+            for d in report.pending
+        ]
     if report.reader_problems:
         lines += ["", "## Reader lists with problems (nothing sent for these)", ""]
         lines += [f"- {markdown_text(str(d))}" for d in report.reader_problems]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from prefect import serve
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
@@ -20,6 +19,7 @@ from prefect.settings import PREFECT_API_URL
 from pydantic import ValidationError
 from rich.console import Console
 
+import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.loader import load_publication
 from flows.publish import build_and_publish
 

@@ -33,6 +33,7 @@ def _stop_daemons() -> None:
         stop(socket_file)
     shutil.rmtree(runtime, ignore_errors=True)
 
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "source" / "support-for-ukraine"
 

@@ -10,7 +10,16 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from briefkit.manifest import LATEST, MANIFEST, Manifest, ManifestFile, PassageSummary, edition_dir, latest_dir, sha256_file
+from briefkit.manifest import (
+    LATEST,
+    MANIFEST,
+    Manifest,
+    ManifestFile,
+    PassageSummary,
+    edition_dir,
+    latest_dir,
+    sha256_file,
+)
 
 SUFFIXES = {"docx": "briefing-pack.docx", "pdf": "handout.pdf", "epub": "reader.epub"}
 

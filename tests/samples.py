@@ -8,7 +8,8 @@ from pathlib import Path
 from briefkit.markdown import parse_body
 from briefkit.model import Passage, Publication
 
-RICH_BODY = r"""Intro with *emphasis*, **strong**, `code <x> & y` and a [link](https://example.org/?a=1&b=2).
+RICH_BODY = (
+    r"""Intro with *emphasis*, **strong**, `code <x> & y` and a [link](https://example.org/?a=1&b=2).
 
 ## Second level
 
@@ -34,7 +35,10 @@ RICH_BODY = r"""Intro with *emphasis*, **strong**, `code <x> & y` and a [link](h
 Greek: Η γρήγορη καφέ αλεπού. Cyrillic: Швидка бура лисиця.
 Unicode the font lacks: 😀 中文 𝄞, and RTL: שלום مرحبا 123.
 Markup: \<b>not bold\</b> & "quotes" 'single' &amp; ]]> %s {x} (round (nested)) brackets, a back\\slash.
-Long: Pneumonoultramicroscopicsilicovolcanoconiosis""" + "x" * 300 + "."
+Long: Pneumonoultramicroscopicsilicovolcanoconiosis"""
+    + "x" * 300
+    + "."
+)
 
 
 def rich(seed: Publication) -> Publication:

@@ -28,7 +28,7 @@ class Inbox:
     data_commands: int = 0
     logins: list[str] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 - aiosmtpd's hook signature
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.data_commands += 1
         failing = self.failures > 0
         self.failures -= failing
@@ -42,13 +42,17 @@ class Inbox:
             server._drop_after_reply = True
         return "250 2.0.0 Message accepted"
 
-    async def handle_QUIT(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_QUIT(self, server, session, envelope) -> str:
         if getattr(server, "_drop_after_reply", False):
             server.transport.close()
         return "221 Bye"
 
-    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:  # noqa: ANN001
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == USERNAME
+            and auth_data.password.decode() == PASSWORD
+        )
         if ok:
             self.logins.append(auth_data.login.decode())
         return AuthResult(success=ok, handled=False)  # handled=True would leave the reply to us
@@ -64,7 +68,16 @@ def free_port() -> int:
 def smtp_server(inbox: Inbox, auth: bool = False) -> Iterator[int]:
     """Run an SMTP server for ``inbox`` on 127.0.0.1; yields its port."""
     port = free_port()
-    options = {"authenticator": inbox.authenticate, "auth_require_tls": False, "auth_required": True, "auth_exclude_mechanism": ["LOGIN"]} if auth else {}
+    options = (
+        {
+            "authenticator": inbox.authenticate,
+            "auth_require_tls": False,
+            "auth_required": True,
+            "auth_exclude_mechanism": ["LOGIN"],
+        }
+        if auth
+        else {}
+    )
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:

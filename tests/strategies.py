@@ -9,7 +9,6 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from briefkit.loader import NONCHARACTERS
-
 from briefkit.model import (
     Block,
     BlockQuote,

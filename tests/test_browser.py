@@ -89,7 +89,11 @@ class DevTools:
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[DevTools]:
     profile = tmp_path / "chromium-profile"
-    process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         active = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -112,16 +116,31 @@ def test_chromium_downloads_every_file_with_the_manifest_checksum(browser: DevTo
     out, site = tmp_path / "output", tmp_path / "site"
     publish_edition(out, "test-brief", dt.date(2025, 3, 1), latest=False)
     publish_edition(out, "test-brief", dt.date(2025, 4, 15), title="Test Brief: «Ünïcode» & more")
-    publish_edition(out, "other-brief", dt.date(2025, 2, 1), title="Other Brief", files={"pdf": b"%PDF-1.7\n" + bytes(range(256)) * 50})
+    publish_edition(
+        out,
+        "other-brief",
+        dt.date(2025, 2, 1),
+        title="Other Brief",
+        files={"pdf": b"%PDF-1.7\n" + bytes(range(256)) * 50},
+    )
     publish_site(out, site, "Briefings")
-    manifests = {(m.publication_id, m.edition.isoformat(), f.name): f.sha256 for pub in ("test-brief", "other-brief") for m in published_editions(out, pub) for f in m.files}
+    manifests = {
+        (m.publication_id, m.edition.isoformat(), f.name): f.sha256
+        for pub in ("test-brief", "other-brief")
+        for m in published_editions(out, pub)
+        for f in m.files
+    }
 
     with serving(site) as base:
         browser.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=1, mobile=True)
         browser.open(base + "index.html")
         assert browser.evaluate("document.documentElement.lang") == "en"
-        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
-        shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"])
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            "the page scrolls sideways on a phone"
+        )
+        shot = base64.b64decode(
+            browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        )
         (tmp_path / "portal.png").write_bytes(shot)
         assert shot.startswith(b"\x89PNG") and len(shot) > 10_000
 

@@ -118,7 +118,9 @@ def test_no_daemon_in_a_directory_others_may_enter(runtime: Path, sample: Path) 
 def test_the_daemon_does_not_hold_the_callers_output(runtime: Path, sample: Path) -> None:
     # A daemon that inherited the caller's pipes would keep run() (and CI) waiting until it exits.
     code = f"import sys; from pathlib import Path; from exporters.check_daemon import ask; print(ask({WHOAMI!r}, {KEY!r}, Path(sys.argv[1]), 300))"
-    run = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample)], capture_output=True, text=True, timeout=60, check=True
+    )
     pid = int(run.stdout.split("'pid ")[1].split("'")[0])
     assert _alive(pid)  # the command ended; its daemon goes on
 
@@ -132,7 +134,9 @@ def test_epubcheck_runs_in_a_daemon_with_the_same_findings(runtime: Path, tmp_pa
     assert [p.name.split("-")[0] for p in runtime.glob("*.sock")] == ["epubcheck"]
 
 
-def test_epubcheck_without_a_daemon_checks_in_this_process(runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_epubcheck_without_a_daemon_checks_in_this_process(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BRIEFKIT_DAEMON_IDLE_SECONDS", "0")
     assert "PKG-018" in epubcheck.check(tmp_path / "absent.epub")[0]  # file not found
     assert list(runtime.glob("*.sock")) == []

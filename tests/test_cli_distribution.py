@@ -17,14 +17,26 @@ BRIEFKIT = Path(sys.executable).with_name("briefkit")
 
 
 def env(tmp_path: Path, **settings: object) -> dict[str, str]:
-    values = {"PREFECT_HOME": str(tmp_path / "prefect"), "BRIEFKIT_OUTPUT_DIR": str(tmp_path / "output"), "BRIEFKIT_SOURCE_DIR": str(tmp_path / "source")}
+    values = {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "BRIEFKIT_OUTPUT_DIR": str(tmp_path / "output"),
+        "BRIEFKIT_SOURCE_DIR": str(tmp_path / "source"),
+    }
     values |= {f"BRIEFKIT_{k.upper()}": str(v) for k, v in settings.items()}
     return {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFKIT_", "PREFECT_API_URL"))} | values
 
 
 def test_validate_reports_reader_problems(seed_copy: Path, tmp_path: Path) -> None:
-    (seed_copy / "readers.yaml").write_text("readers:\n  - address: not-an-address\n    formats: [pdf, odt]\n", encoding="utf-8")
-    result = subprocess.run([BRIEFKIT, "validate", "--format", "json", str(seed_copy)], capture_output=True, text=True, env=env(tmp_path), timeout=120)
+    (seed_copy / "readers.yaml").write_text(
+        "readers:\n  - address: not-an-address\n    formats: [pdf, odt]\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [BRIEFKIT, "validate", "--format", "json", str(seed_copy)],
+        capture_output=True,
+        text=True,
+        env=env(tmp_path),
+        timeout=120,
+    )
     assert result.returncode == 1, result.stderr
     assert '"code": "BK120"' in result.stdout and '"code": "BK121"' in result.stdout and '"line": 2' in result.stdout
 
@@ -39,7 +51,10 @@ def test_open_serves_the_portal(tmp_path: Path) -> None:
         with urllib.request.urlopen(url + "index.html", timeout=30) as response:
             assert "Test Brief" in response.read().decode()
         with urllib.request.urlopen(url + "test-brief/2025-03-01/test-brief-handout.pdf", timeout=30) as response:
-            assert response.read() == (tmp_path / "output" / "test-brief" / "2025-03-01" / "test-brief-handout.pdf").read_bytes()
+            assert (
+                response.read()
+                == (tmp_path / "output" / "test-brief" / "2025-03-01" / "test-brief-handout.pdf").read_bytes()
+            )
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -63,12 +78,25 @@ def test_publish_command_delivers_and_reports(tmp_path: Path) -> None:
     publish_edition(tmp_path / "output")
     source = tmp_path / "source" / "test-brief"
     source.mkdir(parents=True)
-    (source / "publication.yaml").write_text("title: Test Brief\nreaders:\n  - address: ada@example.org\n", encoding="utf-8")
+    (source / "publication.yaml").write_text(
+        "title: Test Brief\nreaders:\n  - address: ada@example.org\n", encoding="utf-8"
+    )
     web_root = tmp_path / "www"
     inbox = Inbox()
     with smtp_server(inbox) as port:
-        settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": "false", "smtp_from": "briefs@example.org"}
-        result = subprocess.run([BRIEFKIT, "publish", "--site", str(web_root)], capture_output=True, text=True, env=env(tmp_path, **settings), timeout=300)
+        settings = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_starttls": "false",
+            "smtp_from": "briefs@example.org",
+        }
+        result = subprocess.run(
+            [BRIEFKIT, "publish", "--site", str(web_root)],
+            capture_output=True,
+            text=True,
+            env=env(tmp_path, **settings),
+            timeout=300,
+        )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 sent now" in result.stdout
     assert (web_root / "index.html").is_file() and len(inbox.messages) == 1

@@ -24,6 +24,7 @@ from exporters.verify import compare, verify
 from tests.samples import rich
 from tests.strategies import GENERATION_CHECKS, publications
 
+
 def with_theme(publication: Publication, **changes: object) -> Publication:
     return dataclasses.replace(publication, theme=dataclasses.replace(publication.theme, **changes))
 
@@ -60,7 +61,9 @@ def test_rich_round_trip(rich_docx: tuple[Publication, Path, Document]) -> None:
     title, body = read[1]
     assert title == "Ελληνικά & Кирилиця <title> 😀"
     assert "Η γρήγορη καφέ αλεπού" in body and "Швидка бура лисиця" in body and "😀 中文 𝄞" in body
-    assert '<b>not bold</b> & "quotes" \'single\' & ]]> %s {x} (round (nested)) brackets, a back\\slash.' in body  # Markdown decodes &amp;
+    assert (
+        "<b>not bold</b> & \"quotes\" 'single' & ]]> %s {x} (round (nested)) brackets, a back\\slash." in body
+    )  # Markdown decodes &amp;
     assert "link" in body  # hyperlink text is part of the paragraph text
     assert "3. not a number: a bullet" in body and "5." not in body  # list numbers are numbering, not text
 
@@ -88,7 +91,10 @@ def test_cover_page(rich_docx: tuple[Publication, Path, Document]) -> None:
         ("Title", publication.title),
         ("Subtitle", publication.subtitle),
         ("Author", publication.organisation),
-        ("Date", f"{publication.edition.day} {docx_exporter.MONTHS[publication.edition.month - 1]} {publication.edition.year}"),
+        (
+            "Date",
+            f"{publication.edition.day} {docx_exporter.MONTHS[publication.edition.month - 1]} {publication.edition.year}",
+        ),
     ]
 
 
@@ -103,9 +109,7 @@ def test_table_of_contents_is_a_filled_toc_field(rich_docx: tuple[Publication, P
     entries = [p for p in document.paragraphs if p.style.name == "toc 1"]
     assert [p.text for p in entries] == ["Executive summary", *(p.title for p in publication.passages)]
     anchors = [link.get(qn("w:anchor")) for p in entries for link in p._p.iter(qn("w:hyperlink"))]
-    bookmarks = {
-        b.get(qn("w:name")): p.text for p in document.paragraphs for b in p._p.iter(qn("w:bookmarkStart"))
-    }
+    bookmarks = {b.get(qn("w:name")): p.text for p in document.paragraphs for b in p._p.iter(qn("w:bookmarkStart"))}
     assert [bookmarks[a] for a in anchors] == [p.text for p in entries]
     assert anchors[1:] == [f"passage_{n}" for n in range(1, len(publication.passages) + 1)]
     update = document.settings.element.find(qn("w:updateFields"))
@@ -122,7 +126,7 @@ def test_executive_summary_bullets_in_order(rich_docx: tuple[Publication, Path, 
     assert bullets[-1].style.name == "Heading 1"  # the first passage follows
 
 
-def _first(document: Document, text: str):  # noqa: ANN202 - a python-docx Paragraph
+def _first(document: Document, text: str):
     return next(p for p in document.paragraphs if p.text == text)
 
 
@@ -186,7 +190,7 @@ def test_header_footer_and_page_numbers(rich_docx: tuple[Publication, Path, Docu
 def test_core_properties_and_no_template_leftovers(rich_docx: tuple[Publication, Path, Document]) -> None:
     publication, path, document = rich_docx
     props = document.core_properties
-    midnight = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.timezone.utc)
+    midnight = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
     assert props.title == publication.title
     assert props.subject == publication.subtitle
     assert props.author == publication.author
@@ -214,13 +218,15 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publication=publications())
-def test_any_valid_publication_exports_and_verifies(publication: Publication, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_any_valid_publication_exports_and_verifies(
+    publication: Publication, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     path = docx_exporter.export(publication, tmp_path_factory.mktemp("any"))
     verify(publication, docx_exporter.EXPORTER, path)
 
 
 def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -> None:
-    markup = '<b>&amp; "quoted" \'single\' ]]> & < >'
+    markup = "<b>&amp; \"quoted\" 'single' ]]> & < >"
     passage = dataclasses.replace(seed.passages[0], title=markup, summary=markup)
     publication = dataclasses.replace(
         seed, title=markup, subtitle=markup, organisation=markup, classification=markup, passages=(passage,)
@@ -275,7 +281,9 @@ def test_theme_font_and_colours_on_default_styles(seed: Publication, tmp_path: P
         assert style_color(document, name) == RGBColor.from_string("123456"), name
     assert style_color(document, "Classification") == RGBColor.from_string("ABCDEF")
     header_marking = document.sections[-1].header.paragraphs[0].runs[0]
-    assert header_marking.text == seed.classification and header_marking.font.color.rgb == RGBColor.from_string("ABCDEF")
+    assert header_marking.text == seed.classification and header_marking.font.color.rgb == RGBColor.from_string(
+        "ABCDEF"
+    )
 
 
 def test_logo_on_cover(seed: Publication, tmp_path: Path) -> None:

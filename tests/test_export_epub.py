@@ -235,7 +235,10 @@ def test_passages_share_documents_up_to_a_size(seed: Publication, tmp_path: Path
     nav = _xml(path, "nav.xhtml").xpath("//h:nav[@epub:type='toc']/h:ol/h:li/h:a/@href", namespaces=NS)
     assert nav[1:] == passage_hrefs(groups)
     with zipfile.ZipFile(path) as zf:  # a page break before every passage but a document's first
-        assert ".passage + .passage { page-break-before: always; break-before: page; }" in zf.read("EPUB/style.css").decode()
+        assert (
+            ".passage + .passage { page-break-before: always; break-before: page; }"
+            in zf.read("EPUB/style.css").decode()
+        )
 
 
 # ---- reproducibility --------------------------------------------------------------------
@@ -269,9 +272,7 @@ def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -
     # The inner link cannot come from Markdown, but the model allows it; HTML does not.
     link = Link("https://example.org/?a=1&b='2'", (Text(MARKUP), Link("mailto:a@example.org", (Text("inner"),))))
     body = Paragraph((Text(f"Body {MARKUP} "), Code(MARKUP), link))
-    first = dataclasses.replace(
-        seed.passages[0], title=f"Title {MARKUP}", summary=f"Summary {MARKUP}", blocks=(body,)
-    )
+    first = dataclasses.replace(seed.passages[0], title=f"Title {MARKUP}", summary=f"Summary {MARKUP}", blocks=(body,))
     publication = dataclasses.replace(
         seed, title=f"Pub {MARKUP}", subtitle=f"Sub {MARKUP}", organisation=f"Org {MARKUP}",
         classification="OFFICIAL-SENSITIVE & <draft>", description=MARKUP, authors=(MARKUP,),
@@ -387,7 +388,9 @@ def test_epubcheck_without_java_is_a_clear_problem(seed_epub: Path, tmp_path: Pa
     # a fresh process: this one's JVM, once started, stays up
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"} | {"PATH": str(tmp_path)}  # no java on it
     code = "import sys; from pathlib import Path; from exporters import epubcheck; print(epubcheck.check(Path(sys.argv[1])))"
-    run = subprocess.run([sys.executable, "-c", code, str(seed_epub)], env=env, capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(seed_epub)], env=env, capture_output=True, text=True, check=True
+    )
     assert run.stdout.strip() == repr([epubcheck.NO_JAVA])
 
 
@@ -400,7 +403,9 @@ def test_epubcheck_warmed_up_in_a_thread_then_exit(seed_epub: Path) -> None:
         "task = threading.Thread(target=lambda: print(epubcheck.check(Path(sys.argv[1])))); task.start(); task.join()"
     )
     env = os.environ | {"BRIEFKIT_DAEMON_IDLE_SECONDS": "0"}  # the JVM in this process, not a daemon's
-    run = subprocess.run([sys.executable, "-c", code, str(seed_epub)], env=env, capture_output=True, text=True, timeout=120, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(seed_epub)], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     assert run.stdout.strip() == "[]"
 
 

@@ -15,12 +15,12 @@ from reportlab.lib import colors
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 from reportlab.platypus.paraparser import ParaParser
 
-from briefkit.model import Publication, Theme, squash
-from briefkit.model import Inline, Text
+from briefkit.model import Inline, Publication, Text, Theme, squash
 from exporters import pdf
 from exporters.verify import compare, read_back_problems, verify
 from tests.samples import rich
 from tests.strategies import GENERATION_CHECKS, inlines, publications
+
 
 @pytest.fixture(scope="module")
 def seed_pdf(seed: Publication, tmp_path_factory: pytest.TempPathFactory) -> tuple[Publication, Path]:
@@ -137,7 +137,9 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publication=publications())
-def test_any_valid_publication_exports_and_verifies(publication: Publication, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_any_valid_publication_exports_and_verifies(
+    publication: Publication, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     path = pdf.export(publication, tmp_path_factory.mktemp("prop"))
     verify(publication, pdf.EXPORTER, path)
 
@@ -194,7 +196,9 @@ def test_registered(seed: Publication) -> None:
 
 
 def test_content_stream_tokens() -> None:
-    data = b"/Artifact BMC BT /F1+0 10 Tf 1 0 0 1 -.5 3. Tm (a\\(b\\)c\\\\d\\101\\\n\\n) Tj [(x) -120 <4142 4> ] TJ ET EMC"
+    data = (
+        b"/Artifact BMC BT /F1+0 10 Tf 1 0 0 1 -.5 3. Tm (a\\(b\\)c\\\\d\\101\\\n\\n) Tj [(x) -120 <4142 4> ] TJ ET EMC"
+    )
     assert list(pdf.operations(data)) == [
         (["/Artifact"], b"BMC"), ([], b"BT"), (["/F1+0", 10.0], b"Tf"), ([1.0, 0.0, 0.0, 1.0, -0.5, 3.0], b"Tm"),
         ([b"a(b)c\\dA\n"], b"Tj"), ([[b"x", -120.0, b"AB@"]], b"TJ"), ([], b"ET"), ([], b"EMC"),
@@ -236,7 +240,9 @@ def test_fragments_are_those_reportlab_parses_from_the_markup(children: tuple[In
         assert [f.__dict__ for f in built] == [f.__dict__ for f in parsed]
 
 
-_numbers = st.lists(st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6), st.booleans()), min_size=1, max_size=6)
+_numbers = st.lists(
+    st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6), st.booleans()), min_size=1, max_size=6
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -262,10 +268,18 @@ def test_remembered_font_metrics_are_reportlabs(seed: Publication) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(
-    children=inlines, pages=st.floats(1.2, 3.0), where=st.sampled_from(["paragraph", "list", "quote"]), wide_first=st.booleans()
+    children=inlines,
+    pages=st.floats(1.2, 3.0),
+    where=st.sampled_from(["paragraph", "list", "quote"]),
+    wide_first=st.booleans(),
 )
 def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
-    seed: Publication, tmp_path_factory: pytest.TempPathFactory, children: tuple[Inline, ...], pages: float, where: str, wide_first: bool
+    seed: Publication,
+    tmp_path_factory: pytest.TempPathFactory,
+    children: tuple[Inline, ...],
+    pages: float,
+    where: str,
+    wide_first: bool,
 ) -> None:
     """The rest of a split paragraph takes the lines already broken for it instead of
     breaking them again; the handout must be byte for byte what reportlab's own split
@@ -279,7 +293,11 @@ def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
     length = len(" ".join(pdf.block_texts((Para(children),))))
     wide = (Text("w" * 300 + " "),) if wide_first else ()  # a word reportlab splits, then the rest
     long = Para(wide + children * max(1, round(pages * 4500 / max(length, 1))))  # about 4,500 characters a page
-    block = {"paragraph": long, "list": ListBlock(False, 1, ((long,), (Para((Text("short"),)),))), "quote": BlockQuote((long,))}[where]
+    block = {
+        "paragraph": long,
+        "list": ListBlock(False, 1, ((long,), (Para((Text("short"),)),))),
+        "quote": BlockQuote((long,)),
+    }[where]
     publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=(block,)),))
     carried = pdf.export(publication, tmp_path_factory.mktemp("carried")).read_bytes()
     with pytest.MonkeyPatch.context() as patch:
@@ -306,8 +324,17 @@ def test_a_list_item_one_line_longer_than_a_page_still_splits(tmp_path: Path) ->
         return made, len(inner.blPara.lines)
 
     words = next(n for n in range(100, 400) if item(n)[1] == 21)  # a line more than a page
-    doc = BaseDocTemplate(str(tmp_path / "list.pdf"), pagesize=(width, height), leftMargin=0, rightMargin=0, topMargin=0, bottomMargin=0)
-    doc.addPageTemplates([PageTemplate("page", [Frame(0, 0, width, height, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)])])
+    doc = BaseDocTemplate(
+        str(tmp_path / "list.pdf"), pagesize=(width, height), leftMargin=0, rightMargin=0, topMargin=0, bottomMargin=0
+    )
+    doc.addPageTemplates(
+        [
+            PageTemplate(
+                "page",
+                [Frame(0, 0, width, height, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)],
+            )
+        ]
+    )
     doc.build([item(words)[0]])
     text = squash(" ".join(page.extract_text() for page in PdfReader(tmp_path / "list.pdf").pages))
     assert text.count("word") == words and len(PdfReader(tmp_path / "list.pdf").pages) == 2

@@ -16,23 +16,23 @@ from uuid import UUID
 
 import pytest
 from prefect import flow, task
-from prefect.client.orchestration import get_client
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 from prefect.context import serialize_context
 from prefect.settings import PREFECT_TASKS_DEFAULT_RETRIES, Settings, get_current_settings, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
-from exporters.registry import registry
 from briefkit.model import Publication
+from exporters.registry import registry
 from flows.build import (
     _IO_RETRIES,
     CORRUPT_ENV,
     FAULT_ENV,
     BuildFailed,
-    Outcome,
     BuildTaskRunner,
+    Outcome,
     Sealed,
     _forked,
     _Job,
@@ -78,13 +78,17 @@ def run(publication: Path | list[Path], output: Path, **options: object) -> tupl
 def task_names(state: object) -> list[str]:
     flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
     with get_client(sync_client=True) as client:
-        return sorted(t.name for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))))
+        return sorted(
+            t.name for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        )
 
 
 def artifact_text(state: object) -> str:
     flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     return "\n".join(str(a.data) for a in found)
 
 
@@ -136,7 +140,9 @@ def test_validation_failure_fails_the_run_and_publishes_nothing(seed_copy: Path,
     assert not any(name.startswith("export") for name in task_names(state))
 
 
-def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, placement: str) -> None:
+def test_crash_in_one_exporter_keeps_the_last_good_edition(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, placement: str
+) -> None:
     """The documented fault hook makes the pdf export task raise after its exporter wrote the file."""
     output = tmp_path / "output"
     state, _ = run(seed_copy, output, formats=["docx", "pdf"])
@@ -144,7 +150,9 @@ def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_
     good = assert_consistent(output, seed_copy.name)
 
     passage = next((seed_copy / "passages").glob("*.md"))
-    passage.write_text(passage.read_text(encoding="utf-8") + "\nA sentence added after the last edition.\n", encoding="utf-8")
+    passage.write_text(
+        passage.read_text(encoding="utf-8") + "\nA sentence added after the last edition.\n", encoding="utf-8"
+    )
     monkeypatch.setenv(FAULT_ENV, "pdf")
     state, error = run(seed_copy, output, formats=["docx", "pdf"])
     assert state.is_failed()
@@ -159,7 +167,9 @@ def test_crash_in_one_exporter_keeps_the_last_good_edition(seed_copy: Path, tmp_
 
 
 @pytest.mark.parametrize("fmt", sorted(registry()))
-def test_a_file_that_fails_verification_fails_the_run(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+def test_a_file_that_fails_verification_fails_the_run(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
     """The documented fault hook cuts the written file in half; reading it back must notice."""
     output = tmp_path / "output"
     state, _ = run(seed_copy, output, formats=[fmt])
@@ -174,7 +184,9 @@ def test_a_file_that_fails_verification_fails_the_run(seed_copy: Path, tmp_path:
     assert assert_consistent(output, seed_copy.name) == good  # the last good edition, untouched
 
 
-def test_a_long_read_back_is_verified_in_parts_across_the_workers(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_read_back_is_verified_in_parts_across_the_workers(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With no least length for a part, the PDF's read-back (an exporter that reads back
     ranges) is split one part per worker; the docx (which reads back whole files) is not.
     Parts verify as the whole does: a corrupted file still fails the run."""
@@ -190,7 +202,9 @@ def test_a_long_read_back_is_verified_in_parts_across_the_workers(seed_copy: Pat
     assert {"verify.pdf", "check.pdf"} <= set(good.timings)
 
     monkeypatch.setenv(CORRUPT_ENV, "pdf")
-    state = three_workers(str(seed_copy), formats=["docx", "pdf"], output_dir=str(output), force=True, return_state=True)
+    state = three_workers(
+        str(seed_copy), formats=["docx", "pdf"], output_dir=str(output), force=True, return_state=True
+    )
     assert state.is_failed() and "failed verification" in state.message
     assert assert_consistent(output, pid) == good
 
@@ -198,7 +212,10 @@ def test_a_long_read_back_is_verified_in_parts_across_the_workers(seed_copy: Pat
 def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_path: Path) -> None:
     output = tmp_path / "output"
     results: list[tuple[object, object]] = []
-    threads = [threading.Thread(target=lambda: results.append(run(seed_copy, output, formats=["docx", "pdf"], force=True))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(run(seed_copy, output, formats=["docx", "pdf"], force=True)))
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -218,13 +235,19 @@ def test_build_all_rebuilds_only_the_edited_publication(seed_copy: Path, tmp_pat
     shutil.copytree(seed_copy, other)
     state, outcomes = run([seed_copy, other], output, formats=["docx"])
     assert state.is_completed(), state.message
-    assert [(o.publication_id, o.status) for o in outcomes] == [(seed_copy.name, "published"), ("second-brief", "published")]
+    assert [(o.publication_id, o.status) for o in outcomes] == [
+        (seed_copy.name, "published"),
+        ("second-brief", "published"),
+    ]
 
     passage = next((other / "passages").glob("*.md"))
     passage.write_text(passage.read_text(encoding="utf-8").replace("Ukraine", "Ukraine's people", 1), encoding="utf-8")
     state, outcomes = run([seed_copy, other], output, formats=["docx"])
     assert state.is_completed(), state.message
-    assert [(o.publication_id, o.status) for o in outcomes] == [(seed_copy.name, "up to date"), ("second-brief", "published")]
+    assert [(o.publication_id, o.status) for o in outcomes] == [
+        (seed_copy.name, "up to date"),
+        ("second-brief", "published"),
+    ]
     assert [n for n in task_names(state) if n.startswith("export")] == ["export-docx-second-brief"]
 
 
@@ -304,7 +327,9 @@ def test_a_sealed_model_is_pickled_and_unpickled_with_no_garbage_collection(seed
     assert collections == [] and received.value == large
 
 
-def test_a_read_back_is_split_as_its_last_time_repays_and_no_finer_than_its_passages(seed: Publication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_back_is_split_as_its_last_time_repays_and_no_finer_than_its_passages(
+    seed: Publication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def parts(publication: Publication, fmt: str, last: float, workers: int) -> list[range | None]:
         return _Job(publication, tmp_path, 0.0, {f"verify.{fmt}": last}).verification_parts(fmt, workers)
 
@@ -322,7 +347,9 @@ def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path
     output = tmp_path / "output"
     # A real scheduler on a TCP port of 127.0.0.1; its worker runs in this process, where the
     # test harness's Prefect API is configured.
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert dask_problem(cluster.scheduler_address) is None  # what the command asks first
         runner = default_task_runner(cluster.scheduler_address)
         assert type(runner).__name__ == "DaskTaskRunner"

@@ -78,13 +78,16 @@ def test_import_refuses_bad_input_without_traceback(tmp_path: Path) -> None:
     assert (existing / "keep.txt").read_text() == "x"
 
 
-_line = st.text(st.characters(codec="utf-8").filter(lambda c: not is_forbidden_char(c) and c not in "\n\r"), min_size=1, max_size=80)
+_line = st.text(
+    st.characters(codec="utf-8").filter(lambda c: not is_forbidden_char(c) and c not in "\n\r"), min_size=1, max_size=80
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.builds(str.__add__, st.sampled_from(["", "# ", "1. ", "12) ", "- ", "+ ", "> ", "=", "* ", "<", "&amp;", "`"]), _line)
-    .filter(lambda s: s == s.strip())
+    st.builds(
+        str.__add__, st.sampled_from(["", "# ", "1. ", "12) ", "- ", "+ ", "> ", "=", "* ", "<", "&amp;", "`"]), _line
+    ).filter(lambda s: s == s.strip())
 )
 def test_escaped_text_reads_back_exactly(line: str) -> None:
     """Whatever a line says, Markdown gives back the same text after escape_markdown."""
@@ -93,7 +96,9 @@ def test_escaped_text_reads_back_exactly(line: str) -> None:
     assert block_texts(blocks) == [line]
 
 
-@pytest.mark.parametrize("line", ["# not a heading", "1. not a list", "- nor this", "> nor a quote", "*a* <b>&amp;</b> [x](y) `c` \\"])
+@pytest.mark.parametrize(
+    "line", ["# not a heading", "1. not a list", "- nor this", "> nor a quote", "*a* <b>&amp;</b> [x](y) `c` \\"]
+)
 def test_markdown_syntax_in_imported_text_is_literal(line: str) -> None:
     blocks, diagnostics = parse_body(escape_markdown(line), Path("x.md"), 1)
     assert not diagnostics and block_texts(blocks) == [line]

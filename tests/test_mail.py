@@ -31,7 +31,14 @@ def settings(tmp_path: Path, port: int, **overrides: object) -> DistributionSett
 
 
 def send(s: DistributionSettings, m: Manifest, reader: Reader, ledger: Ledger | None = None) -> bool:
-    return deliver(ledger or Ledger(s.ledger_path()), m, edition_dir(s.output_dir, m.publication_id, m.edition), reader, s, smtp_connector(s))
+    return deliver(
+        ledger or Ledger(s.ledger_path()),
+        m,
+        edition_dir(s.output_dir, m.publication_id, m.edition),
+        reader,
+        s,
+        smtp_connector(s),
+    )
 
 
 def test_each_reader_gets_their_formats_byte_identical(tmp_path: Path) -> None:
@@ -79,13 +86,22 @@ def test_large_editions_are_linked_not_attached(tmp_path: Path) -> None:
         s = settings(tmp_path, port, smtp_username="", mail_attach_limit=5000, site_url="https://briefs.example.org")
         send(s, m, ADA)
         with pytest.raises(DeliveryError, match="BRIEFKIT_SITE_URL"):
-            send(settings(tmp_path, port, smtp_username="", mail_attach_limit=5000, ledger=tmp_path / "other.sqlite3"), m, ADA)
+            send(
+                settings(tmp_path, port, smtp_username="", mail_attach_limit=5000, ledger=tmp_path / "other.sqlite3"),
+                m,
+                ADA,
+            )
     (msg,) = inbox.messages
     assert list(msg.iter_attachments()) == []
     for f in m.files:
         if f.format in ADA.formats:
-            assert f"https://briefs.example.org/test-brief/2025-03-01/{f.name}" in msg.get_body(("plain",)).get_content()
-            assert f'href="https://briefs.example.org/test-brief/2025-03-01/{f.name}"' in msg.get_body(("html",)).get_content()
+            assert (
+                f"https://briefs.example.org/test-brief/2025-03-01/{f.name}" in msg.get_body(("plain",)).get_content()
+            )
+            assert (
+                f'href="https://briefs.example.org/test-brief/2025-03-01/{f.name}"'
+                in msg.get_body(("html",)).get_content()
+            )
 
 
 @pytest.mark.parametrize("mode", ["refuse", "drop"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import shutil
 import threading
@@ -49,7 +50,13 @@ def test_index_shows_every_publication_with_downloads_and_summary(output: Path, 
     root = html.parse(str(site / "index.html")).getroot()
     text = " ".join(root.text_content().split())
     assert [h.text_content() for h in root.iter("h2")] == ["Other Brief", "Test Brief"]
-    for phrase in ("About Test Brief.", "15 April 2025", "OFFICIAL", "First passage: What the first passage says.", "Executive summary"):
+    for phrase in (
+        "About Test Brief.",
+        "15 April 2025",
+        "OFFICIAL",
+        "First passage: What the first passage says.",
+        "Executive summary",
+    ):
         assert phrase in text
     downloads = root.xpath("//ul[@class='downloads']/li")
     assert len(downloads) == 4  # three formats of test-brief's latest edition, one of other-brief
@@ -60,7 +67,10 @@ def test_index_shows_every_publication_with_downloads_and_summary(output: Path, 
         assert sha256_file(target) in li.text_content()
         assert D2.isoformat() in href or "other-brief" in href  # the latest edition, not the older one
     archive = html.parse(str(site / "test-brief" / "index.html")).getroot()
-    assert [a.get("href") for a in archive.xpath("//ul[@class='editions']//a")] == ["2025-04-15/index.html", "2025-03-01/index.html"]
+    assert [a.get("href") for a in archive.xpath("//ul[@class='editions']//a")] == [
+        "2025-04-15/index.html",
+        "2025-03-01/index.html",
+    ]
     old = site / "test-brief" / "2025-03-01" / "test-brief-handout.pdf"
     assert old.read_bytes() == (edition_dir(output, "test-brief", D1) / old.name).read_bytes()
 
@@ -85,13 +95,13 @@ def test_pages_are_plain_and_accessible(output: Path, tmp_path: Path) -> None:
         assert not root.xpath("//script") and "javascript:" not in page.read_text()
         levels = [int(h.tag[1]) for h in root.iter("h1", "h2", "h3", "h4", "h5", "h6")]
         assert levels[0] == 1 and levels.count(1) == 1, page
-        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (page, levels)
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (page, levels)
         assert all(a.text_content().strip() for a in root.iter("a")), page
 
 
 def test_values_are_escaped(tmp_path: Path) -> None:
     out, site = tmp_path / "output", tmp_path / "site"
-    nasty = '<script>alert("x")</script> & <b>Co</b> \'q\''
+    nasty = "<script>alert(\"x\")</script> & <b>Co</b> 'q'"
     publish_edition(out, "nasty", D1, title=nasty, classification="<i>SECRET</i>")
     publish_site(out, site, "<Site & Title>")
     for page in pages(site):
@@ -109,7 +119,10 @@ def test_feeds_have_an_entry_per_edition(output: Path, tmp_path: Path) -> None:
     publish_site(output, site, "Briefings", "https://briefs.example.org/portal")
     feed = etree.parse(str(site / "test-brief" / "feed.xml"))
     entries = feed.findall("a:entry", ATOM)
-    assert [e.findtext("a:updated", namespaces=ATOM) for e in entries] == ["2025-04-15T00:00:00Z", "2025-03-01T00:00:00Z"]
+    assert [e.findtext("a:updated", namespaces=ATOM) for e in entries] == [
+        "2025-04-15T00:00:00Z",
+        "2025-03-01T00:00:00Z",
+    ]
     assert feed.findtext("a:updated", namespaces=ATOM) == "2025-04-15T00:00:00Z"
     assert feed.find("a:author/a:name", ATOM).text == "Briefings"
     assert feed.find("a:link[@rel='self']", ATOM).get("href") == "https://briefs.example.org/portal/test-brief/feed.xml"
@@ -142,8 +155,15 @@ def test_write_order_puts_links_after_their_targets(output: Path, tmp_path: Path
     report = publish_site(output, site, "Briefings")
     written = list(report.written)
     assert written[-1] == "index.html"
-    assert all(written.index(f"test-brief/2025-05-01/{n}") < written.index("test-brief/2025-05-01/index.html") for n in ("test-brief-handout.pdf", "test-brief-reader.epub"))
-    assert written.index("test-brief/2025-05-01/index.html") < written.index("test-brief/index.html") < written.index("feed.xml")
+    assert all(
+        written.index(f"test-brief/2025-05-01/{n}") < written.index("test-brief/2025-05-01/index.html")
+        for n in ("test-brief-handout.pdf", "test-brief-reader.epub")
+    )
+    assert (
+        written.index("test-brief/2025-05-01/index.html")
+        < written.index("test-brief/index.html")
+        < written.index("feed.xml")
+    )
     assert not any(w.startswith("test-brief/2025-03-01/") or w.startswith("other-brief/") for w in written[:-3])
 
 
@@ -171,7 +191,12 @@ def test_a_reader_during_publishing_never_sees_a_partial_page_or_dead_link(tmp_p
     thread.start()
     try:
         for n in range(1, 13):
-            publish_edition(out, "live", D1 + dt.timedelta(days=n), files={"pdf": bytes([n]) * 200_000, "epub": bytes([n + 1]) * 150_000})
+            publish_edition(
+                out,
+                "live",
+                D1 + dt.timedelta(days=n),
+                files={"pdf": bytes([n]) * 200_000, "epub": bytes([n + 1]) * 150_000},
+            )
             publish_site(out, site, "Briefings")
     finally:
         done.set()

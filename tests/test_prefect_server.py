@@ -40,12 +40,19 @@ class Server:
     def env(self, **extra: str) -> dict[str, str]:
         """Environment of a client of this server: its own home, quiet, fast polling."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(PREFECT_API_URL=self.api_url, PREFECT_HOME=str(self.home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="1")
+        env.update(
+            PREFECT_API_URL=self.api_url,
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_RUNNER_POLL_FREQUENCY="1",
+        )
         return env | extra
 
     def api(self, path: str, body: dict[str, object] | None = None) -> object:
         request = urllib.request.Request(
-            f"{self.api_url}{path}", data=json.dumps(body).encode() if body is not None else None, headers={"Content-Type": "application/json"}
+            f"{self.api_url}{path}",
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
@@ -101,7 +108,14 @@ def publication(tmp_path: Path, name: str) -> Path:
 
 
 def briefkit(work: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "briefkit"), *args], cwd=work, env=env | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(BIN / "briefkit"), *args],
+        cwd=work,
+        env=env | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def assert_published(output: Path, publication_id: str) -> None:
@@ -118,7 +132,14 @@ def flow_runs(server: Server, deployment: str) -> list[dict[str, object]]:
 
 def serving(work: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     log = (work / "serve.log").open("wb")
-    return subprocess.Popen([str(BIN / "briefkit"), "serve", *args], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [str(BIN / "briefkit"), "serve", *args],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path) -> None:
@@ -127,7 +148,11 @@ def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path
     try:
         wait_for(
             "a completed scheduled run",
-            lambda: [r for r in flow_runs(server, "build-and-publish/scheduled-brief") if r["auto_scheduled"] and r["state_type"] == "COMPLETED"],
+            lambda: [
+                r
+                for r in flow_runs(server, "build-and-publish/scheduled-brief")
+                if r["auto_scheduled"] and r["state_type"] == "COMPLETED"
+            ],
         )
     except AssertionError:
         raise AssertionError((work / "serve.log").read_text(errors="replace")[-5000:]) from None
@@ -145,7 +170,13 @@ def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server:
     process = serving(work, server.env(), "--cron", "0 6 * * 1-5", "--out", "output")
     try:
         crons = {
-            name: wait_for(f"the deployment of {name}", lambda name=name: [s["schedule"]["cron"] for s in server.api(f"/deployments/name/build-and-publish/{name}")["schedules"]])  # type: ignore[index]
+            name: wait_for(
+                f"the deployment of {name}",
+                lambda name=name: [
+                    s["schedule"]["cron"]
+                    for s in server.api(f"/deployments/name/build-and-publish/{name}")["schedules"]
+                ],
+            )  # type: ignore[index]
             for name in ("default-cron-brief", "own-cron-brief")
         }
     finally:
@@ -174,11 +205,18 @@ def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
     try:
         wait_for("the deployment", lambda: server.api("/deployments/name/build-and-publish/on-demand-brief"))
         started = subprocess.run(
-            [str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"], env=server.env(), capture_output=True, text=True, timeout=120
+            [str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"],
+            env=server.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert started.returncode == 0, started.stdout + started.stderr
         run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)  # type: ignore[union-attr]
-        state = wait_for("the run to finish", lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s)  # type: ignore[index]
+        state = wait_for(
+            "the run to finish",
+            lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s,
+        )  # type: ignore[index]
     finally:
         stop(process)
     assert state == "COMPLETED", (work / "serve.log").read_text(errors="replace")
@@ -198,7 +236,9 @@ def test_build_command_publishes_then_reports_up_to_date(server: Server, tmp_pat
 
 def test_build_command_shows_diagnostics_of_an_invalid_publication(server: Server, tmp_path: Path) -> None:
     work = publication(tmp_path, "broken-brief")
-    next((work / "source" / "broken-brief" / "passages").glob("*.md")).write_text("---\ntitle: Broken\n---\n", encoding="utf-8")
+    next((work / "source" / "broken-brief" / "passages").glob("*.md")).write_text(
+        "---\ntitle: Broken\n---\n", encoding="utf-8"
+    )
     result = briefkit(work, server.env(), "build", "broken-brief")
     assert result.returncode == 1
     assert "BK107" in result.stdout and "1 error" in result.stdout and "invalid" in result.stdout
@@ -220,7 +260,9 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     out_is_a_file = briefkit(work, env, "build", "--out", "a-file")
     assert out_is_a_file.returncode == 2 and "--out a-file is not a directory" in out_is_a_file.stderr
     unwritable = briefkit(work, env, "build", "--out", "a-file/output")  # as root, only a file blocks a directory
-    assert unwritable.returncode == 2 and "--out a-file/output: cannot write there (Not a directory)" in unwritable.stderr
+    assert (
+        unwritable.returncode == 2 and "--out a-file/output: cannot write there (Not a directory)" in unwritable.stderr
+    )
     bad_cron = briefkit(work, env, "serve", "--cron", "61 * * * *")
     assert bad_cron.returncode == 2 and "--cron '61 * * * *' is not a cron expression: bad minute" in bad_cron.stderr
     no_cluster = briefkit(work, env, "build", "--force", "--dask", f"127.0.0.1:{free_port()}")

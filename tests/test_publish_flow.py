@@ -16,15 +16,15 @@ import pytest
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="briefkit-prefect-"))
 
-from prefect.client.orchestration import get_client  # noqa: E402
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId  # noqa: E402
-from prefect.logging.handlers import APILogHandler  # noqa: E402
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+from prefect.logging.handlers import APILogHandler
+from prefect.testing.utilities import prefect_test_harness
 
-from briefkit.distribution.ledger import PENDING, SENT, Ledger  # noqa: E402
-from flows.publish import PublishReport, publish  # noqa: E402
-from tests.editions import publish_edition  # noqa: E402
-from tests.smtp_server import PASSWORD, USERNAME, Inbox, smtp_server  # noqa: E402
+from briefkit.distribution.ledger import PENDING, SENT, Ledger
+from flows.publish import PublishReport, publish
+from tests.editions import publish_edition
+from tests.smtp_server import PASSWORD, USERNAME, Inbox, smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
@@ -67,7 +67,9 @@ def run(port: int, monkeypatch: pytest.MonkeyPatch) -> tuple[PublishReport, str,
     run_id = UUID(str(state.state_details.flow_run_id))
     APILogHandler().flush()
     with get_client(sync_client=True) as client:
-        (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
     return report, str(artifact.data), "\n".join(log.message for log in logs)
 
@@ -85,19 +87,27 @@ def test_publish_delivers_once_and_a_rerun_sends_nothing(workspace: Path, monkey
     for msg in inbox.messages:
         for part in msg.iter_attachments():
             assert part.get_content() == (site / "test-brief" / "2025-03-01" / part.get_filename()).read_bytes()
-    assert "2 sent now, 0 sent before, 0 pending" in artifact and "| test-brief | 2025-03-01 | ada@example.org | sent |" in artifact
+    assert (
+        "2 sent now, 0 sent before, 0 pending" in artifact
+        and "| test-brief | 2025-03-01 | ada@example.org | sent |" in artifact
+    )
     assert "0 sent now, 2 sent before, 0 pending" in again
     assert "sent 2025-03-01 to ada@example.org" in logs
     for text in (artifact, again, logs, (workspace / "output" / "deliveries.sqlite3").read_bytes().decode("latin-1")):
         assert PASSWORD not in text and USERNAME not in text
 
 
-def test_failures_are_retried_then_left_pending_for_the_next_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failures_are_retried_then_left_pending_for_the_next_run(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with smtp_server(Inbox(failures=100, mode="drop")) as port:  # drops every message
         monkeypatch.delenv("BRIEFKIT_SMTP_USERNAME")
         failing, artifact, _ = run(port, monkeypatch)
     assert not failing.ok and failing.sent == ()
-    assert sorted((d.address, d.attempts) for d in failing.pending) == [("ada@example.org", 3), ("grace@example.org", 3)]
+    assert sorted((d.address, d.attempts) for d in failing.pending) == [
+        ("ada@example.org", 3),
+        ("grace@example.org", 3),
+    ]
     assert "## Pending" in artifact and "SMTPServerDisconnected" in artifact
     inbox = Inbox(failures=1, mode="refuse")  # one refusal: that delivery succeeds on its retry
     with smtp_server(inbox) as port:
@@ -133,7 +143,9 @@ def test_build_and_publish_delivers_the_seed(seed_copy: Path, tmp_path: Path, mo
     assert sorted(grace) == built
     for name, data in grace.items():
         assert data == (edition / name).read_bytes() == (site_edition / name).read_bytes()
-    assert [a.get_filename() for a in by_to["ada@example.org"].iter_attachments()] == [n for n in built if n.endswith(".pdf")]
+    assert [a.get_filename() for a in by_to["ada@example.org"].iter_attachments()] == [
+        n for n in built if n.endswith(".pdf")
+    ]
 
 
 def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
@@ -159,7 +171,9 @@ def test_credentials_from_an_email_server_credentials_block(workspace: Path, mon
 
     inbox = Inbox()
     with smtp_server(inbox, auth=True) as port:
-        EmailServerCredentials(username=USERNAME, password=PASSWORD, smtp_server="127.0.0.1", smtp_type="INSECURE", smtp_port=port).save("briefkit-test-smtp", overwrite=True)
+        EmailServerCredentials(
+            username=USERNAME, password=PASSWORD, smtp_server="127.0.0.1", smtp_type="INSECURE", smtp_port=port
+        ).save("briefkit-test-smtp", overwrite=True)
         for key in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD"):
             monkeypatch.delenv(f"BRIEFKIT_{key}")
         monkeypatch.setenv("BRIEFKIT_SMTP_BLOCK", "briefkit-test-smtp")

@@ -51,7 +51,10 @@ def test_republishing_an_edition_swaps_it_whole(tmp_path: Path) -> None:
     assert old.read() == "one"  # the reader still gets the complete old file
     old.close()
     assert not staging.exists()
-    assert sorted(p.name for p in (tmp_path / OUTPUT_ID).iterdir() if not p.name.startswith(".")) == ["2025-03-01", LATEST]
+    assert sorted(p.name for p in (tmp_path / OUTPUT_ID).iterdir() if not p.name.startswith(".")) == [
+        "2025-03-01",
+        LATEST,
+    ]
 
 
 def test_a_newer_edition_keeps_the_older_one(tmp_path: Path) -> None:

@@ -43,7 +43,21 @@ def test_no_readers_is_fine(tmp_path: Path) -> None:
     assert load_readers(write(tmp_path / "p"), FORMATS) == ((), [])
 
 
-@pytest.mark.parametrize("address", ["ada", "ada@", "@example.org", "ada@example", "a da@example.org", "ada@exa_mple.org", "Ada <ada@example.org>", "ada@@example.org", "ada.@example.org", "ädä@example.org"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ada",
+        "ada@",
+        "@example.org",
+        "ada@example",
+        "a da@example.org",
+        "ada@exa_mple.org",
+        "Ada <ada@example.org>",
+        "ada@@example.org",
+        "ada.@example.org",
+        "ädä@example.org",
+    ],
+)
 def test_bad_addresses_are_errors_with_line(tmp_path: Path, address: str) -> None:
     d = write(tmp_path / "p", f"readers:\n  - name: Ada\n    address: '{address}'\n")
     readers, diags = load_readers(d, FORMATS)
@@ -57,20 +71,20 @@ def test_every_problem_has_its_rule_and_line(tmp_path: Path) -> None:
         tmp_path / "p",
         readers_file=(
             "readers:\n"
-            "  - name: Ada\n"            # 2
+            "  - name: Ada\n"  # 2
             "    address: ada@example.org\n"
             "    formats: [pdf, epubb]\n"  # 4: unknown format, close to epub
-            "  - name: Ada again\n"       # 5
+            "  - name: Ada again\n"  # 5
             "    address: ADA@example.org\n"  # 6: duplicate, case-insensitive
-            "  - name: No address\n"      # 7
+            "  - name: No address\n"  # 7
             "    adress: x@example.org\n"  # 8: unknown key
-            "  - just a string\n"         # 9
+            "  - just a string\n"  # 9
             "  - address: z@example.org\n"
-            "    formats: []\n"           # 11: empty list
+            "    formats: []\n"  # 11: empty list
             "  - address: n@example.org\n"
-            "    name: |\n"               # 13: two lines
+            "    name: |\n"  # 13: two lines
             "      two\n      lines\n"
-            "extra: 1\n"                  # 16: unknown top-level key
+            "extra: 1\n"  # 16: unknown top-level key
         ),
     )
     readers, diags = load_readers(d, FORMATS)
@@ -111,5 +125,7 @@ def test_readers_must_be_a_list(tmp_path: Path) -> None:
 
 
 def test_control_character_in_name(tmp_path: Path) -> None:
-    _, diags = load_readers(write(tmp_path / "p", 'readers:\n  - name: "A\\u0007da"\n    address: ada@example.org\n'), FORMATS)
+    _, diags = load_readers(
+        write(tmp_path / "p", 'readers:\n  - name: "A\\u0007da"\n    address: ada@example.org\n'), FORMATS
+    )
     assert codes(diags) == [("BK104", "publication.yaml", 3)]

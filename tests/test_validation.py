@@ -19,7 +19,9 @@ GOOD_YAML = "title: Test publication\nlanguage: en\n"
 GOOD_PASSAGE = "---\ntitle: A passage\nsummary: One sentence.\n---\nSome text here.\n"
 
 
-def write_publication(root: Path, yaml_text: str | bytes | None = GOOD_YAML, passages: dict[str, str | bytes] | None = None) -> Path:
+def write_publication(
+    root: Path, yaml_text: str | bytes | None = GOOD_YAML, passages: dict[str, str | bytes] | None = None
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     if yaml_text is not None:
         data = yaml_text.encode() if isinstance(yaml_text, str) else yaml_text
@@ -51,29 +53,124 @@ class Case:
 CASES = [
     Case("BK101", "publication.yaml", 0, yaml_text=None),
     Case("BK102", "publication.yaml", 3, yaml_text="title: x\nauthors: [a, b\nlanguage: en\n: :\n"),
-    Case("BK102", "passages/010-first.md", 3, passages={"010-first.md": "---\ntitle: x\nsummary: [unclosed\n---\nBody.\n"}),
-    Case("BK103", "passages/010-first.md", 5, passages={"010-first.md": b"---\ntitle: x\nsummary: y\n---\nCaf\xe9 au lait.\n"}, column=4, in_message="offset 31"),
-    Case("BK104", "passages/010-first.md", 5, passages={"010-first.md": passage("Bell \x07 here.\n")}, column=6, in_message="U+0007"),
+    Case(
+        "BK102",
+        "passages/010-first.md",
+        3,
+        passages={"010-first.md": "---\ntitle: x\nsummary: [unclosed\n---\nBody.\n"},
+    ),
+    Case(
+        "BK103",
+        "passages/010-first.md",
+        5,
+        passages={"010-first.md": b"---\ntitle: x\nsummary: y\n---\nCaf\xe9 au lait.\n"},
+        column=4,
+        in_message="offset 31",
+    ),
+    Case(
+        "BK104",
+        "passages/010-first.md",
+        5,
+        passages={"010-first.md": passage("Bell \x07 here.\n")},
+        column=6,
+        in_message="U+0007",
+    ),
     Case("BK105", "publication.yaml", 2, yaml_text="title: x\ntitel: y\n", in_message="titel"),
     Case("BK105", "passages/010-first.md", 3, passages={"010-first.md": passage("Body.\n", "title: x\nsumary: y\n")}),
     Case("BK106", "passages/010-first.md", 2, passages={"010-first.md": passage("Body.\n", "summary: y\n")}),
     Case("BK106", "publication.yaml", 1, yaml_text="title: ''\n"),
     Case("BK107", "passages/010-first.md", 5, passages={"010-first.md": passage("\n\n")}),
-    Case("BK108", "passages/020-second.md", 1, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: same\n"), "020-second.md": passage("B.\n", "title: x\nsummary: y\nid: same\n")}),
-    Case("BK109", "passages/010-first.md", 4, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: Bad_Id\n")}),
-    Case("BK109", "passages/010-first.md", 4, passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: ../escape\n")}),
+    Case(
+        "BK108",
+        "passages/020-second.md",
+        1,
+        passages={
+            "010-first.md": passage("A.\n", "title: x\nsummary: y\nid: same\n"),
+            "020-second.md": passage("B.\n", "title: x\nsummary: y\nid: same\n"),
+        },
+    ),
+    Case(
+        "BK109",
+        "passages/010-first.md",
+        4,
+        passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: Bad_Id\n")},
+    ),
+    Case(
+        "BK109",
+        "passages/010-first.md",
+        4,
+        passages={"010-first.md": passage("A.\n", "title: x\nsummary: y\nid: ../escape\n")},
+    ),
     Case("BK110", "publication.yaml", 4, yaml_text="title: x\npassages:\n  - first\n  - nowhere\n"),
-    Case("BK111", "passages/020-second.md", 1, yaml_text="title: x\npassages: [first]\n", passages={"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE}),
-    Case("BK112", "passages/010-first.md", 6, passages={"010-first.md": passage("Text.\n<div>raw</div>\n")}, in_message="raw HTML"),
-    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("Text.\n\nAn ![image](x.png) here.\n")}, in_message="image"),
-    Case("BK112", "passages/010-first.md", 5, passages={"010-first.md": passage("# Top heading\n\nText.\n")}, in_message="level-1 heading"),
-    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("Text.\n\n```\ncode\n```\n")}, in_message="fenced code"),
-    Case("BK113", "passages/010-first.md", 5, passages={"010-first.md": passage("See [this](ftp://example.org/file).\n")}),
+    Case(
+        "BK111",
+        "passages/020-second.md",
+        1,
+        yaml_text="title: x\npassages: [first]\n",
+        passages={"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE},
+    ),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        6,
+        passages={"010-first.md": passage("Text.\n<div>raw</div>\n")},
+        in_message="raw HTML",
+    ),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        7,
+        passages={"010-first.md": passage("Text.\n\nAn ![image](x.png) here.\n")},
+        in_message="image",
+    ),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        5,
+        passages={"010-first.md": passage("# Top heading\n\nText.\n")},
+        in_message="level-1 heading",
+    ),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        7,
+        passages={"010-first.md": passage("Text.\n\n```\ncode\n```\n")},
+        in_message="fenced code",
+    ),
+    Case(
+        "BK113", "passages/010-first.md", 5, passages={"010-first.md": passage("See [this](ftp://example.org/file).\n")}
+    ),
     # inline constructs carry no line of their own: each is found on its line of the paragraph
-    Case("BK112", "passages/010-first.md", 8, passages={"010-first.md": passage("Text.\n\nOne line,\nthen a break\\\nand more.\n")}, column=13, in_message="hard line break"),
-    Case("BK112", "passages/010-first.md", 7, passages={"010-first.md": passage("A paragraph\nover lines\nwith <b>html</b>.\n")}, column=6, in_message="raw HTML"),
-    Case("BK113", "passages/010-first.md", 6, passages={"010-first.md": passage("See\n[this](ftp://x.org) link.\n")}, column=8),
-    Case("BK114", "passages/010-first.md", 0, passages={"010-first.md": passage("word " * 300 + "\n")}, settings_env={"BRIEFKIT_MAX_FILE_BYTES": "1000"}),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        8,
+        passages={"010-first.md": passage("Text.\n\nOne line,\nthen a break\\\nand more.\n")},
+        column=13,
+        in_message="hard line break",
+    ),
+    Case(
+        "BK112",
+        "passages/010-first.md",
+        7,
+        passages={"010-first.md": passage("A paragraph\nover lines\nwith <b>html</b>.\n")},
+        column=6,
+        in_message="raw HTML",
+    ),
+    Case(
+        "BK113",
+        "passages/010-first.md",
+        6,
+        passages={"010-first.md": passage("See\n[this](ftp://x.org) link.\n")},
+        column=8,
+    ),
+    Case(
+        "BK114",
+        "passages/010-first.md",
+        0,
+        passages={"010-first.md": passage("word " * 300 + "\n")},
+        settings_env={"BRIEFKIT_MAX_FILE_BYTES": "1000"},
+    ),
     Case("BK115", "", 0, passages={}),
     Case("BK116", "publication.yaml", 2, yaml_text="title: x\nlanguage: not a tag!\n"),
     Case("BK116", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  primary_color: red\n"),
@@ -82,15 +179,32 @@ CASES = [
     Case("BK117", "passages/010-first.md", 1, passages={"010-first.md": "No front matter here.\n"}),
     Case("BK118", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  logo: missing.png\n"),
     Case("BK120", "publication.yaml", 3, yaml_text="title: x\nreaders:\n  - address: not-an-address\n"),
-    Case("BK121", "publication.yaml", 4, yaml_text="title: x\nreaders:\n  - address: a@example.org\n    formats: [pdf, rtf]\n"),
-    Case("BK122", "publication.yaml", 4, yaml_text="title: x\nreaders:\n  - address: a@example.org\n  - address: A@example.org\n"),
+    Case(
+        "BK121",
+        "publication.yaml",
+        4,
+        yaml_text="title: x\nreaders:\n  - address: a@example.org\n    formats: [pdf, rtf]\n",
+    ),
+    Case(
+        "BK122",
+        "publication.yaml",
+        4,
+        yaml_text="title: x\nreaders:\n  - address: a@example.org\n  - address: A@example.org\n",
+    ),
     Case("BK123", "publication.yaml", 3, yaml_text="title: x\nreaders:\n  - name: Nobody\n"),
     Case("BK201", "passages/010-first.md", 5, passages={"010-first.md": passage("This " + "word " * 45 + "ends.\n")}),
     Case("BK202", "passages/010-first.md", 5, passages={"010-first.md": passage("Short sentence here. " * 140 + "\n")}),
     Case("BK203", "passages/010-first.md", 5, passages={"010-first.md": passage("It was the the best.\n")}, column=12),
-    Case("BK204", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine line.\nTwo  spaces.\n")}, column=4),
+    Case(
+        "BK204", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine line.\nTwo  spaces.\n")}, column=4
+    ),
     Case("BK205", "passages/010-first.md", 1, passages={"010-first.md": passage("Body.\n", "title: x\n")}),
-    Case("BK206", "passages/010-first.md", 1, passages={"010-first.md": passage("Body.\n", "title: x\nsummary: y\nprovisional_title: true\n")}),
+    Case(
+        "BK206",
+        "passages/010-first.md",
+        1,
+        passages={"010-first.md": passage("Body.\n", "title: x\nsummary: y\nprovisional_title: true\n")},
+    ),
     Case("BK207", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine.\nA 漢 character.\n")}, column=3),
 ]
 
@@ -155,7 +269,9 @@ def test_usage_error_exit_status(tmp_path: Path) -> None:
 
 
 def test_text_report_is_grouped_by_file(tmp_path: Path) -> None:
-    root = write_publication(tmp_path / "pub", passages={"010-a.md": passage("the the\n"), "020-b.md": passage("x  y\n")})
+    root = write_publication(
+        tmp_path / "pub", passages={"010-a.md": passage("the the\n"), "020-b.md": passage("x  y\n")}
+    )
     result = runner.invoke(app, ["validate", str(root)])
     out = result.output
     assert out.index("010-a.md") < out.index("BK203") < out.index("020-b.md") < out.index("BK204")
@@ -213,7 +329,9 @@ def test_markup_in_messages_is_not_interpreted(tmp_path: Path) -> None:
 
 def test_passages_key_orders_passages(tmp_path: Path) -> None:
     root = write_publication(
-        tmp_path / "pub", "title: x\npassages: [second, first]\n", {"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE}
+        tmp_path / "pub",
+        "title: x\npassages: [second, first]\n",
+        {"010-first.md": GOOD_PASSAGE, "020-second.md": GOOD_PASSAGE},
     )
     publication, diagnostics = load_publication(root)
     assert publication is not None, diagnostics

@@ -61,7 +61,15 @@ def atom_feed(
         _sub(entry, "updated", _stamp(m.edition))
         _sub(entry, "link", rel="alternate", type="text/html", href=url(base + "index.html"))
         for f in m.files:
-            _sub(entry, "link", rel="enclosure", type=mimetype(f.name), length=str(f.bytes), title=format_label(f.format), href=url(base + f.name))
+            _sub(
+                entry,
+                "link",
+                rel="enclosure",
+                type=mimetype(f.name),
+                length=str(f.bytes),
+                title=format_label(f.format),
+                href=url(base + f.name),
+            )
         if m.description:
             _sub(entry, "summary", m.description)
         _sub(entry, "content", str(summary_list(m)).strip(), type="html")

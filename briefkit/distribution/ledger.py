@@ -50,7 +50,7 @@ class Delivery:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Ledger:
@@ -97,7 +97,15 @@ class Ledger:
                 """INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, '', ?)
                    ON CONFLICT DO UPDATE SET attempts = attempts + 1, status = 'pending',
                        name = excluded.name, formats = excluded.formats, updated_at = excluded.updated_at""",
-                (d.publication_id, d.edition.isoformat(), d.address.lower(), d.name, ",".join(d.formats), d.message_id, _now()),
+                (
+                    d.publication_id,
+                    d.edition.isoformat(),
+                    d.address.lower(),
+                    d.name,
+                    ",".join(d.formats),
+                    d.message_id,
+                    _now(),
+                ),
             )
 
     def _set(self, publication_id: str, edition: dt.date, address: str, status: str, error: str) -> None:
@@ -122,7 +130,11 @@ class Ledger:
             )
 
     def rows(self, status: str | None = None) -> list[Delivery]:
-        query = "SELECT * FROM deliveries" + (" WHERE status=?" if status else "") + " ORDER BY publication_id, edition, address"
+        query = (
+            "SELECT * FROM deliveries"
+            + (" WHERE status=?" if status else "")
+            + " ORDER BY publication_id, edition, address"
+        )
         with self._connect() as db:
             found = db.execute(query, (status,) if status else ()).fetchall()
         return [

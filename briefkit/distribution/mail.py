@@ -53,7 +53,9 @@ def message_id(m: Manifest, address: str, sender: str) -> str:
 def plan(m: Manifest, reader: Reader, settings: DistributionSettings) -> Outgoing:
     formats = reader.wants([f.format for f in m.files])
     total = sum(f.bytes for f in m.files if f.format in formats)
-    return Outgoing(reader, formats, message_id(m, reader.address, settings.smtp_from), total <= settings.mail_attach_limit)
+    return Outgoing(
+        reader, formats, message_id(m, reader.address, settings.smtp_from), total <= settings.mail_attach_limit
+    )
 
 
 def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: DistributionSettings, date: str) -> EmailMessage:
@@ -109,9 +111,13 @@ def deliver(
     if ledger.is_sent(m.publication_id, m.edition, reader.address):
         return False
     out = plan(m, reader, settings)
-    ledger.attempt(Delivery(m.publication_id, m.edition, reader.address, reader.name, out.formats, out.message_id, "pending", 0, "", ""))
+    ledger.attempt(
+        Delivery(
+            m.publication_id, m.edition, reader.address, reader.name, out.formats, out.message_id, "pending", 0, "", ""
+        )
+    )
     try:
-        date = format_datetime(dt.datetime.now(dt.timezone.utc))
+        date = format_datetime(dt.datetime.now(dt.UTC))
         send(compose(m, edition_dir, out, settings, date), connect)
     except Exception as exc:
         ledger.failed(m.publication_id, m.edition, reader.address, describe(exc))
@@ -131,7 +137,9 @@ def smtp_connector(settings: DistributionSettings) -> Connect:
     def connect() -> smtplib.SMTP:
         context = ssl.create_default_context()
         if settings.smtp_ssl:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
+            )
         else:
             smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
         try:

@@ -104,16 +104,46 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
         for m in view.editions:
             path = edition_path(m)
             for f in m.files:
-                files.append(SiteFile(path + f.name, _FILES, source=edition_dir(output, pub, m.edition) / f.name, sha256=f.sha256))
+                files.append(
+                    SiteFile(
+                        path + f.name, _FILES, source=edition_dir(output, pub, m.edition) / f.name, sha256=f.sha256
+                    )
+                )
             page = render("edition.html.j2", m=m, href=lambda f: quote(f.name), root="../../", **common)
             files.append(SiteFile(path + "index.html", _EDITION_PAGES, page.encode()))
         archive = render("archive.html.j2", latest=view.latest, editions=view.editions, root="../", **common)
         files.append(SiteFile(f"{pub}/index.html", _ARCHIVES, archive.encode()))
-        feed = atom_feed(pub, view.latest.title, site_title, url_from("../")(f"{pub}/feed.xml"), url_from("../")(f"{pub}/index.html"), view.editions, url_from("../"))
+        feed = atom_feed(
+            pub,
+            view.latest.title,
+            site_title,
+            url_from("../")(f"{pub}/feed.xml"),
+            url_from("../")(f"{pub}/index.html"),
+            view.editions,
+            url_from("../"),
+        )
         files.append(SiteFile(f"{pub}/feed.xml", _FEEDS, feed))
-    everything = sorted((m for v in views for m in v.editions), key=lambda m: (m.edition, m.publication_id), reverse=True)
-    files.append(SiteFile("feed.xml", _FEEDS, atom_feed("site", site_title, site_title, url_from("")("feed.xml"), url_from("")("index.html"), everything, url_from(""))))
-    files.append(SiteFile("index.html", _FRONT, render("index.html.j2", publications=views, root="", **common).encode()))
+    everything = sorted(
+        (m for v in views for m in v.editions), key=lambda m: (m.edition, m.publication_id), reverse=True
+    )
+    files.append(
+        SiteFile(
+            "feed.xml",
+            _FEEDS,
+            atom_feed(
+                "site",
+                site_title,
+                site_title,
+                url_from("")("feed.xml"),
+                url_from("")("index.html"),
+                everything,
+                url_from(""),
+            ),
+        )
+    )
+    files.append(
+        SiteFile("index.html", _FRONT, render("index.html.j2", publications=views, root="", **common).encode())
+    )
     return files
 
 

@@ -56,20 +56,29 @@ class _Checker:
 
     def readers(self, value: object) -> list[Reader]:
         if not isinstance(value, list):
-            self.report("BK116", self.doc.line("readers"), "'readers' must be a list of readers", "write readers: then lines '- address: ...'")
+            self.report(
+                "BK116",
+                self.doc.line("readers"),
+                "'readers' must be a list of readers",
+                "write readers: then lines '- address: ...'",
+            )
             return []
         return [r for n, entry in enumerate(value) if (r := self.reader(n, entry)) is not None]
 
     def reader(self, n: int, entry: object) -> Reader | None:
         line = self.doc.line("readers", n)
         if not isinstance(entry, dict):
-            self.report("BK116", line, f"reader {n + 1} must be a mapping", "write '- name: ...' with 'address: ...' below it")
+            self.report(
+                "BK116", line, f"reader {n + 1} must be a mapping", "write '- name: ...' with 'address: ...' below it"
+            )
             return None
         for key in entry:
             if str(key) not in READER_KEYS:
                 close = difflib.get_close_matches(str(key), READER_KEYS, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys of a reader: {', '.join(READER_KEYS)}"
-                self.report("BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{key}' in a reader", hint)
+                self.report(
+                    "BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{key}' in a reader", hint
+                )
         name = self.name(n, entry.get("name"))
         address = self.address(n, entry.get("address"), line)
         formats = self.formats(n, entry.get("formats"))
@@ -95,12 +104,22 @@ class _Checker:
             return None
         address = str(value).strip()
         if isinstance(value, (dict, list, bool)) or not ADDRESS.match(address):
-            self.report("BK120", line, f"'{address}' is not a valid email address", "write one plain ASCII address such as name@example.org")
+            self.report(
+                "BK120",
+                line,
+                f"'{address}' is not a valid email address",
+                "write one plain ASCII address such as name@example.org",
+            )
             return None
         key = address.lower()
         if key in self.seen:
             first_file, first_line = self.seen[key]
-            self.report("BK122", line, f"address '{address}' is already listed at {first_file.name}:{first_line}", "remove one of the entries")
+            self.report(
+                "BK122",
+                line,
+                f"address '{address}' is already listed at {first_file.name}:{first_line}",
+                "remove one of the entries",
+            )
             return None
         self.seen[key] = (self.file, line)
         return address
@@ -110,13 +129,22 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, list) or not value or any(isinstance(v, (dict, list)) or v is None for v in value):
-            self.report("BK116", line, "'formats' must be a non-empty list of format names", "write formats: [pdf, epub], or remove it for every format")
+            self.report(
+                "BK116",
+                line,
+                "'formats' must be a non-empty list of format names",
+                "write formats: [pdf, epub], or remove it for every format",
+            )
             return None
         names = [str(v).strip() for v in value]
         for i, fmt in enumerate(names):
             if fmt not in self.known_formats:
                 close = difflib.get_close_matches(fmt, list(self.known_formats), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"known formats: {', '.join(sorted(self.known_formats))}"
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"known formats: {', '.join(sorted(self.known_formats))}"
+                )
                 self.report("BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{fmt}'", hint)
         return tuple(dict.fromkeys(f for f in names if f in self.known_formats))
 
@@ -127,10 +155,23 @@ def _document(path: Path, settings: Settings, diags: list[Diagnostic]) -> YamlDo
         return None
     parsed = parse_yaml(text)
     if isinstance(parsed, YamlError):
-        diags.append(Diagnostic("BK102", path, f"YAML is not valid: {parsed.problem}", "fix the YAML syntax at this line", parsed.line, parsed.column))
+        diags.append(
+            Diagnostic(
+                "BK102",
+                path,
+                f"YAML is not valid: {parsed.problem}",
+                "fix the YAML syntax at this line",
+                parsed.line,
+                parsed.column,
+            )
+        )
         return None
     if parsed.data is not None and not isinstance(parsed.data, dict):
-        diags.append(Diagnostic("BK116", path, "YAML must be a mapping of keys to values", "write readers: and a list below it", 1, 1))
+        diags.append(
+            Diagnostic(
+                "BK116", path, "YAML must be a mapping of keys to values", "write readers: and a list below it", 1, 1
+            )
+        )
         return None
     return parsed
 
@@ -151,7 +192,16 @@ def load_readers(
         if path.name == READERS_FILE:
             for key in doc.data:
                 if key != "readers":
-                    diags.append(Diagnostic("BK105", path, f"unknown key '{key}' in {READERS_FILE}", "the file holds only readers:", doc.key_line(str(key)), 1))
+                    diags.append(
+                        Diagnostic(
+                            "BK105",
+                            path,
+                            f"unknown key '{key}' in {READERS_FILE}",
+                            "the file holds only readers:",
+                            doc.key_line(str(key)),
+                            1,
+                        )
+                    )
         if "readers" in doc.data:
             readers += _Checker(path, doc, known_formats, seen, diags).readers(doc.data["readers"])
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
