@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mimetypes
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,6 +43,8 @@ class ManifestFile:
     format: str
     bytes: int
     sha256: str
+    label: str = ""  # what readers call the format, e.g. "PDF handout"
+    media_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,17 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         data["edition"] = dt.date.fromisoformat(data["edition"])
-        data["files"] = tuple(ManifestFile(**f) for f in data["files"])
+        # manifests written before files carried a label and media type get plain ones
+        data["files"] = tuple(
+            ManifestFile(**{"label": f["format"].upper(), "media_type": _guess_type(f["name"]), **f})
+            for f in data["files"]
+        )
         data["passages"] = tuple(PassageSummary(**p) for p in data["passages"])
         return cls(**data)
+
+
+def _guess_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def publication_root(output: Path, publication_id: str) -> Path:

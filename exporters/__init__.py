@@ -1,5 +1,5 @@
-"""Exporters: one module per output format, each a plain function of the model.
+"""Exporters: one module (or package) per output format, each a plain function of the model.
 
-A format module defines ``EXPORTER = Exporter(...)``; ``exporters.registry`` finds it, so
-adding a format is adding one module. Nothing here imports prefect.
+A format module defines ``EXPORTER = Exporter(...)`` and is listed in
+``exporters.registry.BUILTINS``. Nothing here imports prefect.
 """

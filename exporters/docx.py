@@ -281,5 +281,12 @@ def check(path: Path) -> list[str]:
 
 
 EXPORTER = Exporter(
-    name="docx", suffix="briefing-pack.docx", version="1", export=export, read_back=read_back, check=check
+    name="docx",
+    label="Word briefing pack",
+    media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    suffix="briefing-pack.docx",
+    version="1",
+    export=export,
+    read_back=read_back,
+    check=check,
 )

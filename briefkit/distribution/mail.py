@@ -24,7 +24,7 @@ from briefkit.distribution.config import DistributionSettings
 from briefkit.distribution.ledger import Delivery, Ledger
 from briefkit.distribution.portal import edition_path
 from briefkit.distribution.readers import Reader
-from briefkit.distribution.render import mimetype, render
+from briefkit.distribution.render import render
 from briefkit.manifest import Manifest, ManifestFile, sha256_file
 
 Connect = Callable[[], smtplib.SMTP]  # an open, logged-in SMTP connection
@@ -85,7 +85,7 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
             path = edition_dir / f.name
             if sha256_file(path) != f.sha256:
                 raise DeliveryError(f"{path} does not match the sha256 in its manifest")
-            maintype, _, subtype = mimetype(f.name).partition("/")
+            maintype, _, subtype = f.media_type.partition("/")
             msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=f.name)
     return msg
 

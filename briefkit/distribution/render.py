@@ -7,16 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import mimetypes
 from importlib import resources
 
 import jinja2
-
-FORMAT_LABELS = {"docx": "Word briefing pack", "pdf": "PDF handout", "epub": "EPUB e-book"}
-
-
-def format_label(fmt: str) -> str:
-    return FORMAT_LABELS.get(fmt, fmt.upper())
 
 
 def size(n: int) -> str:
@@ -31,10 +24,6 @@ def longdate(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"  # locale-independent, no leading zero
 
 
-def mimetype(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -45,7 +34,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(format_label=format_label, size=size, longdate=longdate, mimetype=mimetype)
+    env.filters.update(size=size, longdate=longdate)
     return env
 
 
