@@ -32,7 +32,6 @@ from briefkit.model import (
     Link,
     ListBlock,
     Paragraph,
-    Passage,
     Publication,
     Strong,
     Text,

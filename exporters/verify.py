@@ -1,8 +1,7 @@
-"""Verification of a written file: read it back and compare with the canonical text.
+"""Verification of a written file: read it back and compare it with the canonical text.
 
 Every passage title and body must come back in order, character for character (white
-space aside, since layout re-flows it), with no other text inside the passages; then the
-format's own validator (epubcheck for EPUB) must report nothing.
+space aside, since layout re-flows it), with no other text inside the passages.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from briefkit.model import Publication, block_texts, squash
 from exporters.registry import Exporter, ReadBack
 
 
-@dataclass  # not frozen: Python and pickling (process pools) set attributes on exceptions
+@dataclass  # not frozen: Python and pickling (Dask) set attributes on exceptions
 class VerificationError(Exception):
     path: Path
     problems: tuple[str, ...]
@@ -28,18 +27,13 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"expected …{expected[max(0, i - 20) : i + 20]!r}…, read …{actual[max(0, i - 20) : i + 20]!r}…"
 
 
-def compare(
-    publication: Publication, read: ReadBack, passages: range | None = None, found: int | None = None
-) -> list[str]:
-    """How ``read`` differs from the publication's passages, or from those in ``passages``
-    (a part of the file, which has ``found`` passages in all)."""
+def compare(publication: Publication, read: ReadBack) -> list[str]:
+    """How ``read`` differs from the publication's passages."""
     expected = publication.passages
-    part = expected if passages is None else expected[passages.start : passages.stop]
-    found = len(read) if found is None else found
     problems: list[str] = []
-    if found != len(expected) and (passages is None or passages.start == 0):  # said by one part only
-        problems.append(f"{found} passages read back, {len(expected)} expected")
-    for passage, (title, body) in zip(part, read):
+    if len(read) != len(expected):
+        problems.append(f"{len(read)} passages read back, {len(expected)} expected")
+    for passage, (title, body) in zip(expected, read):
         want_body = squash(" ".join(block_texts(passage.blocks)))
         if squash(title) != squash(passage.title):
             problems.append(f"passage '{passage.id}': title {_first_difference(squash(passage.title), squash(title))}")
@@ -48,27 +42,16 @@ def compare(
     return problems
 
 
-def read_back_problems(
-    publication: Publication, exporter: Exporter, path: Path, passages: range | None = None
-) -> list[str]:
-    """How ``path``, read back, differs from ``publication`` (the format's check aside);
-    with ``passages``, only in that range (the exporter must be able to read back ranges)."""
-    read_range = exporter.read_back_range
-    if passages is not None and read_range is None:
-        raise ValueError(
-            f"{exporter.name} files are read back whole, not passages {passages.start}-{passages.stop - 1}"
-        )
+def read_back_problems(publication: Publication, exporter: Exporter, path: Path) -> list[str]:
+    """How ``path``, read back, differs from ``publication`` (the format's check aside)."""
     try:
-        if passages is None or read_range is None:
-            return compare(publication, exporter.read_back(path))
-        found, read = read_range(path, passages)
-        return compare(publication, read, passages, found)
+        return compare(publication, exporter.read_back(path))
     except Exception as exc:  # noqa: BLE001 - an unreadable file is a verification failure, not a crash
         return [f"cannot be read back: {exc}"]
 
 
 def verify(publication: Publication, exporter: Exporter, path: Path) -> None:
-    """Raise VerificationError unless ``path`` reads back as ``publication``."""
+    """Raise VerificationError unless ``path`` reads back as ``publication`` and passes its check."""
     problems = read_back_problems(publication, exporter, path)
     if exporter.check is not None:
         problems += exporter.check(path)

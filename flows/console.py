@@ -13,8 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from briefkit import report
-from flows.build import BuildFailed, Outcome, add_listener, build, build_all, default_task_runner, remove_listener
-from flows.local import prefect_api
+from flows.build import BuildFailed, Outcome, add_listener, build, build_all, remove_listener, task_runner
 
 _STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
 
@@ -35,7 +34,7 @@ def run_build(
     else:
         flow, params["publications"] = build_all, [str(d) for d in directories]
     if dask:
-        flow = flow.with_options(task_runner=default_task_runner(dask))
+        flow = flow.with_options(task_runner=task_runner(dask))
 
     def show(publication_id: str, message: str) -> None:
         style = "red" if "failed" in message or message in ("invalid", "locked") else "dim"
@@ -43,12 +42,7 @@ def run_build(
 
     # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
     # matter to runs that a worker or `serve` started and nobody watches.
-    with (
-        console.status("starting the build flow…"),
-        prefect_api() as api,
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        console.print(Text(f"build flow on Prefect API {api}", style="dim"), soft_wrap=True)
+    with console.status("starting the build flow…"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         add_listener(show)
         try:
             state = flow(**params, return_state=True)

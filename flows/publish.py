@@ -28,7 +28,7 @@ from briefkit.distribution.mail import Connect, deliver, smtp_connector
 from briefkit.distribution.portal import SiteReport, publish_site
 from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
-from exporters.registry import registry
+from exporters import registry
 from flows.build import build, markdown_text, resolve
 
 
@@ -116,7 +116,7 @@ def _mail(report: PublishReport, output: Path, source: Path, settings: Distribut
     with ledger.exclusive():  # a second run at the same time would send the same messages
         for pub in published_publications(output):
             manifest = read_manifest(latest_dir(output, pub))
-            readers, diags = load_readers(source / pub, registry().keys())
+            readers, diags = load_readers(source / pub, registry.names())
             problems += diags
             if manifest is None or has_errors(diags):
                 continue

@@ -1,0 +1,41 @@
+"""The format registry: one explicit list, each format's module imported only when used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from exporters import registry
+from tests.conftest import SEED
+
+
+def test_every_listed_format_has_an_exporter_with_its_label_and_media_type() -> None:
+    assert registry.names() == ["docx", "epub", "pdf"]
+    for name in registry.names():
+        exporter = registry.get(name)
+        assert exporter.name == name and exporter.label and "/" in exporter.media_type
+    assert {e.media_type for e in registry.registry().values()} == {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/epub+zip",
+        "application/pdf",
+    }
+
+
+def test_an_unknown_format_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known formats: docx, epub, pdf"):
+        registry.get("odt")
+
+
+def test_building_the_word_pack_imports_neither_reportlab_nor_java(tmp_path: object) -> None:
+    code = (
+        "import sys, tempfile; from pathlib import Path\n"
+        "from briefkit.loader import load_publication; from exporters import registry; from exporters.verify import verify\n"
+        f"publication, _ = load_publication({str(SEED)!r})\n"
+        "docx = registry.get('docx')\n"
+        "verify(publication, docx, docx.export(publication, Path(tempfile.mkdtemp())))\n"
+        "print(sorted(m for m in ('exporters.pdf', 'exporters.epub', 'jpype', 'reportlab.platypus', 'ebooklib') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip() == "[]"
