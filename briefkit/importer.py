@@ -80,5 +80,24 @@ def write_publication(passages: list[ImportedPassage], into: Path, title: str) -
         (into / PASSAGES_DIR / name).write_text(f"---\n{front}---\n{escape_markdown(p.text)}\n", encoding="utf-8")
 
 
+SKELETON_PASSAGE = """\
+---
+title: What this passage is about
+summary: One sentence that the executive summary shows for this passage.
+tags: [example]
+---
+Write the passage here, in Markdown: *emphasis*, **strong**, [links](https://example.org),
+lists, quotes and ## sub-headings.
+"""
+
+
+def write_skeleton(into: Path, title: str) -> None:
+    """A new publication that validates clean: publication.yaml and one example passage."""
+    (into / PASSAGES_DIR).mkdir(parents=True)
+    meta = {"title": title, "language": "en", "authors": ["Your Name"], "organisation": "Your organisation"}
+    (into / PUBLICATION_FILE).write_text(_yaml(meta), encoding="utf-8")
+    (into / PASSAGES_DIR / "010-first-passage.md").write_text(SKELETON_PASSAGE, encoding="utf-8")
+
+
 def _yaml(data: dict[str, object]) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)

@@ -1,4 +1,5 @@
-"""The `briefkit` command line: validate and import here; build, serve and publish hand off to flows.
+"""The `briefkit` command line, the application's edge: validate and import here; build, serve
+and publish hand off to the flows. Nothing imports this module.
 
 Exit status: 0 success, 1 problems in the input or a failed run, 2 usage errors. Bad input
 never produces a traceback: it produces diagnostics.
@@ -6,23 +7,27 @@ never produces a traceback: it produces diagnostics.
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import enum
-import gc
+import os
+import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from briefkit import importer, report
 from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
-from briefkit.estimates import expects_work, wants_workers
-from briefkit.loader import PUBLICATION_FILE, load_publication, locate_publication, publication_dirs, read_source
+from briefkit.loader import PUBLICATION_FILE, SLUG, load_publication, locate_publication, publication_dirs, read_source
 from briefkit.settings import get_settings
+from exporters import registry
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -35,11 +40,14 @@ class OutputFormat(str, enum.Enum):
 
 
 def resolve_publications(paths: list[Path] | None) -> list[Path]:
-    """Publication directories: the given ones (a source root expands), or all under source/."""
+    """Publication directories: the given ones, as paths or ids under source/ (a source root
+    expands), or all under source/. What is neither stays as given, for validation to name."""
+    source = get_settings().source_dir
     if not paths:
-        return publication_dirs(get_settings().source_dir)
+        return publication_dirs(source)
     found: list[Path] = []
-    for path in paths:
+    for given in paths:
+        path = located if (located := locate_publication(str(given), source)).exists() else given
         is_source_root = any((d / PUBLICATION_FILE).exists() for d in publication_dirs(path))
         if not (path / PUBLICATION_FILE).exists() and is_source_root:
             found.extend(publication_dirs(path))
@@ -48,8 +56,11 @@ def resolve_publications(paths: list[Path] | None) -> list[Path]:
     return found
 
 
+_PLAIN = {"markup": False, "highlight": False, "soft_wrap": True}  # text from input printed as it is, paths whole
+
+
 def fail_usage(message: str) -> typer.Exit:
-    err_console.print(f"briefkit: {message}", markup=False, highlight=False, soft_wrap=True)  # paths stay whole
+    err_console.print(f"briefkit: {message}", **_PLAIN)
     return typer.Exit(2)
 
 
@@ -73,7 +84,7 @@ def directory_option(path: Path, option: str, written: bool = True) -> Path:
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Publication directories (default: every one under source/).")
+        list[Path] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     output_format: Annotated[
@@ -122,6 +133,24 @@ def import_text(
     report.print_text(load_publication(into)[1], console)
 
 
+@app.command()
+def new(
+    publication: Annotated[str, typer.Argument(help="The new publication's id: lower-case letters, digits, hyphens.")],
+    title: Annotated[str, typer.Option("--title", help="Its title (default: from the id).")] = "",
+) -> None:
+    """Start a publication under source/: publication.yaml and an example passage that validate clean."""
+    if not SLUG.match(publication):
+        raise fail_usage(f"'{publication}' is not a publication id: use lower-case letters, digits and single hyphens")
+    into = get_settings().source_dir / publication
+    if into.exists():
+        raise fail_usage(f"{into} already exists; choose another id")
+    importer.write_skeleton(into, title.strip() or publication.replace("-", " ").capitalize())
+    console.print(
+        f"created {into}: edit {into / PUBLICATION_FILE} and {into / 'passages'}/, then `briefkit validate {publication}`",
+        **_PLAIN,
+    )
+
+
 def resolve_names(names: list[str] | None) -> list[Path]:
     """Publication directories from ids under source/ or paths; unknown names are usage errors."""
     source = get_settings().source_dir
@@ -159,21 +188,12 @@ def build(
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
     output = directory_option(out or get_settings().output_dir, "--out")
-    address = dask or get_settings().dask_address  # a Dask cluster runs the fan-out instead of workers here
-    if not address and wants_workers(dirs) and expects_work(dirs, output, force):
-        import flows.quiet  # noqa: F401 - the fork server imports Prefect: quiet it first
-        from flows import forking
-
-        forking.start()  # the workers' imports then overlap ours (flows.forking)
-    from exporters.registry import registry
-
     chosen = [f.strip() for spec in formats or [] for f in spec.split(",") if f.strip()] or None
-    unknown = [f for f in chosen or [] if f not in registry()]
-    if unknown:
-        raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry()) or 'none'}")
+    if unknown := [f for f in chosen or [] if f not in registry.names()]:
+        raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry.names())}")
     from flows.console import print_outcomes, run_build  # imports prefect: only when building
 
-    if address:
+    if address := dask or get_settings().dask_address:
         from flows.build import dask_problem
 
         if problem := dask_problem(address):
@@ -181,9 +201,8 @@ def build(
             raise fail_usage(
                 f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it"
             )
-
-    gc.freeze()  # see main(): what the imports made stays, so later collections skip it
-    outcomes = run_build(dirs, chosen, strict, force, output, dask, console)
+    with prefect_server():
+        outcomes = run_build(dirs, chosen, strict, force, output, address, console)
     if outcomes is None:
         raise typer.Exit(1)
     print_outcomes(outcomes, console)
@@ -210,16 +229,11 @@ def serve(
     if cron and (problem := cron_problem(cron)):
         raise fail_usage(f"--cron '{cron}' is not a cron expression: {problem}")
     output = directory_option(out or get_settings().output_dir, "--out")
-    from flows.serve import ScheduleRejected, serve_builds, server_configured  # imports prefect: only when serving
+    from flows.serve import ScheduleRejected, serve_builds  # imports prefect: only when serving
 
-    if not server_configured():
-        raise fail_usage(
-            "serve needs a running Prefect server (a temporary one cannot run schedules): start one with "
-            "`prefect server start` in another terminal, then `export PREFECT_API_URL=http://127.0.0.1:4200/api` "
-            "and run briefkit serve again"
-        )
     try:
-        serve_builds(dirs, cron, interval, output, console)
+        with prefect_server():
+            serve_builds(dirs, cron, interval, output, console)
     except ScheduleRejected as exc:
         raise fail_usage(str(exc)) from None
 
@@ -227,9 +241,22 @@ def serve(
 def reader_problems(directory: Path) -> list[Diagnostic]:
     """Problems in the publication's reader list (checked against the formats briefkit can build)."""
     from briefkit.distribution.readers import load_readers
-    from exporters.registry import registry
 
-    return load_readers(directory, registry().keys())[1] if directory.is_dir() else []
+    return load_readers(directory, registry.names())[1] if directory.is_dir() else []
+
+
+@contextlib.contextmanager
+def prefect_server() -> Iterator[str]:
+    """Runs inside report to PREFECT_API_URL's server or the local one (flows.local); a server
+    that cannot be reached or started is a usage error, before any run."""
+    from flows.local import ServerError, prefect_api
+
+    with contextlib.ExitStack() as stack:
+        try:
+            api = stack.enter_context(prefect_api(notice=lambda text: err_console.print(text, **_PLAIN)))
+        except ServerError as exc:
+            raise fail_usage(str(exc)) from None
+        yield api
 
 
 @app.command("publish")
@@ -249,10 +276,9 @@ def publish_command(
         directory_option(out, "--out", written=False)
     if site is not None:
         directory_option(site, "--site")
-    from flows.local import prefect_api  # imports prefect: only when publishing
-    from flows.publish import PublishReport, publish, to_markdown
+    from flows.publish import PublishReport, publish, to_markdown  # imports prefect: only when publishing
 
-    with console.status("starting the publish flow…"), prefect_api():
+    with prefect_server(), console.status("starting the publish flow…"):
         state = publish(output_dir=str(out) if out else None, site_dir=str(site) if site else None, return_state=True)
     result = state.result(raise_on_failure=False)
     if not isinstance(result, PublishReport):
@@ -302,11 +328,75 @@ def open_site(
 
 app.command("preview", hidden=True)(open_site)
 
+server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server that runs report to (flows.local).")
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: 4200 if free).")] = 0,
+) -> None:
+    """Start the local Prefect server in the background, unless it runs."""
+    from flows.local import ServerError, start
+
+    try:
+        server, started = start(port)
+    except ServerError as exc:
+        raise fail_usage(str(exc)) from None
+    state = "started" if started else "already running"
+    console.print(f"local Prefect server {state}: UI {server.ui_url}, API {server.api_url}", **_PLAIN)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local Prefect server briefkit started."""
+    from flows.local import stop
+
+    server = stop()
+    console.print(
+        f"stopped the local Prefect server at {server.ui_url}" if server else "no local Prefect server runs", **_PLAIN
+    )
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Where runs report: PREFECT_API_URL's server, or the local one. Exit 1 when none answers."""
+    from flows.local import api_problem, configured_api, running
+
+    if api := configured_api():
+        problem = api_problem(api)
+        console.print(problem or f"PREFECT_API_URL {api} answers", **_PLAIN)
+        raise typer.Exit(1 if problem else 0)
+    server = running()
+    console.print(f"local Prefect server: UI {server.ui_url}" if server else "no local Prefect server runs", **_PLAIN)
+    raise typer.Exit(0 if server else 1)
+
+
+# Seconds that a command, once interrupted, waits for its tasks' threads before it ends anyway.
+INTERRUPT_GRACE_SECONDS = 5.0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: stop as Python stops (KeyboardInterrupt, so the run is marked
+    crashed), then, if an export's thread still holds the exit, end the process after a
+    grace period. Nothing published is harmed: editions change only by atomic renames,
+    the kernel frees the publication's lock, and the next run clears the staging left."""
+    name = signal.Signals(signum).name
+    err_console.print(f"briefkit: interrupted ({name}); the last published editions are unchanged", **_PLAIN)
+    watchdog = threading.Timer(INTERRUPT_GRACE_SECONDS, os._exit, args=(128 + signum,))
+    watchdog.daemon = True
+    watchdog.start()
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise KeyboardInterrupt
+
 
 def main() -> None:
-    # A command is one short process whose imported modules live until it exits. Frozen
-    # objects are skipped by the cyclic collector, so freezing after the heavy imports (in
-    # build) and again at exit spares it passes over Prefect's and the model's objects:
-    # about 0.4 s of a one-second up-to-date build. Registered first, so it runs last.
-    atexit.register(gc.freeze)
-    app()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        app()
+    except ValidationError as exc:  # a BRIEFKIT_* setting of the wrong type or form
+        problem = exc.errors()[0]
+        name = "BRIEFKIT_" + str(problem["loc"][0]).upper() if problem["loc"] else "a BRIEFKIT_ setting"
+        err_console.print(f"briefkit: {name}={problem.get('input')!r}: {problem['msg']}; fix or unset it", **_PLAIN)
+        sys.exit(2)

@@ -1,65 +1,195 @@
-"""Where flow runs report: the configured Prefect server, or one temporary local server.
+"""Where flow runs report: PREFECT_API_URL's server, or a local one that briefkit starts once and reuses.
 
-With no PREFECT_API_URL, Prefect starts a temporary server in every process that needs
-one, so each process-pool worker of the fan-out would start (and report to) its own.
-Starting one here and passing its address on through the settings, which the task
-runners hand to their workers, puts every task run in the same flow run and pays the
-start-up once. An http:// API also spares every Prefect client a CA bundle (_no_tls).
+Prefect's temporary server costs every command seconds to start, and cannot run schedules.
+So, with no PREFECT_API_URL, the first command that needs Prefect starts ``prefect server
+start`` on 127.0.0.1 in the background, notes where it listens in PREFECT_HOME, and says
+how to stop it; later commands report to it. ``briefkit server start|stop|status`` do the
+same on request. This module imports Prefect only to report to a server, never to start one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-import tempfile
-from collections.abc import Iterator
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import certifi
-from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL, temporary_settings
+import httpx
+
+DEFAULT_PORT = 4200  # Prefect's own default: the UI is where Prefect's docs say it is
+START_SECONDS = 120.0
+STOP_SECONDS = 20.0
 
 
-@contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    """The API URL to report to for the block; a temporary server when none is configured."""
-    configured = PREFECT_API_URL.value()
-    if configured:
-        with _no_tls(configured):
-            yield configured
-        return
-    from prefect.server.api.server import SubprocessASGIServer  # the whole server app: 2 s to import
+class ServerError(RuntimeError):
+    """A Prefect server that cannot be reached or started; the message says what to do."""
 
-    server = SubprocessASGIServer()
-    server.start()
+
+@dataclass(frozen=True)
+class LocalServer:
+    """A background ``prefect server start`` that briefkit started."""
+
+    port: int
+    pid: int  # of the server process, which leads its own process group
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+def prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _state_file() -> Path:
+    return prefect_home() / "briefkit-server.json"
+
+
+def log_file() -> Path:
+    return prefect_home() / "briefkit-server.log"
+
+
+def api_problem(api_url: str) -> str | None:
+    """Why the Prefect API at ``api_url`` cannot take runs, or None when it answers."""
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}), _no_tls(server.api_url):
-            yield server.api_url
-    finally:
-        # Send the last logs and events while the server still listens: afterwards each
-        # would be retried against a closed port for a minute.
-        APILogWorker.drain_all(timeout=10)
-        EventsWorker.drain_all(timeout=10)
-        server.stop()
+        response = httpx.get(api_url.rstrip("/") + "/health", timeout=5)
+    except httpx.HTTPError as exc:
+        return f"no Prefect server answers at {api_url} ({type(exc).__name__})"
+    if response.status_code != 200:
+        return f"the Prefect server at {api_url} answers HTTP {response.status_code} to a health check"
+    return None
+
+
+def running() -> LocalServer | None:
+    """The local server briefkit started, if it still answers."""
+    try:
+        server = LocalServer(**json.loads(_state_file().read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    return server if _alive(server.pid) and api_problem(server.api_url) is None else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process now has the number
+        return False
+    return True
 
 
 @contextlib.contextmanager
-def _no_tls(api_url: str) -> Iterator[None]:
-    """For an http:// API, give Prefect's clients a one-certificate CA file instead of certifi's.
-
-    Every Prefect client loads its CA file into a TLS context, http:// API or not: about
-    15 ms for certifi's bundle, and a task run in a worker process makes two clients, so
-    this was about 30 ms of CPU per task. Plain HTTP never uses the file, whichever it is
-    (e.g. SSL_CERT_FILE's, which Prefect takes by default). An https:// API is left alone.
-    """
-    if urlsplit(api_url).scheme != "http":
+def _locked() -> Iterator[None]:
+    """One command at a time starts or stops the local server."""
+    prefect_home().mkdir(parents=True, exist_ok=True)
+    fd = os.open(prefect_home() / "briefkit-server.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
+
+
+def start(port: int = 0, env: dict[str, str] | None = None) -> tuple[LocalServer, bool]:
+    """The running local server, or a new one on ``port`` (default 4200, else a free one);
+    True when this call started it. Raises ServerError when it does not come up."""
+    with _locked():
+        if (server := running()) is not None:
+            return server, False
+        port = port or (DEFAULT_PORT if _free(DEFAULT_PORT) else _free_port())
+        environment = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"} | (env or {})
+        environment.pop("PREFECT_API_URL", None)
+        with log_file().open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the command, and Ctrl-C in its terminal
+            )
+        server = LocalServer(port, process.pid)
+        if not _wait(lambda: process.poll() is None and api_problem(server.api_url) is None, START_SECONDS):
+            _kill_group(process.pid)
+            tail = log_file().read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            raise ServerError(f"the local Prefect server did not start on port {port}: {tail[0]} (log: {log_file()})")
+        _state_file().write_text(json.dumps(asdict(server)), encoding="utf-8")
+        return server, True
+
+
+def stop() -> LocalServer | None:
+    """Stop the local server briefkit started; the server it was, or None if none ran."""
+    with _locked():
+        server = running()
+        _state_file().unlink(missing_ok=True)
+        if server is not None:
+            _kill_group(server.pid)
+        return server
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+        if not _wait(lambda: not _alive(pid), STOP_SECONDS):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def configured_api() -> str:
+    """PREFECT_API_URL from the environment or the Prefect profile; "" for none."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value() or "")
+
+
+@contextlib.contextmanager
+def prefect_api(notice: Callable[[str], None]) -> Iterator[str]:
+    """The API URL that runs in the block report to: PREFECT_API_URL's, which must answer,
+    or the local server's, started (with a ``notice`` to the user) when it is not running."""
+    if configured := configured_api():
+        if problem := api_problem(configured):
+            raise ServerError(f"PREFECT_API_URL: {problem}; start that server, or unset PREFECT_API_URL")
+        yield configured
         return
-    first = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", certifi.contents(), re.DOTALL)
-    with tempfile.TemporaryDirectory(prefix="briefkit-") as directory:
-        ca_file = Path(directory) / "unused-ca.pem"
-        ca_file.write_text(first.group(0) if first else certifi.contents(), encoding="ascii")
-        with temporary_settings({PREFECT_API_SSL_CERT_FILE: str(ca_file)}):
-            yield
+    server, started = start()
+    if started:
+        notice(
+            f"started a local Prefect server for this and later commands (UI: {server.ui_url}); "
+            "stop it with `briefkit server stop`"
+        )
+    from prefect.settings import PREFECT_API_URL, temporary_settings  # Prefect only once it has a server
+
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield server.api_url

@@ -15,17 +15,12 @@ from pathlib import Path
 from prefect import serve
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
-from prefect.settings import PREFECT_API_URL
 from pydantic import ValidationError
 from rich.console import Console
 
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.loader import load_publication
 from flows.publish import build_and_publish
-
-
-def server_configured() -> bool:
-    return bool(PREFECT_API_URL.value())
 
 
 class ScheduleRejected(ValueError):

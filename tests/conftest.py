@@ -1,37 +1,77 @@
-"""Shared fixtures: the seed publication and a scratch copy of it."""
+"""Shared fixtures: one real Prefect server for the session, the seed publication and a copy of it."""
 
 from __future__ import annotations
 
 import atexit
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from briefkit.loader import load_publication
 from briefkit.model import Publication
+from tests.waiting import wait_for
 
 # Before anything imports prefect: its database and profiles go to a throwaway home, never
-# ~/.prefect, and its server sends no telemetry (there is no network).
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="briefkit-prefect-home-")
-atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# Check daemons (exporters.check_daemon) that the tests start listen in a directory of their
-# own, idle out soon, and are stopped when the tests end: none outlives the suite.
-os.environ["BRIEFKIT_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="bk-run-")
-os.environ["BRIEFKIT_DAEMON_IDLE_SECONDS"] = "300"
+# ~/.prefect; no telemetry (there is no network); every run, in this process or a command
+# started by a test, reports to one real server that starts while the tests are collected.
+HOME = Path(tempfile.mkdtemp(prefix="briefkit-prefect-home-"))
+atexit.register(shutil.rmtree, HOME, True)
+with socket.socket() as _s:
+    _s.bind(("127.0.0.1", 0))
+    PORT = _s.getsockname()[1]
+os.environ |= {
+    "PREFECT_HOME": str(HOME),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_API_URL": f"http://127.0.0.1:{PORT}/api",
+}
+_SERVER = subprocess.Popen(
+    [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(PORT)],
+    env=os.environ | {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1", "PREFECT_UI_ENABLED": "false"},
+    stdin=subprocess.DEVNULL,
+    stdout=(HOME / "server.log").open("wb"),
+    stderr=subprocess.STDOUT,
+    start_new_session=True,
+)
 
 
 @atexit.register
-def _stop_daemons() -> None:
-    from exporters.check_daemon import stop
+def _stop_server() -> None:
+    if _SERVER.poll() is None:
+        os.killpg(_SERVER.pid, signal.SIGTERM)
+        try:
+            _SERVER.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(_SERVER.pid, signal.SIGKILL)
 
-    runtime = Path(os.environ["BRIEFKIT_RUNTIME_DIR"])
-    for socket_file in runtime.glob("*.sock"):
-        stop(socket_file)
-    shutil.rmtree(runtime, ignore_errors=True)
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """The session's Prefect API URL, once the server answers."""
+    api = os.environ["PREFECT_API_URL"]
+
+    def healthy() -> bool:
+        if _SERVER.poll() is not None:
+            raise AssertionError((HOME / "server.log").read_text(errors="replace")[-3000:])
+        return httpx.get(f"{api}/health", timeout=5).status_code == 200
+
+    wait_for("the Prefect server", lambda: _healthy_or_none(healthy), timeout=180, every=0.5)
+    yield api
+
+
+def _healthy_or_none(check: object) -> bool:
+    try:
+        return bool(check())  # type: ignore[operator]
+    except httpx.HTTPError:
+        return False
 
 
 ROOT = Path(__file__).resolve().parent.parent

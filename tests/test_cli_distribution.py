@@ -18,12 +18,11 @@ BRIEFKIT = Path(sys.executable).with_name("briefkit")
 
 def env(tmp_path: Path, **settings: object) -> dict[str, str]:
     values = {
-        "PREFECT_HOME": str(tmp_path / "prefect"),
         "BRIEFKIT_OUTPUT_DIR": str(tmp_path / "output"),
         "BRIEFKIT_SOURCE_DIR": str(tmp_path / "source"),
     }
     values |= {f"BRIEFKIT_{k.upper()}": str(v) for k, v in settings.items()}
-    return {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFKIT_", "PREFECT_API_URL"))} | values
+    return {k: v for k, v in os.environ.items() if not k.startswith("BRIEFKIT_")} | values
 
 
 def test_validate_reports_reader_problems(seed_copy: Path, tmp_path: Path) -> None:
@@ -74,7 +73,7 @@ def test_open_and_publish_usage_errors(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_publish_command_delivers_and_reports(tmp_path: Path) -> None:
+def test_publish_command_delivers_and_reports(tmp_path: Path, prefect_server: str) -> None:
     publish_edition(tmp_path / "output")
     source = tmp_path / "source" / "test-brief"
     source.mkdir(parents=True)

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from briefkit.cli import app
 from briefkit.importer import escape_markdown
 from briefkit.loader import is_forbidden_char, load_publication
 from briefkit.markdown import parse_body
 from briefkit.model import block_texts
+from flows.cli import app
 
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seed" / "passages.txt"
 runner = CliRunner()

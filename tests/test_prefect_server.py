@@ -17,13 +17,13 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from briefkit.manifest import latest_dir, read_manifest, sha256_file
+from tests.conftest import HOME
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -76,26 +76,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    env = Server("", home).env(PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1", PREFECT_UI_ENABLED="false")
-    del env["PREFECT_API_URL"]
-    log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        s = Server(f"http://127.0.0.1:{port}/api", home)
-        wait_for("the Prefect server", lambda: process.poll() is None and s.api("/health") is True, timeout=120)
-        yield s
-    finally:
-        stop(process)
-        log.close()
+def server(prefect_server: str) -> Server:
+    """The session's real `prefect server start` (tests/conftest.py)."""
+    return Server(prefect_server, HOME)
 
 
 def publication(tmp_path: Path, name: str) -> Path:
@@ -254,8 +237,9 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     assert unknown_format.returncode == 2 and "unknown format odt; known formats:" in unknown_format.stderr
     unknown_publication = briefkit(work, env, "build", "no-such-brief")
     assert unknown_publication.returncode == 2 and "unknown publication 'no-such-brief'" in unknown_publication.stderr
-    no_server = briefkit(work, env, "serve")
-    assert no_server.returncode == 2 and "prefect server start" in no_server.stderr
+    down = briefkit(work, env | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}, "build")
+    assert down.returncode == 2 and "PREFECT_API_URL: no Prefect server answers at http://127.0.0.1:" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
     (work / "a-file").write_text("not a directory\n", encoding="utf-8")
     out_is_a_file = briefkit(work, env, "build", "--out", "a-file")
     assert out_is_a_file.returncode == 2 and "--out a-file is not a directory" in out_is_a_file.stderr
@@ -267,16 +251,29 @@ def test_build_command_usage_errors(tmp_path: Path) -> None:
     assert bad_cron.returncode == 2 and "--cron '61 * * * *' is not a cron expression: bad minute" in bad_cron.stderr
     no_cluster = briefkit(work, env, "build", "--force", "--dask", f"127.0.0.1:{free_port()}")
     assert no_cluster.returncode == 2 and "no Dask scheduler answers at 127.0.0.1:" in no_cluster.stderr
-    for result in (unknown_format, unknown_publication, no_server, out_is_a_file, unwritable, bad_cron, no_cluster):
+    for result in (unknown_format, unknown_publication, down, out_is_a_file, unwritable, bad_cron, no_cluster):
         assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_build_command_without_a_server_uses_a_temporary_one(tmp_path: Path) -> None:
+def test_without_a_configured_server_the_first_command_starts_a_local_one_that_later_ones_reuse(
+    tmp_path: Path,
+) -> None:
     """What `make build` does on a fresh machine: no PREFECT_API_URL, no server running."""
     work = publication(tmp_path, "fresh-brief")
     env = Server("", tmp_path / "home").env()
     del env["PREFECT_API_URL"]
-    result = briefkit(work, env, "build", "--formats", "docx")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "published" in result.stdout and "Error logging to API" not in result.stderr
-    assert_published(work / "output", "fresh-brief")
+    try:
+        first = briefkit(work, env, "build", "--formats", "docx")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "started a local Prefect server" in first.stderr and "briefkit server stop" in first.stderr
+        assert "published" in first.stdout and "Error" not in first.stderr
+        assert_published(work / "output", "fresh-brief")
+        status = briefkit(work, env, "server", "status")
+        assert status.returncode == 0 and "local Prefect server: UI http://127.0.0.1:" in status.stdout
+        again = briefkit(work, env, "build", "--formats", "docx")
+        assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
+        assert "started" not in again.stderr  # the same server, reused
+    finally:
+        stopped = briefkit(work, env, "server", "stop")
+    assert stopped.returncode == 0 and "stopped the local Prefect server" in stopped.stdout
+    assert briefkit(work, env, "server", "status").returncode == 1

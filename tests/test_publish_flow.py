@@ -6,20 +6,13 @@ functions in test_portal.py and test_mail.py.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
 import pytest
-
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="briefkit-prefect-"))
-
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
 from prefect.logging.handlers import APILogHandler
-from prefect.testing.utilities import prefect_test_harness
 
 from briefkit.distribution.ledger import PENDING, SENT, Ledger
 from flows.publish import PublishReport, publish
@@ -37,10 +30,10 @@ READERS = """readers:
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def harness() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+@pytest.fixture(autouse=True)
+def server(prefect_server: str) -> str:
+    """Every flow run reports to the session's Prefect server (tests/conftest.py)."""
+    return prefect_server
 
 
 @pytest.fixture
