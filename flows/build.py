@@ -12,6 +12,7 @@ would; ``BRIEFKIT_FAULT_CORRUPT`` cuts the file to half its length, for verifica
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -44,6 +45,18 @@ from exporters.verify import VerificationError, read_back_problems
 T = TypeVar("T")
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
 CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
+
+
+class Invalid(Exception):
+    """A publication that validation refused, with every diagnostic."""
+
+    def __init__(self, publication_id: str, diagnostics: tuple[Diagnostic, ...]) -> None:
+        self.publication_id, self.diagnostics = publication_id, diagnostics
+        errors = sum(d.is_error for d in diagnostics) or len(diagnostics)
+        super().__init__(f"{errors} validation error{'s' * (errors != 1)}")
+
+    def __reduce__(self) -> tuple[type[Invalid], tuple[str, tuple[Diagnostic, ...]]]:
+        return Invalid, (self.publication_id, self.diagnostics)
 
 
 class InjectedFault(RuntimeError):
@@ -133,9 +146,17 @@ IO_RETRIES = {
 
 
 @task(name="validate", task_run_name="validate-{directory.name}", cache_policy=NO_CACHE)
-def validate(directory: Path, strict: bool) -> tuple[Publication | None, list[Diagnostic]]:
+def validate(directory: Path, strict: bool) -> tuple[Publication, list[Diagnostic]] | State:
+    """The publication and its warnings; Failed, with the diagnostics as an Invalid, on errors
+    (or on warnings when ``strict``): a finding about the input, so no traceback is logged."""
     publication, diagnostics = load_publication(directory)
-    return (None if strict and diagnostics else publication), diagnostics
+    logger = get_run_logger()
+    for d in diagnostics:
+        logger.log(logging.ERROR if d.is_error or strict else logging.WARNING, "%s", d)
+    if publication is None or (strict and diagnostics):
+        invalid = Invalid(directory.name, tuple(diagnostics))
+        return Failed(message=f"{directory.name}: {invalid}", data=invalid)
+    return publication, diagnostics
 
 
 @task(name="check-up-to-date", task_run_name="check-up-to-date-{publication.id}", cache_policy=NO_CACHE)
@@ -286,15 +307,12 @@ def _prepare(
 ) -> _Job | Outcome:
     """Validate, lock and check one publication: a job when it needs building, else its outcome."""
     start = time.perf_counter()
-    publication, diagnostics = validate(directory, strict)
-    pid = publication.id if publication else directory.name
-    logger = get_run_logger()
-    for d in diagnostics:
-        logger.warning("%s", d)
-    if publication is None:
-        errors = sum(d.is_error for d in diagnostics) or len(diagnostics)
-        _progress(pid, "invalid")
-        return Outcome(pid, "invalid", f"{errors} validation error{'s' * (errors != 1)}", tuple(diagnostics))
+    validated = validate(directory, strict, return_state=True).result(raise_on_failure=False)
+    if isinstance(validated, Invalid):
+        _progress(validated.publication_id, "invalid")
+        return Outcome(validated.publication_id, "invalid", str(validated), validated.diagnostics)
+    publication, diagnostics = validated
+    pid = publication.id
     try:
         locks.enter_context(publishing.lock(output, pid, _run_name()))
     except publishing.PublicationLocked as exc:
@@ -383,9 +401,13 @@ def _run_name() -> str:
 
 
 def _report(outcomes: list[Outcome]) -> None:
-    """One markdown artifact per run: every file with size and checksum, or why not."""
-    markdown = "\n\n".join(_markdown(o) for o in outcomes)
-    create_markdown_artifact(key="briefkit-build", markdown=markdown, description="briefkit build: files and checksums")
+    """One markdown artifact per publication, keyed by its id: every file with size and checksum, or why not."""
+    for outcome in outcomes:
+        create_markdown_artifact(
+            key=f"build-{outcome.publication_id}",
+            markdown=_markdown(outcome),
+            description=f"briefkit build of {outcome.publication_id}: files and checksums",
+        )
 
 
 def _markdown(outcome: Outcome) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -10,7 +11,14 @@ from uuid import UUID
 import pytest
 from prefect import flow, task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters import registry
@@ -54,6 +62,29 @@ def task_names(state: object) -> list[str]:
         return sorted(
             t.name for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         )
+
+
+def task_states(state: object) -> dict[str, str]:
+    flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {t.name: t.state_type.value for t in runs}
+
+
+def error_logs(state: object) -> list[str]:
+    flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [log.message for log in logs if log.level >= logging.ERROR]
+
+
+def artifact_keys(state: object) -> list[str]:
+    flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return sorted(str(a.key) for a in found)
 
 
 def artifact_text(state: object) -> str:
@@ -111,6 +142,10 @@ def test_validation_failure_fails_the_run_and_publishes_nothing(seed_copy: Path,
     assert not (output / seed_copy.name).exists()
     assert "BK105" in artifact_text(state)
     assert not any(name.startswith("export") for name in task_names(state))
+    assert task_states(state)[f"validate-{seed_copy.name}"] == "FAILED"  # legible in the UI
+    errors = error_logs(state)
+    assert any("error BK105" in line for line in errors) and not any("Traceback" in line for line in errors)
+    assert artifact_keys(state) == [f"build-{seed_copy.name}"]  # one artifact per publication
 
 
 def test_crash_in_one_exporter_keeps_the_last_good_edition(
