@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -376,23 +377,33 @@ def server_status() -> None:
 INTERRUPT_GRACE_SECONDS = 5.0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """Ctrl-C or SIGTERM: stop as Python stops (KeyboardInterrupt, so the run is marked
-    crashed), then, if an export's thread still holds the exit, end the process after a
-    grace period. Nothing published is harmed: editions change only by atomic renames,
-    the kernel frees the publication's lock, and the next run clears the staging left."""
-    name = signal.Signals(signum).name
-    err_console.print(f"briefkit: interrupted ({name}); the last published editions are unchanged", **_PLAIN)
-    watchdog = threading.Timer(INTERRUPT_GRACE_SECONDS, os._exit, args=(128 + signum,))
-    watchdog.daemon = True
-    watchdog.start()
-    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
-    raise KeyboardInterrupt
+def _end_promptly_when_interrupted() -> None:
+    """Ctrl-C or SIGTERM: the run stops as Prefect stops it (its flow marked crashed), and if an
+    export's thread still holds the exit after a grace period, the process ends anyway.
+
+    Nothing published is harmed: editions change only by atomic renames, the kernel frees the
+    publication's lock, and the next run clears the staging left. The signal is seen through
+    Python's wakeup fd, which every signal with a Python handler writes to, whichever handler
+    runs: during a flow run Prefect's own SIGTERM handler runs, and unwinds only once the
+    task runner's threads have finished.
+    """
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # unwind as Ctrl-C does
+
+    def watch() -> None:
+        signum = os.read(read, 1)[0]
+        name = signal.Signals(signum).name
+        err_console.print(f"briefkit: interrupted ({name}); the last published editions are unchanged", **_PLAIN)
+        time.sleep(INTERRUPT_GRACE_SECONDS)
+        os._exit(128 + signum)
+
+    threading.Thread(target=watch, name="briefkit-interrupted", daemon=True).start()
 
 
 def main() -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+    _end_promptly_when_interrupted()
     try:
         app()
     except ValidationError as exc:  # a BRIEFKIT_* setting of the wrong type or form
