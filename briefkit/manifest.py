@@ -168,10 +168,10 @@ def _problems(m: Manifest) -> list[str]:
     for f in m.files:
         for attr in ("name", "format", "label", "media_type"):
             text(f"file {f.name!r}: {attr}", getattr(f, attr))
-        if not isinstance(f.name, str) or not f.name or f.name.startswith(".") or f.name in _PAGE_NAMES:
-            problems.append(f"file name {f.name!r} is not a plain file name")
-        elif "/" in f.name or "\\" in f.name:
+        if isinstance(f.name, str) and ("/" in f.name or "\\" in f.name):
             problems.append(f"file name {f.name!r} holds a path separator")
+        elif not isinstance(f.name, str) or not f.name or f.name.startswith(".") or f.name in _PAGE_NAMES:
+            problems.append(f"file name {f.name!r} is not a plain file name")
         if not isinstance(f.bytes, int) or isinstance(f.bytes, bool) or f.bytes < 0:
             problems.append(f"file {f.name!r}: bytes is not a size")
         if not isinstance(f.sha256, str) or not _SHA256.match(f.sha256):
