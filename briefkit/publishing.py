@@ -152,7 +152,9 @@ def recover(output: Path, publication_id: str) -> Recovery:
         return Recovery()
     restored: list[str] = []
     removed: list[str] = []
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+    with os.scandir(root) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
         aside = _ASIDE.match(entry.name)
         if _TEMP_LINK.match(entry.name) and entry.is_symlink():
             os.unlink(entry.path)

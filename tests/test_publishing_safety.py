@@ -215,19 +215,23 @@ def test_crash_after_setting_the_edition_aside_then_the_next_run_restores_it(tmp
     assert notes(out) == "three"
 
 
-def test_crash_after_setting_the_edition_aside_then_a_retry_publishes(tmp_path: Path) -> None:
+def test_crash_after_setting_the_edition_aside_then_a_retry_publishes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "out"
     staging, m = crash_after_setting_aside(out)
     assert publishing.publish(staging, m, out) == edition_dir(out, OUTPUT_ID, D1)
+    assert "restored edition 2025-03-01" in caplog.text  # the retry says what it found
     assert notes(out) == "two" and read_manifest(latest_dir(out, OUTPUT_ID)) == m
     assert sorted(os.listdir(out / OUTPUT_ID)) == [".staging", "2025-03-01", LATEST]
 
 
-def test_crash_between_the_two_renames_then_a_retry_finishes(tmp_path: Path) -> None:
+def test_crash_between_the_two_renames_then_a_retry_finishes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / "out"
     staging, m = crash_after_setting_aside(out)
     os.rename(staging, edition_dir(out, OUTPUT_ID, D1))  # the second rename happened too
     assert publishing.publish(staging, m, out) == edition_dir(out, OUTPUT_ID, D1)
+    assert "removed .2025-03-01.old" in caplog.text and "already in place" in caplog.text
     assert notes(out) == "two"
     assert sorted(os.listdir(out / OUTPUT_ID)) == [".staging", "2025-03-01", LATEST]
 

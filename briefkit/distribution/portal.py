@@ -138,6 +138,8 @@ def _view(output: Path, pub: str) -> PublicationView:
             editions.append(_checked_edition(pub, directory))
         except PortalError as exc:
             problems.append(str(exc))
+        except OSError as exc:  # e.g. a file briefkit may not read
+            problems.append(f"{directory}: {exc}")
     if problems:
         raise PortalError("\n".join(problems))
     latest = latest_edition(output, pub)
@@ -151,13 +153,19 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
     """
     views: list[PublicationView] = []
     problems: list[str] = []
-    for pub in published_publications(output):
+    try:
+        publications = published_publications(output)
+    except OSError as exc:
+        raise PortalError(f"the output directory cannot be read: {exc}") from None
+    for pub in publications:
         if not SLUG.match(pub):
             continue  # not a directory briefkit made
         try:
             views.append(_view(output, pub))
         except PortalError as exc:
             problems.append(str(exc))
+        except OSError as exc:
+            problems.append(f"publication '{pub}': {exc}")
     if problems:
         raise PortalError(
             "the portal was not updated (nothing written or removed), because:\n"
@@ -312,4 +320,6 @@ def publish_site(output: Path, site_root: Path, site_title: str, base_url: str =
             _install(root, listing)
     except UnsafePath as exc:
         raise PortalError(str(exc)) from None
+    except OSError as exc:  # e.g. a full disk: every file already in place is whole, old or new
+        raise PortalError(f"the portal could not be written completely: {exc}") from None
     return SiteReport(tuple(written), len(files) - len(written), tuple(removed))
