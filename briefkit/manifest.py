@@ -29,9 +29,10 @@ SCHEMA = 1
 RESERVED_IDS = frozenset({"site"})  # output/site is the portal's default web root, never a publication
 EDITION_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# Any control character, and the Unicode line and paragraph separators
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_BUT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # tab and newline allowed
+# What the loader refuses in text (controls but tab and newline, surrogates, U+FFFE/U+FFFF);
+# a one-line value (a title, a name: what may go into a mail header) also no line break at all
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_IN_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _PROSE = frozenset({"subtitle", "description", "summary"})  # values that may run over lines
 _PAGE_NAMES = frozenset({MANIFEST, "index.html"})  # an edition's own names, never a published file's
 
@@ -148,7 +149,7 @@ def _problems(m: Manifest) -> list[str]:
     def text(where: str, value: object, prose: bool = False) -> None:
         if not isinstance(value, str):
             problems.append(f"{where} is not text")
-        elif (_CONTROL_BUT_TEXT if prose else _CONTROL).search(value):
+        elif (_CONTROL_IN_TEXT if prose else _CONTROL_IN_LINE).search(value):
             problems.append(f"{where} holds a control character")
 
     for name in ("publication_id", "title", "subtitle", "description", "classification", "language"):

@@ -159,3 +159,15 @@ def test_links_planted_in_the_site_are_refused(output: Path, tmp_path: Path) -> 
     with pytest.raises(PortalError, match="symbolic link"):
         publish_site(output, site, "Briefings")
     assert os.listdir(victim) == ["precious.txt"] and (victim / "precious.txt").read_text() == "do not touch\n"
+
+
+def test_a_publication_whose_latest_dangles_is_an_error_not_an_unpublishing(output: Path, tmp_path: Path) -> None:
+    site = tmp_path / "web"
+    publish_site(output, site, "Briefings")
+    before = snapshot(site)
+    latest = output / "test-brief" / "latest"
+    latest.unlink()
+    latest.symlink_to("2025-05-01", target_is_directory=True)  # a build interrupted mid-swap
+    with pytest.raises(PortalError, match="publication 'test-brief': latest does not point at one of its editions"):
+        publish_site(output, site, "Briefings")
+    assert snapshot(site) == before

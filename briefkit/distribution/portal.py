@@ -33,6 +33,7 @@ from briefkit.distribution.feeds import atom_feed
 from briefkit.distribution.render import render, static
 from briefkit.loader import SLUG
 from briefkit.manifest import (
+    LATEST,
     MANIFEST,
     RESERVED_IDS,
     Manifest,
@@ -151,12 +152,18 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
 
     Raises PortalError naming every publication whose editions cannot be published as they are.
     """
-    views: list[PublicationView] = []
-    problems: list[str] = []
     try:
-        publications = published_publications(output)
+        names = sorted(os.listdir(output)) if output.is_dir() else []
     except OSError as exc:
         raise PortalError(f"the output directory cannot be read: {exc}") from None
+    publications = published_publications(output)
+    views: list[PublicationView] = []
+    # e.g. a build interrupted mid-swap: an error, so that its pages are not removed meanwhile
+    problems = [
+        f"publication '{n}': latest does not point at one of its editions; build it again to repair it"
+        for n in names
+        if n not in publications and os.path.islink(output / n / LATEST)
+    ]
     for pub in publications:
         if not SLUG.match(pub):
             continue  # not a directory briefkit made
