@@ -47,7 +47,7 @@ from briefkit.model import Publication
 LOCK = ".lock"
 STAGING = ".staging"
 _TEMP_LINK = re.compile(rf"^\.{LATEST}\.\d+\.tmp$")  # what publish names its new latest link
-_ASIDE = re.compile(r"^\.(\d{4}-\d{2}-\d{2})\.old$")  # an edition set aside by the two-rename swap
+_ASIDE = re.compile(r"^\.(.+)\.old$")  # .<edition>.old: an edition set aside by the two-rename swap
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def recover(output: Path, publication_id: str) -> Recovery:
         if _TEMP_LINK.match(entry.name) and entry.is_symlink():
             os.unlink(entry.path)
             removed.append(entry.name)
-        elif aside and entry.is_dir(follow_symlinks=False):
+        elif aside and is_edition_name(aside[1]) and entry.is_dir(follow_symlinks=False):
             if check_entry(root / aside[1], stat.S_IFDIR):  # the swap completed: this is the old copy
                 shutil.rmtree(entry.path)
                 removed.append(entry.name)
@@ -185,7 +185,7 @@ def clear_staging(output: Path, publication_id: str) -> Recovery:
     if not check_entry(staging, stat.S_IFDIR) or not os.listdir(staging):
         return found
     shutil.rmtree(staging, ignore_errors=True)
-    log.warning("publication '%s': removed the staging left by an interrupted run", publication_id)
+    log.info("publication '%s': removed unpublished files from %s", publication_id, staging)
     return Recovery(found.restored, (*found.removed, STAGING), found.relinked)
 
 
@@ -228,7 +228,8 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
         log.warning("publication '%s': edition %s was already in place", pid, dest.name)
         shutil.rmtree(staging, ignore_errors=True)  # what is left of it is the old copy, or nothing
     else:
-        check_entry(staging, stat.S_IFDIR)
+        if not check_entry(staging, stat.S_IFDIR):  # never publish an empty edition in its place
+            raise FileNotFoundError(errno.ENOENT, "the staging directory to publish is gone", str(staging))
         with atomic_path(staging / MANIFEST, staging) as tmp:
             tmp.write_text(manifest.to_json(), encoding="utf-8")
         if check_entry(dest, stat.S_IFDIR):

@@ -271,3 +271,13 @@ def test_a_missing_latest_points_at_the_newest_edition_again(tmp_path: Path) -> 
     latest_dir(out, OUTPUT_ID).unlink()
     assert publishing.recover(out, OUTPUT_ID).relinked == "2025-04-01"
     assert notes(out) == "two"
+
+
+def test_a_retry_whose_staging_is_gone_publishes_nothing_empty(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    publishing.publish(*stage(out, D1, "one"), out)
+    staging, m = stage(out, D1, "two")
+    publishing.clear_staging(out, OUTPUT_ID)  # e.g. another run cleared it
+    with pytest.raises(FileNotFoundError, match="staging directory to publish is gone"):
+        publishing.publish(staging, m, out)
+    assert notes(out) == "one" and not staging.exists()
