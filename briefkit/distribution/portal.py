@@ -12,9 +12,9 @@ Files whose bytes are already right are not touched, so re-publishing changes no
 
 The portal owns only what it wrote: it removes a file only if its own previous listing
 names it, it lies inside the site root (reached without links) and not among the
-published editions. Everything is checked before the first write: a site directory that
-overlaps the output, a reserved publication id, or an edition whose manifest or files are
-wrong stops the run with PortalError, and then nothing is written or removed.
+published editions. Before the first write: a site directory that overlaps the output, a
+reserved publication id, or an edition whose manifest or files are wrong stops the run with
+PortalError, and then nothing is written or removed.
 """
 
 from __future__ import annotations
@@ -144,7 +144,14 @@ def _view(output: Path, pub: str) -> PublicationView:
     if problems:
         raise PortalError("\n".join(problems))
     latest = latest_edition(output, pub)
-    return PublicationView(next(m for m in editions if latest and m.edition.isoformat() == latest.name), editions)
+    current = next((m for m in editions if latest and m.edition.isoformat() == latest.name), None)
+    if current is None:
+        raise PortalError(_dangling(pub))
+    return PublicationView(current, editions)
+
+
+def _dangling(pub: str) -> str:
+    return f"publication '{pub}': latest does not point at one of its editions; build it again to repair it"
 
 
 def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFile]:
@@ -159,11 +166,7 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
     publications = published_publications(output)
     views: list[PublicationView] = []
     # e.g. a build interrupted mid-swap: an error, so that its pages are not removed meanwhile
-    problems = [
-        f"publication '{n}': latest does not point at one of its editions; build it again to repair it"
-        for n in names
-        if n not in publications and os.path.islink(output / n / LATEST)
-    ]
+    problems = [_dangling(n) for n in names if n not in publications and os.path.islink(output / n / LATEST)]
     for pub in publications:
         if not SLUG.match(pub):
             continue  # not a directory briefkit made
@@ -307,8 +310,9 @@ def _remove_stale(root: Path, stale: set[str], output: Path) -> list[str]:
 def publish_site(output: Path, site_root: Path, site_title: str, base_url: str = "") -> SiteReport:
     """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees.
 
-    Raises PortalError, before writing or removing anything, for overlapping directories,
-    a reserved publication id, a broken edition, or a link planted in the site.
+    Raises PortalError: for overlapping directories, a reserved publication id or a broken
+    edition before anything is written or removed; for a link planted in the site or a failed
+    write as soon as it meets one.
     """
     check_places(output, site_root)
     files = plan_site(output, site_title, base_url)
