@@ -44,23 +44,38 @@ def check_entry(path: Path, kind: int) -> bool:
     return True
 
 
+def _parts(root: Path, path: Path) -> tuple[str, ...]:
+    parts = path.relative_to(root).parts
+    if any(p in ("..", ".") for p in parts):
+        raise ValueError(f"{path} is not a plain path below {root}")
+    return parts
+
+
 def real_dir(root: Path, path: Path) -> Path:
     """Make ``path`` (``root`` or below it) where missing; no directory below ``root`` may be a link.
 
     ``root`` itself is trusted as given: an output directory may well be a link to a disk.
     """
-    parts = path.relative_to(root).parts
-    if any(p in ("..", ".") for p in parts):
-        raise ValueError(f"{path} is not a plain path below {root}")
     root.mkdir(parents=True, exist_ok=True)
     here = root
-    for part in parts:
+    for part in _parts(root, path):
         here = here / part
         if not check_entry(here, stat.S_IFDIR):
             with contextlib.suppress(FileExistsError):  # made by a concurrent run: checked below
                 here.mkdir()
             check_entry(here, stat.S_IFDIR)
     return path
+
+
+def real_dir_exists(root: Path, path: Path) -> bool:
+    """Whether ``path`` exists as real directories below ``root``; refuses (UnsafePath) a link
+    or another kind of file on the way, as real_dir would, but makes nothing."""
+    here = root
+    for part in _parts(root, path):
+        here = here / part
+        if not check_entry(here, stat.S_IFDIR):
+            return False
+    return True
 
 
 def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:

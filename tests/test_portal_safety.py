@@ -150,6 +150,7 @@ def test_links_planted_in_the_site_are_refused(output: Path, tmp_path: Path) -> 
     (site / "test-brief").symlink_to(victim, target_is_directory=True)
     with pytest.raises(PortalError, match="test-brief is a symbolic link"):
         publish_site(output, site, "Briefings")
+    assert os.listdir(site) == ["test-brief"]  # refused before the first write
     (site / "test-brief").unlink()
     (site / "index.html").symlink_to(victim / "precious.txt")
     with pytest.raises(PortalError, match=r"index\.html is a symbolic link"):
@@ -158,6 +159,7 @@ def test_links_planted_in_the_site_are_refused(output: Path, tmp_path: Path) -> 
     (site / SITE_LISTING).symlink_to(victim / "precious.txt")
     with pytest.raises(PortalError, match="symbolic link"):
         publish_site(output, site, "Briefings")
+    assert sorted(os.listdir(site)) == [SITE_LISTING]  # refused before the first write
     assert os.listdir(victim) == ["precious.txt"] and (victim / "precious.txt").read_text() == "do not touch\n"
 
 

@@ -13,8 +13,8 @@ Files whose bytes are already right are not touched, so re-publishing changes no
 The portal owns only what it wrote: it removes a file only if its own previous listing
 names it, it lies inside the site root (reached without links) and not among the
 published editions. Before the first write: a site directory that overlaps the output, a
-reserved publication id, or an edition whose manifest or files are wrong stops the run with
-PortalError, and then nothing is written or removed.
+reserved publication id, an edition whose manifest or files are wrong, or a link planted in
+the site stops the run with PortalError, and then nothing is written or removed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from briefkit.atomic import UnsafePath, atomic_path, check_entry, open_regular, real_dir
+from briefkit.atomic import UnsafePath, atomic_path, check_entry, open_regular, real_dir, real_dir_exists
 from briefkit.distribution.feeds import atom_feed
 from briefkit.distribution.render import render, static
 from briefkit.loader import SLUG
@@ -53,10 +53,8 @@ _FILES, _EDITION_PAGES, _ARCHIVES, _FEEDS, _FRONT = range(5)
 
 
 class PortalError(Exception):
-    """The portal was not updated (or, for a link planted in the site, not completely); the message says why.
-
-    Problems found in planning (overlapping directories, a reserved id, a broken edition) stop
-    the run before anything is written or removed."""
+    """The portal was not updated, the message says why; only a failed write leaves it half updated,
+    every file in it whole (old or new)."""
 
 
 @dataclass(frozen=True)
@@ -238,8 +236,10 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
     return files
 
 
-def _is_current(dest: Path, item: SiteFile) -> bool:
-    if not check_entry(dest, stat.S_IFREG):
+def _is_current(root: Path, item: SiteFile) -> bool:
+    """Whether ``item`` is already in place; UnsafePath for a link on its way or in its place."""
+    dest = root / item.path
+    if not real_dir_exists(root, dest.parent) or not check_entry(dest, stat.S_IFREG):
         return False
     if item.data is not None:
         return dest.read_bytes() == item.data
@@ -310,27 +310,27 @@ def _remove_stale(root: Path, stale: set[str], output: Path) -> list[str]:
 def publish_site(output: Path, site_root: Path, site_title: str, base_url: str = "") -> SiteReport:
     """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees.
 
-    Raises PortalError: for overlapping directories, a reserved publication id or a broken
-    edition before anything is written or removed; for a link planted in the site or a failed
-    write as soon as it meets one.
+    Raises PortalError before anything is written or removed for overlapping directories, a
+    reserved publication id, a broken edition or a link planted in the site; and for a failed write.
     """
     check_places(output, site_root)
     files = plan_site(output, site_title, base_url)
     root = site_root.resolve()
     try:
         real_dir(root, root)
-        written: list[str] = []
-        for item in sorted(files, key=lambda f: f.order):
-            if not _is_current(root / item.path, item):
-                _install(root, item)
-                written.append(item.path)
         paths = sorted(f.path for f in files)
-        removed = _remove_stale(root, _previous_listing(root) - set(paths), output.resolve())
         listing = SiteFile(SITE_LISTING, _FRONT, (json.dumps(paths, indent=1) + "\n").encode())
-        if not _is_current(root / SITE_LISTING, listing):
+        previous = _previous_listing(root)
+        # every place checked for planted links before the first write
+        pending = [item for item in sorted(files, key=lambda f: f.order) if not _is_current(root, item)]
+        listing_current = _is_current(root, listing)
+        for item in pending:
+            _install(root, item)
+        removed = _remove_stale(root, previous - set(paths), output.resolve())
+        if not listing_current:
             _install(root, listing)
     except UnsafePath as exc:
         raise PortalError(str(exc)) from None
     except OSError as exc:  # e.g. a full disk: every file already in place is whole, old or new
         raise PortalError(f"the portal could not be written completely: {exc}") from None
-    return SiteReport(tuple(written), len(files) - len(written), tuple(removed))
+    return SiteReport(tuple(f.path for f in pending), len(files) - len(pending), tuple(removed))
