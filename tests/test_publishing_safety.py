@@ -53,14 +53,15 @@ def notes(output: Path) -> str:
 # ---- planted links -----------------------------------------------------------------------
 
 
-def test_a_lock_file_linked_to_a_victim_is_refused(tmp_path: Path, victim: Path) -> None:
+@pytest.mark.parametrize("target", ["precious.txt", "not-yet-there.txt"])
+def test_a_lock_file_linked_to_a_victim_is_refused(tmp_path: Path, victim: Path, target: str) -> None:
     out = tmp_path / "out"
     (out / OUTPUT_ID).mkdir(parents=True)
-    (out / OUTPUT_ID / ".lock").symlink_to(victim)
+    (out / OUTPUT_ID / ".lock").symlink_to(victim.parent / target)
     with pytest.raises(UnsafePath, match=r"\.lock is a symbolic link.*remove or move it away"):
         with publishing.lock(out, OUTPUT_ID, "run"):
             pass
-    assert untouched(victim)
+    assert untouched(victim)  # neither truncated nor created
 
 
 @pytest.mark.parametrize("plant", ["hard link", "directory", "fifo"])
