@@ -23,11 +23,14 @@ class UnsafePath(Exception):
     """A path briefkit would write through is a symbolic link or another kind of file than it makes."""
 
     def __init__(self, path: Path, found: str) -> None:
-        super().__init__(
-            f"{path} is {found}, which briefkit did not make; it writes nothing through it: "
+        super().__init__(path, found)  # both in args, so that it pickles (from a worker process)
+        self.path, self.found = path, found
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path} is {self.found}, which briefkit did not make; it writes nothing through it: "
             "remove or move it away, then run again"
         )
-        self.path = path
 
 
 def check_entry(path: Path, kind: int) -> bool:

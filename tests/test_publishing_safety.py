@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,11 @@ def test_a_lock_file_linked_to_a_victim_is_refused(tmp_path: Path, victim: Path,
         with publishing.lock(out, OUTPUT_ID, "run"):
             pass
     assert untouched(victim)  # neither truncated nor created
+
+
+def test_the_refusal_survives_a_trip_from_a_worker_process(tmp_path: Path) -> None:
+    refusal = UnsafePath(tmp_path / ".lock", "a symbolic link")
+    assert str(pickle.loads(pickle.dumps(refusal))) == str(refusal)
 
 
 @pytest.mark.parametrize("plant", ["hard link", "directory", "fifo"])
