@@ -5,6 +5,9 @@
 
 manifest.json is the contract between the build flow and the portal and mailer: file
 names, formats, sizes and checksums, the source content hash and the briefkit version.
+Readers trust only what briefkit makes: edition directories are real directories named
+by their ISO date (never links, dot-names or leftovers of an interrupted run), ``latest``
+is a link to one of them, and a manifest is checked (load_manifest) before it is used.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import datetime as dt
 import hashlib
 import json
 import mimetypes
+import os
+import re
+import stat
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,6 +26,19 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 LATEST = "latest"
 SCHEMA = 1
+RESERVED_IDS = frozenset({"site"})  # output/site is the portal's default web root, never a publication
+EDITION_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# What the loader refuses in text (controls but tab and newline, surrogates, U+FFFE/U+FFFF);
+# a one-line value (a title, a name: what may go into a mail header) also no line break at all
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_IN_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_PROSE = frozenset({"subtitle", "description", "summary"})  # values that may run over lines
+_PAGE_NAMES = frozenset({MANIFEST, "index.html"})  # an edition's own names, never a published file's
+
+
+class ManifestError(ValueError):
+    """A manifest that is missing, unreadable, or does not describe a safe, complete edition."""
 
 
 def briefkit_version() -> str:
@@ -108,25 +127,119 @@ def latest_dir(output: Path, publication_id: str) -> Path:
     return publication_root(output, publication_id) / LATEST
 
 
-def read_manifest(directory: Path) -> Manifest | None:
-    """The manifest in ``directory``, or None when there is none or it is unreadable."""
+def _is_real_dir(path: Path) -> bool:
     try:
-        return Manifest.from_json((directory / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError):
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def is_edition_name(name: str) -> bool:
+    """Whether ``name`` is how briefkit names an edition directory: its ISO date."""
+    try:
+        return EDITION_NAME.match(name) is not None and dt.date.fromisoformat(name).isoformat() == name
+    except ValueError:
+        return False
+
+
+def _problems(m: Manifest) -> list[str]:
+    """What makes ``m`` unsafe to publish: wrong types, control characters, file names outside the edition."""
+    problems: list[str] = []
+
+    def text(where: str, value: object, prose: bool = False) -> None:
+        if not isinstance(value, str):
+            problems.append(f"{where} is not text")
+        elif (_CONTROL_IN_TEXT if prose else _CONTROL_IN_LINE).search(value):
+            problems.append(f"{where} holds a control character")
+
+    for name in ("publication_id", "title", "subtitle", "description", "classification", "language"):
+        text(name, getattr(m, name), name in _PROSE)
+    text("content_hash", m.content_hash)
+    text("briefkit_version", m.briefkit_version)
+    if not isinstance(m.publication_id, str) or not m.publication_id or m.publication_id.startswith("."):
+        problems.append("publication_id is not a publication id")
+    if not isinstance(m.exporter_versions, dict) or not isinstance(m.timings, dict):
+        return [*problems, "exporter_versions or timings is not a mapping"]
+    for key, value in m.exporter_versions.items():
+        text("a format in exporter_versions", key)
+        text(f"the version of {key!r}", value)
+    for key in m.timings:
+        text("a step in timings", key)
+    names = [f.name for f in m.files]
+    for f in m.files:
+        for attr in ("name", "format", "label", "media_type"):
+            text(f"file {f.name!r}: {attr}", getattr(f, attr))
+        if isinstance(f.name, str) and ("/" in f.name or "\\" in f.name):
+            problems.append(f"file name {f.name!r} holds a path separator")
+        elif not isinstance(f.name, str) or not f.name or f.name.startswith(".") or f.name in _PAGE_NAMES:
+            problems.append(f"file name {f.name!r} is not a plain file name")
+        if not isinstance(f.bytes, int) or isinstance(f.bytes, bool) or f.bytes < 0:
+            problems.append(f"file {f.name!r}: bytes is not a size")
+        if not isinstance(f.sha256, str) or not _SHA256.match(f.sha256):
+            problems.append(f"file {f.name!r}: sha256 is not 64 hex digits")
+    if len(set(names)) != len(names) or len({f.format for f in m.files}) != len(m.files):
+        problems.append("a file name or format is listed twice")
+    for p in m.passages:
+        for attr in ("id", "title", "summary"):
+            text(f"passage {p.id!r}: {attr}", getattr(p, attr), attr in _PROSE)
+    return problems
+
+
+def load_manifest(directory: Path) -> Manifest:
+    """The manifest in ``directory``; raises ManifestError saying what is wrong with it."""
+    path = directory / MANIFEST
+    try:
+        m = Manifest.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path} is missing") from None
+    except (OSError, UnicodeError) as exc:
+        raise ManifestError(f"{path} cannot be read: {exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ManifestError(f"{path} is not a briefkit manifest: {type(exc).__name__}: {exc}") from None
+    if problems := _problems(m):
+        raise ManifestError(f"{path}: " + "; ".join(problems))
+    return m
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    """The manifest in ``directory``, or None when there is none or it is unreadable or unsafe."""
+    try:
+        return load_manifest(directory)
+    except ManifestError:
         return None
+
+
+def edition_dirs(output: Path, publication_id: str) -> list[Path]:
+    """The publication's edition directories, newest first: real directories named by their date,
+    never links, dot-names or what an interrupted run left behind."""
+    root = publication_root(output, publication_id)
+    if not _is_real_dir(root):
+        return []
+    found = [root / n for n in os.listdir(root) if is_edition_name(n) and _is_real_dir(root / n)]
+    return sorted(found, key=lambda d: d.name, reverse=True)
+
+
+def latest_edition(output: Path, publication_id: str) -> Path | None:
+    """The edition directory ``latest`` points at, if it is a link to one of them."""
+    link = latest_dir(output, publication_id)
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    return link.parent / target if is_edition_name(target) and _is_real_dir(link.parent / target) else None
 
 
 def published_editions(output: Path, publication_id: str) -> list[Manifest]:
     """Every readable edition of a publication, newest first."""
-    root = publication_root(output, publication_id)
-    if not root.is_dir():
-        return []
-    found = [m for d in root.iterdir() if d.name != LATEST and d.is_dir() and (m := read_manifest(d))]
-    return sorted(found, key=lambda m: m.edition, reverse=True)
+    return [m for d in edition_dirs(output, publication_id) if (m := read_manifest(d))]
 
 
 def published_publications(output: Path) -> list[str]:
-    """Ids of the publications with a latest edition under ``output``."""
-    if not output.is_dir():
+    """Ids of the publications under ``output`` whose ``latest`` links to an edition directory."""
+    if not _is_real_dir(output.resolve()):
         return []
-    return sorted(d.name for d in output.iterdir() if (d / LATEST / MANIFEST).is_file())
+    return sorted(
+        n
+        for n in os.listdir(output)
+        if not n.startswith(".") and _is_real_dir(output / n) and latest_edition(output, n)
+    )

@@ -53,7 +53,7 @@ def test_each_reader_gets_their_formats_byte_identical(tmp_path: Path) -> None:
     for reader, formats in ((ADA, ["pdf", "epub"]), (GRACE, ["docx", "pdf", "epub"])):
         msg = by_to[reader.address]
         assert msg["To"].addresses[0].display_name == reader.name
-        assert msg["Subject"] == "Test Brief: edition of 2025-03-01"
+        assert msg["Subject"] == "[OFFICIAL] Test Brief: edition of 2025-03-01"  # the classification leads
         assert msg["Message-ID"].strip() == message_id(m, reader.address, s.smtp_from)  # the same on any resend
         attachments = {a.get_filename(): a.get_content() for a in msg.iter_attachments()}
         want = [f for f in m.files if f.format in formats]

@@ -9,29 +9,41 @@ Each file is written to a temporary name and moved into place with os.replace, f
 before the pages that link them and the front page last, so a reader fetching during a
 publish sees either the old or the new version of every file and never a dead link.
 Files whose bytes are already right are not touched, so re-publishing changes nothing.
+
+The portal owns only what it wrote: it removes a file only if its own previous listing
+names it, it lies inside the site root (reached without links) and not among the
+published editions. Before the first write: a site directory that overlaps the output, a
+reserved publication id, an edition whose manifest or files are wrong, or a link planted in
+the site stops the run with PortalError, and then nothing is written or removed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from briefkit.atomic import atomic_path
+from briefkit.atomic import UnsafePath, atomic_path, check_entry, open_regular, real_dir, real_dir_exists
 from briefkit.distribution.feeds import atom_feed
 from briefkit.distribution.render import render, static
 from briefkit.loader import SLUG
 from briefkit.manifest import (
+    LATEST,
+    MANIFEST,
+    RESERVED_IDS,
     Manifest,
+    ManifestError,
     ManifestFile,
     edition_dir,
-    latest_dir,
-    published_editions,
+    edition_dirs,
+    latest_edition,
+    load_manifest,
     published_publications,
-    read_manifest,
     sha256_file,
 )
 
@@ -41,7 +53,8 @@ _FILES, _EDITION_PAGES, _ARCHIVES, _FEEDS, _FRONT = range(5)
 
 
 class PortalError(Exception):
-    pass
+    """The portal was not updated, the message says why; only a failed write leaves it half updated,
+    every file in it whole (old or new)."""
 
 
 @dataclass(frozen=True)
@@ -78,19 +91,95 @@ def edition_path(m: Manifest) -> str:
     return f"{m.publication_id}/{m.edition.isoformat()}/"
 
 
-def _checked(m: Manifest) -> Manifest:
-    if not SLUG.match(m.publication_id) or any(f.name != Path(f.name).name or f.name.startswith(".") for f in m.files):
-        raise PortalError(f"manifest of {m.publication_id} {m.edition} names a file outside its edition")
+def check_places(output: Path, site_root: Path) -> None:
+    """Refuse a site directory that overlaps the output directory: the portal would write among,
+    and could remove, published editions. Inside the output only ``<output>/site`` is allowed,
+    because ``site`` is never a publication id (RESERVED_IDS)."""
+    out, site = output.resolve(), site_root.resolve()
+    if out.is_relative_to(site):
+        where = "is" if out == site else "is inside"
+        raise PortalError(
+            f"the output directory {out} {where} the site directory {site}: the portal must not write among "
+            f"the published editions; use another site directory, e.g. {out / 'site'} (the default)"
+        )
+    if site.is_relative_to(out) and site.relative_to(out).parts[0] not in RESERVED_IDS:
+        raise PortalError(
+            f"the site directory {site} is inside the output directory {out}, where publications live; "
+            f"use {out / 'site'} (the default) or a directory outside {out}"
+        )
+
+
+def _checked_edition(pub: str, directory: Path) -> Manifest:
+    """The edition's manifest, checked against its directory and every file it lists."""
+    try:
+        m = load_manifest(directory)
+    except ManifestError as exc:
+        raise PortalError(str(exc)) from None
+    if m.publication_id != pub or m.edition.isoformat() != directory.name:
+        raise PortalError(f"{directory / MANIFEST} describes {m.publication_id} {m.edition}, not this edition")
+    for f in m.files:
+        path = directory / f.name
+        if not path.is_file() or path.is_symlink():
+            raise PortalError(f"{path} is listed in its manifest but is not a file there")
+        if path.stat().st_size != f.bytes or sha256_file(path) != f.sha256:
+            raise PortalError(f"{path} does not match the sha256 in its manifest")
     return m
 
 
+def _view(output: Path, pub: str) -> PublicationView:
+    """The publication's editions, every one checked; PortalError lists every problem found."""
+    if pub in RESERVED_IDS:
+        raise PortalError(f"publication '{pub}': the id '{pub}' is reserved for the portal's directory")
+    editions: list[Manifest] = []
+    problems: list[str] = []
+    for directory in edition_dirs(output, pub):
+        try:
+            editions.append(_checked_edition(pub, directory))
+        except PortalError as exc:
+            problems.append(str(exc))
+        except OSError as exc:  # e.g. a file briefkit may not read
+            problems.append(f"{directory}: {exc}")
+    if problems:
+        raise PortalError("\n".join(problems))
+    latest = latest_edition(output, pub)
+    current = next((m for m in editions if latest and m.edition.isoformat() == latest.name), None)
+    if current is None:
+        raise PortalError(_dangling(pub))
+    return PublicationView(current, editions)
+
+
+def _dangling(pub: str) -> str:
+    return f"publication '{pub}': latest does not point at one of its editions; build it again to repair it"
+
+
 def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFile]:
-    """Every file the site should hold, rendered from the editions published under ``output``."""
+    """Every file the site should hold, rendered from the editions published under ``output``.
+
+    Raises PortalError naming every publication whose editions cannot be published as they are.
+    """
+    try:
+        names = sorted(os.listdir(output)) if output.is_dir() else []
+    except OSError as exc:
+        raise PortalError(f"the output directory cannot be read: {exc}") from None
+    publications = published_publications(output)
     views: list[PublicationView] = []
-    for pub in published_publications(output):
-        latest = read_manifest(latest_dir(output, pub))
-        if latest is not None and SLUG.match(pub):
-            views.append(PublicationView(_checked(latest), [_checked(m) for m in published_editions(output, pub)]))
+    # e.g. a build interrupted mid-swap: an error, so that its pages are not removed meanwhile
+    problems = [_dangling(n) for n in names if n not in publications and os.path.islink(output / n / LATEST)]
+    for pub in publications:
+        if not SLUG.match(pub):
+            continue  # not a directory briefkit made
+        try:
+            views.append(_view(output, pub))
+        except PortalError as exc:
+            problems.append(str(exc))
+        except OSError as exc:
+            problems.append(f"publication '{pub}': {exc}")
+    if problems:
+        raise PortalError(
+            "the portal was not updated (nothing written or removed), because:\n"
+            + "\n".join(f"  {line}" for p in problems for line in p.splitlines())
+            + "\nrebuild those editions (briefkit build <id> --force), or rename or remove them"
+        )
 
     base_url = normal_base(base_url)
 
@@ -147,39 +236,68 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
     return files
 
 
-def _is_current(dest: Path, item: SiteFile) -> bool:
-    if not dest.is_file():
+def _is_current(root: Path, item: SiteFile) -> bool:
+    """Whether ``item`` is already in place; UnsafePath for a link on its way or in its place."""
+    dest = root / item.path
+    if not real_dir_exists(root, dest.parent) or not check_entry(dest, stat.S_IFREG):
         return False
     if item.data is not None:
         return dest.read_bytes() == item.data
     return sha256_file(dest) == item.sha256
 
 
-def _install(dest: Path, item: SiteFile) -> None:
-    """Put ``item`` at ``dest`` in one step; a published file must match its manifest."""
-    with atomic_path(dest) as tmp:
+def _install(root: Path, item: SiteFile) -> None:
+    """Put ``item`` at its place below ``root`` in one step; a published file must match its manifest."""
+    with atomic_path(root / item.path, root) as tmp:
         if item.data is not None:
             tmp.write_bytes(item.data)
         else:
             assert item.source is not None
             shutil.copyfile(item.source, tmp)
-            if sha256_file(tmp) != item.sha256:
+            if sha256_file(tmp) != item.sha256:  # changed since it was checked
                 raise PortalError(f"{item.source} does not match the sha256 in its manifest; rebuild the edition")
+
+
+def _plain(rel: object) -> bool:
+    """Whether a listed path is one the portal could have written: relative, no dot-names, no tricks."""
+    if not isinstance(rel, str) or "\\" in rel or "\0" in rel:
+        return False
+    parts = rel.split("/")
+    return all(p and not p.startswith(".") for p in parts)
 
 
 def _previous_listing(root: Path) -> set[str]:
     try:
-        return set(json.loads((root / SITE_LISTING).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
+        with open(open_regular(root / SITE_LISTING, os.O_RDONLY), encoding="utf-8") as f:
+            listed = json.load(f)
+    except (OSError, ValueError):  # none, or unreadable: then nothing counts as the portal's own
         return set()
+    return {rel for rel in listed if _plain(rel)} if isinstance(listed, list) else set()
 
 
-def _remove_stale(root: Path, stale: set[str]) -> list[str]:
+def _owned(root: Path, rel: str, output: Path) -> bool:
+    """Whether ``root/rel`` is a regular file reached through real directories, and not a published edition's."""
+    path = root
+    for part in rel.split("/")[:-1]:
+        path = path / part
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+    path = root / rel
+    target = path.resolve()
+    # a site outside the output never removes anything in it (check_places already keeps them apart)
+    outside_output = root.is_relative_to(output) or not target.is_relative_to(output)
+    return stat.S_ISREG(os.lstat(path).st_mode) and target.is_relative_to(root) and outside_output
+
+
+def _remove_stale(root: Path, stale: set[str], output: Path) -> list[str]:
     removed: list[str] = []
     for rel in sorted(stale):
-        path = root / rel
-        if not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
+        try:
+            if not _owned(root, rel, output):
+                continue
+        except FileNotFoundError:
             continue
+        path = root / rel
         path.unlink()
         removed.append(rel)
         for parent in path.parents:  # drop directories the removal emptied
@@ -190,19 +308,29 @@ def _remove_stale(root: Path, stale: set[str]) -> list[str]:
 
 
 def publish_site(output: Path, site_root: Path, site_title: str, base_url: str = "") -> SiteReport:
-    """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees."""
+    """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees.
+
+    Raises PortalError before anything is written or removed for overlapping directories, a
+    reserved publication id, a broken edition or a link planted in the site; and for a failed write.
+    """
+    check_places(output, site_root)
     files = plan_site(output, site_title, base_url)
     root = site_root.resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    for item in sorted(files, key=lambda f: f.order):
-        dest = root / item.path
-        if not _is_current(dest, item):
-            _install(dest, item)
-            written.append(item.path)
-    paths = sorted(f.path for f in files)
-    removed = _remove_stale(root, _previous_listing(root) - set(paths))
-    listing = SiteFile(SITE_LISTING, _FRONT, (json.dumps(paths, indent=1) + "\n").encode())
-    if not _is_current(root / SITE_LISTING, listing):
-        _install(root / SITE_LISTING, listing)
-    return SiteReport(tuple(written), len(files) - len(written), tuple(removed))
+    try:
+        real_dir(root, root)
+        paths = sorted(f.path for f in files)
+        listing = SiteFile(SITE_LISTING, _FRONT, (json.dumps(paths, indent=1) + "\n").encode())
+        previous = _previous_listing(root)
+        # every place checked for planted links before the first write
+        pending = [item for item in sorted(files, key=lambda f: f.order) if not _is_current(root, item)]
+        listing_current = _is_current(root, listing)
+        for item in pending:
+            _install(root, item)
+        removed = _remove_stale(root, previous - set(paths), output.resolve())
+        if not listing_current:
+            _install(root, listing)
+    except UnsafePath as exc:
+        raise PortalError(str(exc)) from None
+    except OSError as exc:  # e.g. a full disk: every file already in place is whole, old or new
+        raise PortalError(f"the portal could not be written completely: {exc}") from None
+    return SiteReport(tuple(f.path for f in pending), len(files) - len(pending), tuple(removed))
