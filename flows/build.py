@@ -34,6 +34,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from briefkit import publishing
+from briefkit.atomic import UnsafePath
 from briefkit.diagnostics import Diagnostic
 from briefkit.loader import load_publication, locate_publication, publication_dirs
 from briefkit.manifest import Manifest, ManifestFile, PassageSummary, briefkit_version, sha256_file
@@ -317,6 +318,9 @@ def _prepare(
         locks.enter_context(publishing.lock(output, pid, _run_name()))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
+        return Outcome(pid, "failed", str(exc), tuple(diagnostics))
+    except (publishing.ReservedPublicationId, UnsafePath) as exc:  # refused before anything is written
+        _progress(pid, "refused")
         return Outcome(pid, "failed", str(exc), tuple(diagnostics))
     latest = None if force else check_up_to_date(quote(publication), formats, output)  # quote: see Sealed
     if latest is not None:

@@ -260,6 +260,17 @@ def prefect_server() -> Iterator[str]:
         yield api
 
 
+def site_option(output: Path, site: Path) -> Path:
+    """The portal's directory, made if missing, unless it overlaps the output directory."""
+    from briefkit.distribution.portal import PortalError, check_places
+
+    try:
+        check_places(output, site)
+    except PortalError as exc:
+        raise fail_usage(f"--site {site}: {exc}") from None
+    return directory_option(site, "--site")
+
+
 @app.command("publish")
 def publish_command(
     out: Annotated[
@@ -273,10 +284,10 @@ def publish_command(
     """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
     from rich.markdown import Markdown
 
-    if out is not None:
-        directory_option(out, "--out", written=False)
-    if site is not None:
-        directory_option(site, "--site")
+    from briefkit.distribution.config import get_distribution_settings
+
+    output = directory_option(out or get_settings().output_dir, "--out", written=False)
+    site_option(output, site or get_distribution_settings().site_root(output))
     from flows.publish import PublishReport, publish, to_markdown  # imports prefect: only when publishing
 
     with prefect_server(), console.status("starting the publish flow…"):
@@ -307,13 +318,17 @@ def open_site(
 ) -> None:
     """Bring the portal up to date (no mail is sent) and serve it on this machine until Ctrl-C."""
     from briefkit.distribution.config import get_distribution_settings
-    from briefkit.distribution.portal import publish_site
+    from briefkit.distribution.portal import PortalError, publish_site
     from briefkit.distribution.server import site_server, url_of
 
     settings = get_distribution_settings()
     output = directory_option(out or settings.output_dir, "--out", written=False)
-    root = directory_option(site or settings.site_root(output), "--site")
-    publish_site(output, root, settings.site_title, settings.base_url)
+    root = site_option(output, site or settings.site_root(output))
+    try:
+        publish_site(output, root, settings.site_title, settings.base_url)
+    except PortalError as exc:
+        err_console.print(f"briefkit: the portal was not updated: {exc}", **_PLAIN)
+        raise typer.Exit(1) from None
     try:
         server = site_server(root, "127.0.0.1", port)
     except OSError as exc:

@@ -37,7 +37,7 @@ def run_build(
         flow = flow.with_options(task_runner=task_runner(dask))
 
     def show(publication_id: str, message: str) -> None:
-        style = "red" if "failed" in message or message in ("invalid", "locked") else "dim"
+        style = "red" if "failed" in message or message in ("invalid", "locked", "refused") else "dim"
         console.print(Text.assemble(("  " + publication_id, "bold"), "  ", (message, style)), soft_wrap=True)
 
     # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
