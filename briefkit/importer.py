@@ -26,7 +26,8 @@ _BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
 class ImportedPassage:
     id: str
     title: str
-    text: str
+    text: str  # Markdown, escaped
+    provisional: bool = True  # a title derived from the text, for an editor to write
 
 
 def split_passages(text: str) -> list[str]:
@@ -35,13 +36,22 @@ def split_passages(text: str) -> list[str]:
     return [" ".join(c.split("\n")).strip() for c in chunks if c.strip()]
 
 
+def escape_inline(text: str) -> str:
+    """``text`` with every character that is Markdown syntax anywhere in a line escaped."""
+    return _INLINE_SYNTAX.sub(r"\\\1", text)
+
+
+def escape_block_start(text: str) -> str:
+    """``text`` (already inline-escaped) with a start Markdown would read as a block marker escaped."""
+    match = _BLOCK_START.match(text)
+    if not match:
+        return text
+    end = match.end()
+    return text[:end] + "\\" + text[end:] if match.group(1)[0].isdigit() else "\\" + text
+
+
 def escape_markdown(text: str) -> str:
-    escaped = _INLINE_SYNTAX.sub(r"\\\1", text)
-    match = _BLOCK_START.match(escaped)
-    if match:
-        end = match.end()
-        escaped = escaped[:end] + "\\" + escaped[end:] if match.group(1)[0].isdigit() else "\\" + escaped
-    return escaped
+    return escape_block_start(escape_inline(text))
 
 
 def provisional_title(text: str) -> str:
@@ -55,17 +65,24 @@ def _slug(text: str) -> str:
     return "-".join(slug.split("-")[:5]) or "passage"
 
 
-def plan(text: str) -> list[ImportedPassage]:
-    out: list[ImportedPassage] = []
-    used: set[str] = set()
-    for chunk in split_passages(text):
-        base = _slug(chunk)
+def unique_ids(texts: list[str]) -> list[str]:
+    """A slug id from each text's first words, numbered where two would be the same."""
+    ids: list[str] = []
+    for text in texts:
+        base = _slug(text)
         pid, n = base, 2
-        while pid in used:
+        while pid in ids:
             pid, n = f"{base}-{n}", n + 1
-        used.add(pid)
-        out.append(ImportedPassage(pid, provisional_title(chunk), chunk))
-    return out
+        ids.append(pid)
+    return ids
+
+
+def plan(text: str) -> list[ImportedPassage]:
+    chunks = split_passages(text)
+    return [
+        ImportedPassage(pid, provisional_title(chunk), escape_markdown(chunk))
+        for pid, chunk in zip(unique_ids(chunks), chunks)
+    ]
 
 
 def write_publication(passages: list[ImportedPassage], into: Path, title: str) -> None:
@@ -75,9 +92,9 @@ def write_publication(passages: list[ImportedPassage], into: Path, title: str) -
     (into / PUBLICATION_FILE).write_text(_yaml(meta), encoding="utf-8")
     width = len(str(len(passages) * 10))
     for n, p in enumerate(passages, start=1):
-        front = _yaml({"title": p.title, "provisional_title": True})
+        front = _yaml({"title": p.title, "provisional_title": True} if p.provisional else {"title": p.title})
         name = f"{n * 10:0{width}d}-{p.id}.md"
-        (into / PASSAGES_DIR / name).write_text(f"---\n{front}---\n{escape_markdown(p.text)}\n", encoding="utf-8")
+        (into / PASSAGES_DIR / name).write_text(f"---\n{front}---\n{p.text}\n", encoding="utf-8")
 
 
 SKELETON_PASSAGE = """\

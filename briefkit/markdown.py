@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
 from briefkit.diagnostics import Diagnostic
 from briefkit.model import (
@@ -29,7 +31,9 @@ from briefkit.model import (
     Text,
 )
 
-_MD = MarkdownIt("commonmark")
+# CommonMark plus what editors type from habit (GitHub tables and strikethrough, footnotes,
+# definition lists), parsed so that it is recognised and reported, never printed as text.
+_MD = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(footnote_plugin).use(deflist_plugin)
 
 # token type -> (construct named in the message, how to fix it)
 _UNSUPPORTED: dict[str, tuple[str, str]] = {
@@ -40,7 +44,14 @@ _UNSUPPORTED: dict[str, tuple[str, str]] = {
     "code_block": ("an indented code block", "remove the leading indentation, or use `inline code`"),
     "hr": ("a thematic break (---, ***)", "remove it; passages are separated automatically"),
     "hardbreak": ("a hard line break", "remove the trailing spaces or backslash at the end of the line"),
+    "table_open": ("a table", "tables are not supported yet; write the rows as a list"),
+    "s_open": ("strikethrough (~~...~~)", "remove the tildes: strikethrough is not supported"),
+    "footnote_ref": ("a footnote reference ([^...])", "footnotes are not supported yet; name the source in the text"),
+    "footnote_block_open": ("a footnote ([^...]: ...)", "footnotes are not supported yet; name the source in the text"),
+    "dl_open": ("a definition list", "write it as a bullet list: '- **term**: definition'"),
 }
+# where in its lines a construct whose token has no markup of its own is written
+_NEEDLES = {"table_open": "|", "footnote_block_open": "[^", "footnote_ref": "[^", "dl_open": ":"}
 _LINK_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -114,9 +125,22 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
             out.append(BlockQuote(kids))
         else:
             what, hint = _UNSUPPORTED.get(tok.type, (f"'{tok.type}'", "remove it"))
-            ctx.report("BK112", tok.map, tok.markup or tok.content.strip()[:1], f"unsupported Markdown: {what}", hint)
-            i += 1
+            end = _after(tokens, i)
+            where = next((t.map for t in tokens[i:end] if t.map), None)
+            needle = _NEEDLES.get(tok.type) or tok.markup or tok.content.strip()[:1]
+            ctx.report("BK112", where, needle, f"unsupported Markdown: {what}", hint)
+            i = end
     return tuple(out), i
+
+
+def _after(tokens: list[Token], i: int) -> int:
+    """The index after the token at ``i`` and, when it opens a block, everything inside it."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j].nesting
+        if depth <= 0:
+            return j + 1
+    return len(tokens)
 
 
 def _inlines(inline: Token, ctx: _Ctx) -> tuple[Inline, ...]:
@@ -175,6 +199,8 @@ def _inline_run(
                     "link to a full https://... or mailto: address, or remove the link",
                 )
             out.append(Link(href, kids))
+        elif tok.nesting == -1:  # the end of an unsupported construct, reported at its start
+            continue
         else:
             what, hint = _UNSUPPORTED.get(tok.type, (f"'{tok.type}'", "remove it"))
             where = lines[i - 1]
@@ -182,5 +208,6 @@ def _inline_run(
                 column = len(ctx.lines[where[0]].rstrip(" \\")) + 1  # where the spaces or backslash begin
                 ctx.report_at("BK112", where[0], column, f"unsupported Markdown: {what}", hint)
             else:
-                ctx.report("BK112", where, tok.content[:10] or tok.markup, f"unsupported Markdown: {what}", hint)
+                needle = _NEEDLES.get(tok.type) or tok.content[:10] or tok.markup
+                ctx.report("BK112", where, needle, f"unsupported Markdown: {what}", hint)
     return tuple(out), i

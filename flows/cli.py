@@ -112,25 +112,35 @@ def validate(
 
 @app.command("import")
 def import_text(
-    file: Annotated[Path, typer.Argument(help="A UTF-8 plain text file: one passage per paragraph or line.")],
+    file: Annotated[
+        Path, typer.Argument(help="A Word document (.docx), or UTF-8 plain text: one passage per paragraph or line.")
+    ],
     into: Annotated[Path, typer.Option("--into", help="New publication directory, e.g. source/my-brief.")],
-    title: Annotated[str, typer.Option("--title", help="The publication's title.")],
+    title: Annotated[str, typer.Option("--title", help="The publication's title (default: the document's).")] = "",
 ) -> None:
-    """Create a publication from a plain text file; titles are provisional until edited."""
+    """Create a publication from a Word document (headings split passages) or a plain text file."""
     if not file.is_file():
         raise fail_usage(f"{file}: no such file")
     if into.exists() and any(into.iterdir()):
         raise fail_usage(f"{into} already exists and is not empty; choose a new directory")
-    diagnostics: list[Diagnostic] = []
-    text = read_source(file, limit=1 << 30, diags=diagnostics)
-    if text is None or has_errors(diagnostics):
-        report.print_text(diagnostics, console)
-        raise typer.Exit(1)
-    passages = importer.plan(text)
+    if file.suffix.lower() == ".docx":
+        from briefkit.word_import import WordImportError, plan_docx
+
+        try:
+            found_title, passages = plan_docx(file)
+        except WordImportError as exc:
+            raise fail_usage(str(exc)) from None
+    else:
+        diagnostics: list[Diagnostic] = []
+        text = read_source(file, limit=1 << 30, diags=diagnostics)
+        if text is None or has_errors(diagnostics):
+            report.print_text(diagnostics, console)
+            raise typer.Exit(1)
+        found_title, passages = "", importer.plan(text)
     if not passages:
         raise fail_usage(f"{file} has no text to import")
-    importer.write_publication(passages, into, title.strip() or file.stem)
-    console.print(f"imported {len(passages)} passages into {into}", markup=False, highlight=False)
+    importer.write_publication(passages, into, title.strip() or found_title or file.stem)
+    console.print(f"imported {len(passages)} passages into {into}", **_PLAIN)
     report.print_text(load_publication(into)[1], console)
 
 
