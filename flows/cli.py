@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -220,33 +221,78 @@ def build(
     raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
 
 
+def schedule_options(cron: str, timezone: str) -> None:
+    """--cron and --timezone, checked before anything is served or written."""
+    if cron and (problem := cron_problem(cron)):
+        raise fail_usage(f"--cron '{cron}' is not a cron expression: {problem}")
+    if timezone not in zoneinfo.available_timezones():
+        raise fail_usage(f"--timezone '{timezone}' is not an IANA time zone name; write e.g. Europe/London or UTC")
+
+
+_CRON_HELP = 'Schedule for publications without their own, e.g. "0 6 * * 1-5" (06:00 on weekdays).'
+_TIMEZONE_HELP = "IANA time zone the schedules are in, e.g. Europe/Kyiv."
+
+
 @app.command()
 def serve(
     publications: Annotated[
         list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
     ] = None,
-    cron: Annotated[
-        str, typer.Option("--cron", help='Schedule for publications without their own, e.g. "0 6 * * 1-5".')
-    ] = "",
+    cron: Annotated[str, typer.Option("--cron", help=_CRON_HELP)] = "",
+    timezone: Annotated[str, typer.Option("--timezone", help=_TIMEZONE_HELP)] = "UTC",
     interval: Annotated[
         float, typer.Option("--interval", help="Schedule every N seconds instead (tests and demos).", hidden=True)
     ] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
 ) -> None:
-    """Serve the build deployments so a Prefect server can schedule and trigger runs."""
+    """Serve the build-and-publish deployments: the Prefect server runs them on schedule or on demand."""
     dirs = resolve_names(publications)
     if not dirs:
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
-    if cron and (problem := cron_problem(cron)):
-        raise fail_usage(f"--cron '{cron}' is not a cron expression: {problem}")
+    schedule_options(cron, timezone)
     output = directory_option(out or get_settings().output_dir, "--out")
-    from flows.serve import ScheduleRejected, serve_builds  # imports prefect: only when serving
+    from flows.serve import ScheduleRejected, plan, serve_builds  # imports prefect: only when serving
 
     try:
-        with prefect_server():
-            serve_builds(dirs, cron, interval, output, console)
+        planned = plan(dirs, cron, timezone)
     except ScheduleRejected as exc:
         raise fail_usage(str(exc)) from None
+    with prefect_server():
+        serve_builds(planned, interval, output, console)
+
+
+@app.command()
+def deploy(
+    cron: Annotated[str, typer.Option("--cron", help=_CRON_HELP)] = "",
+    timezone: Annotated[str, typer.Option("--timezone", help=_TIMEZONE_HELP)] = "UTC",
+    pool: Annotated[str, typer.Option("--pool", help="The work pool the deployments run on.")] = "briefkit",
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether prefect.yaml is current (exit 1 if not).")
+    ] = False,
+) -> None:
+    """Write prefect.yaml: one build-and-publish deployment per publication under source/, as `serve` has them."""
+    dirs = resolve_names(None)
+    if not dirs:
+        raise fail_usage(f"no publications found under {get_settings().source_dir}/")
+    schedule_options(cron, timezone)
+    from flows.serve import ScheduleRejected, plan, prefect_yaml
+
+    try:
+        text = prefect_yaml(plan(dirs, cron, timezone), pool)
+    except ScheduleRejected as exc:
+        raise fail_usage(str(exc)) from None
+    target = Path("prefect.yaml")
+    current = target.read_text(encoding="utf-8") if target.is_file() else ""
+    if check:
+        console.print(
+            "prefect.yaml is current" if current == text else "prefect.yaml is out of date: run `briefkit deploy`",
+            **_PLAIN,
+        )
+        raise typer.Exit(0 if current == text else 1)
+    target.write_text(text, encoding="utf-8")
+    console.print(
+        f"wrote prefect.yaml: {len(dirs)} deployment{'s' * (len(dirs) != 1)} for work pool '{pool}'", **_PLAIN
+    )
 
 
 def reader_problems(directory: Path) -> list[Diagnostic]:

@@ -167,19 +167,34 @@ def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server:
     assert crons == {"default-cron-brief": ["0 6 * * 1-5"], "own-cron-brief": ["30 7 * * *"]}
 
 
-def test_prefect_yaml_declares_the_served_deployments() -> None:
+def test_prefect_yaml_is_what_briefkit_deploy_writes_and_names_real_flows(tmp_path: Path) -> None:
     import yaml
 
-    declared = yaml.safe_load((SEED.parent.parent / "prefect.yaml").read_text(encoding="utf-8"))
-    entrypoints = {d["entrypoint"] for d in declared["deployments"]}
-    assert entrypoints == {"flows/publish.py:build_and_publish", "flows/build.py:build", "flows/build.py:build_all"}
-    for entrypoint in entrypoints:  # each names a flow that exists
-        path, name = entrypoint.split(":")
+    root = SEED.parent.parent
+    current = briefkit(root, Server("", tmp_path).env(), "deploy", "--check")
+    assert current.returncode == 0, current.stdout + current.stderr  # the work-pool path and `serve` agree
+    declared = yaml.safe_load((root / "prefect.yaml").read_text(encoding="utf-8"))
+    for deployment in declared["deployments"]:  # each names a flow that exists
+        path, name = deployment["entrypoint"].split(":")
         flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
-        assert type(flow).__name__ == "Flow"
-    scheduled = [d for d in declared["deployments"] if d.get("schedules")]
-    assert [s["cron"] for d in scheduled for s in d["schedules"]] == ["0 6 * * 1-5"]
-    assert all(d["work_pool"]["name"] == "briefkit" for d in declared["deployments"])
+        assert type(flow).__name__ == "Flow" and deployment["work_pool"]["name"] == "briefkit"
+    assert [s["cron"] for d in declared["deployments"] for s in d["schedules"]] == ["0 6 * * 1-5"]
+
+    work = publication(tmp_path, "own-brief")
+    (work / "source" / "own-brief" / "publication.yaml").open("a", encoding="utf-8").write('schedule: "30 7 * * *"\n')
+    shutil.copytree(work / "source" / "own-brief", work / "source" / "default-brief")
+    (work / "source" / "default-brief" / "publication.yaml").write_text("title: Default\n", encoding="utf-8")
+    env = Server("", tmp_path).env()
+    assert briefkit(work, env, "deploy", "--check").returncode == 1  # no prefect.yaml yet
+    written = briefkit(work, env, "deploy", "--cron", "0 6 * * 1-5", "--timezone", "Europe/Kyiv")
+    assert written.returncode == 0, written.stderr
+    schedules = {d["name"]: d["schedules"] for d in yaml.safe_load((work / "prefect.yaml").read_text())["deployments"]}
+    assert schedules == {
+        "default-brief": [{"cron": "0 6 * * 1-5", "timezone": "Europe/Kyiv"}],
+        "own-brief": [{"cron": "30 7 * * *", "timezone": "Europe/Kyiv"}],
+    }
+    bad_zone = briefkit(work, env, "deploy", "--timezone", "Mars/Olympus")
+    assert bad_zone.returncode == 2 and "not an IANA time zone" in bad_zone.stderr
 
 
 def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
