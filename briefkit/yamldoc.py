@@ -8,8 +8,11 @@ import yaml
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
-# Scalars a text field takes as written: a title "1984", "2025-03-01" or "yes" is text to an editor.
-_TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "timestamp"))
+_VALUE = "tag:yaml.org,2002:value"
+# Scalars a text field takes as written: a title "1984", "2025-03-01", "yes" or "=" is text to an editor.
+_TEXT_TAGS = frozenset(
+    {_STR, _MERGE, _VALUE, *(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "timestamp"))}
+)
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -19,7 +22,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """The safe loader, reading a lone "=" or "<<" value as text rather than failing on its tag."""
 
 
-for _tag in ("tag:yaml.org,2002:value", _MERGE):
+for _tag in (_VALUE, _MERGE):
     _Loader.add_constructor(_tag, yaml.SafeLoader.construct_yaml_str)
 
 
