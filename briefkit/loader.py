@@ -233,9 +233,11 @@ def check_line(text: str, field: str, file: Path, line: int, diags: list[Diagnos
 
 
 def shown(value: object, most: int = 60) -> str:
-    """``value`` as text for a message, cut short: a message must not repeat a huge value."""
+    """``value`` as text for a message: cut short, so a message does not repeat a huge value, and
+    with invisible characters as escapes, so none can hide in it or drive the terminal (ESC)."""
     text = str(value)
-    return text if len(text) <= most else text[:most] + "…"
+    cut = text[:most] + ("…" if len(text) > most else "")
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut)
 
 
 # ---- typed access to YAML mappings ---------------------------------------------------

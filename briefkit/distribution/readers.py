@@ -148,7 +148,9 @@ class _Checker:
                     if close
                     else f"known formats: {', '.join(sorted(self.known_formats))}"
                 )
-                self.report("BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{fmt}'", hint)
+                self.report(
+                    "BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{shown(fmt)}'", hint
+                )
         return tuple(dict.fromkeys(f for f in names if f in self.known_formats))
 
 
