@@ -72,10 +72,18 @@ _NOT_REGULAR = {
 }
 
 
-def read_regular(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, or None after
-    reporting why not. With ``root``, a symbolic link must resolve inside it, so a published
-    document cannot carry e.g. /etc/passwd.
+class Refused(OSError):
+    """Why a source file was not read, as the diagnostic that says so."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def regular_bytes(path: Path, limit: int, root: Path | None = None) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, else Refused.
+    With ``root``, a symbolic link must resolve inside it, so a published document cannot
+    carry e.g. /etc/passwd.
 
     Opened without blocking (a named pipe cannot hang it), checked on the open descriptor (so
     nothing can be swapped in between), and never read past ``limit`` + 1 bytes (/dev/zero).
@@ -83,41 +91,51 @@ def read_regular(path: Path, limit: int, diags: list[Diagnostic], root: Path | N
     real = os.path.realpath(path)
     dangling = os.path.islink(path) and not os.path.lexists(real)  # leaks nothing: reported as unreadable below
     if root is not None and not dangling and not Path(real).is_relative_to(os.path.realpath(root)):
-        diags.append(Diagnostic(
+        raise Refused(Diagnostic(
             "BK127", path, f"leads to {real}, outside the publication directory {root}",
             "copy the file into the publication directory instead of linking to it or naming a path outside",
         ))  # fmt: skip
-        return None
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        diags.append(_unreadable(path, exc))
-        return None
+        raise Refused(_unreadable(path, exc)) from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = _NOT_REGULAR.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            diags.append(Diagnostic(
-                "BK118", path, f"{kind} where a file is expected",
-                "replace it with a regular file, or move it out (a passage: rename it so that it does not end in .md)",
-            ))  # fmt: skip
-            return None
-        chunks, size = [], 0
-        while size <= limit and info.st_size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
-            chunks.append(chunk)
-            size += len(chunk)
+        regular = stat.S_ISREG(info.st_mode)
+        data = _read_at_most(fd, limit + 1) if regular and info.st_size <= limit else b""
     except OSError as exc:
-        diags.append(_unreadable(path, exc))
-        return None
+        raise Refused(_unreadable(path, exc)) from None
     finally:
         os.close(fd)
-    if max(size, info.st_size) > limit:
-        diags.append(Diagnostic(
-            "BK114", path, f"file is {max(size, info.st_size):,} bytes, over the limit of {limit:,}",
+    if not regular:
+        kind = _NOT_REGULAR.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise Refused(Diagnostic(
+            "BK118", path, f"{kind} where a file is expected",
+            "replace it with a regular file, or move it out (a passage: rename it so that it does not end in .md)",
+        ))  # fmt: skip
+    if max(len(data), info.st_size) > limit:
+        raise Refused(Diagnostic(
+            "BK114", path, f"file is {max(len(data), info.st_size):,} bytes, over the limit of {limit:,}",
             "split it into smaller passages, or raise BRIEFKIT_MAX_FILE_BYTES",
         ))  # fmt: skip
-        return None
+    return data
+
+
+def _read_at_most(fd: int, most: int) -> bytes:
+    chunks, size = [], 0
+    while size < most and (chunk := os.read(fd, min(1 << 20, most - size))):
+        chunks.append(chunk)
+        size += len(chunk)
     return b"".join(chunks)
+
+
+def read_regular(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> bytes | None:
+    """``regular_bytes``, or None after reporting why not."""
+    try:
+        return regular_bytes(path, limit, root)
+    except Refused as exc:
+        diags.append(exc.diagnostic)
+        return None
 
 
 def _unreadable(path: Path, exc: OSError) -> Diagnostic:
@@ -750,11 +768,16 @@ def _git_timestamp(files: list[Path]) -> float | None:
 
 
 def content_hash(root: Path, files: list[Path], edition: dt.date) -> str:
-    """sha256 over every byte that shapes the output: sources, theme assets, edition."""
+    """sha256 over every byte that shapes the output: sources, theme assets, edition.
+
+    Read as validation reads (``regular_bytes``), since estimates hash sources before
+    validation: a file that validation would refuse raises Refused, an OSError.
+    """
+    limit = max(get_settings().max_file_bytes, LOGO_MAX_BYTES, DOCX_MAX_BYTES)
     h = hashlib.sha256(b"briefkit-source-1\0" + edition.isoformat().encode() + b"\0")
     for f in sorted(set(files)):
         rel = f.relative_to(root).as_posix() if f.is_relative_to(root) else f.name
-        h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
+        h.update(rel.encode() + b"\0" + regular_bytes(f, limit, root) + b"\0")
     return h.hexdigest()
 
 
