@@ -12,6 +12,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
@@ -153,7 +154,7 @@ def test_a_huge_title_is_reported_quickly_and_briefly(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub", "title: " + "Brief " * 55_000 + "\n" + "k" * 1000 + ": 1\n")
     started = time.monotonic()
     diagnostics = load(root)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # about 0.3 s; room for a busy machine
     assert {d.code for d in diagnostics} == {"BK126", "BK105"}
     assert all(len(d.message) < 300 for d in diagnostics)
 
@@ -356,29 +357,30 @@ def with_theme_file(root: Path, key: str, rel: str, content: bytes | None) -> Pa
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
-    ("key", "content", "code", "in_message"),
+    ("key", "make", "code", "in_message"),
     [
-        ("logo", b"GIF89a not a logo", "BK119", "not a PNG or JPEG"),
-        ("logo", image((4, 4), "GIF"), "BK119", "not a PNG or JPEG"),
-        ("logo", image((64, 64))[:-40], "BK119", "not a readable PNG or JPEG"),
-        ("logo", image((64, 64), "JPEG")[:200], "BK119", "not a readable PNG or JPEG"),
-        ("logo", png_header(30_000, 30_000), "BK119", "over the limit of 16,000,000 pixels"),
-        ("logo", png_header(5_000, 4_000), "BK119", "is 5000 x 4000 pixels, over the limit"),
-        ("logo", png_header(3_000, 3_000), "BK119", "not a readable PNG or JPEG"),  # within the limit, truncated
-        ("reference_docx", b"PK\x03\x04 not really", "BK119", "not a zip archive"),
-        ("reference_docx", image((4, 4)), "BK119", "not a zip archive"),
-        ("reference_docx", word(without="word/styles.xml"), "BK119", "has no word/styles.xml"),
-        ("reference_docx", word(without="[Content_Types].xml"), "BK119", "cannot be opened as a Word document"),
-        ("reference_docx", word(extra_entries=1000), "BK119", "entries, over the limit of 1,000"),
-        ("reference_docx", word(padding=101 << 20), "BK119", "unpacks to"),
-        ("reference_docx", bytes(11 << 20), "BK114", "over the limit of 10,485,760"),
+        ("logo", lambda: b"GIF89a not a logo", "BK119", "not a PNG or JPEG"),
+        ("logo", lambda: image((4, 4), "GIF"), "BK119", "not a PNG or JPEG"),
+        ("logo", lambda: image((64, 64))[:-40], "BK119", "not a readable PNG or JPEG"),
+        ("logo", lambda: image((64, 64), "JPEG")[:200], "BK119", "not a readable PNG or JPEG"),
+        ("logo", lambda: png_header(30_000, 30_000), "BK119", "over the limit of 16,000,000 pixels"),
+        ("logo", lambda: png_header(5_000, 4_000), "BK119", "is 5000 x 4000 pixels, over the limit"),
+        # within the limit, but with next to no pixel data
+        ("logo", lambda: png_header(3_000, 3_000), "BK119", "not a readable PNG or JPEG"),
+        ("reference_docx", lambda: b"PK\x03\x04 not really", "BK119", "not a zip archive"),
+        ("reference_docx", lambda: image((4, 4)), "BK119", "not a zip archive"),
+        ("reference_docx", lambda: word(without="word/styles.xml"), "BK119", "has no word/styles.xml"),
+        ("reference_docx", lambda: word(without="[Content_Types].xml"), "BK119", "cannot be opened as a Word document"),
+        ("reference_docx", lambda: word(extra_entries=1000), "BK119", "entries, over the limit of 1,000"),
+        ("reference_docx", lambda: word(padding=101 << 20), "BK119", "unpacks to"),
+        ("reference_docx", lambda: bytes(11 << 20), "BK114", "over the limit of 10,485,760"),
     ],
-    ids=lambda v: v if isinstance(v, str) else None,
+    ids=lambda v: v if isinstance(v, str) and not v.startswith("BK") else None,
 )
 def test_unusable_theme_files_are_reported_at_their_line(
-    tmp_path: Path, key: str, content: bytes, code: str, in_message: str
+    tmp_path: Path, key: str, make: Callable[[], bytes], code: str, in_message: str
 ) -> None:
-    root = with_theme_file(tmp_path / "pub", key, f"theme/{key}.bin", content)
+    root = with_theme_file(tmp_path / "pub", key, f"theme/{key}.bin", make())
     diagnostics = load(root)
     assert codes(diagnostics) == [(code, "publication.yaml", 3)]
     assert in_message in diagnostics[0].message and f"theme {key} 'theme/{key}.bin'" in diagnostics[0].message
