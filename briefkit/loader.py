@@ -16,7 +16,9 @@ import re
 import stat
 import subprocess
 import unicodedata
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -620,7 +622,7 @@ LOGO_MAX_BYTES = 5 * 1024 * 1024
 LOGO_MAX_PIXELS = 16_000_000
 DOCX_MAX_BYTES = 10 * 1024 * 1024
 DOCX_MAX_ENTRIES = 1000  # a Word document has a few dozen parts
-DOCX_MAX_UNPACKED = 100 * 1024 * 1024  # zipfile never inflates an entry past its stated size
+DOCX_MAX_UNPACKED = 100 * 1024 * 1024  # counted as inflated, not as the entries state it
 _DOCX_PARTS = ("word/document.xml", "word/styles.xml")
 
 
@@ -653,20 +655,23 @@ def _logo_problem(data: bytes) -> str | None:
     """Why ``data`` is not a PNG or JPEG that decodes within the pixel limit; None if it is."""
     from PIL import Image  # only when a theme has a logo: Pillow takes a while to import
 
-    try:
-        with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
-            width, height = image.size
-            if width * height > LOGO_MAX_PIXELS:
-                return f"is {width} x {height} pixels, over the limit of {LOGO_MAX_PIXELS:,} pixels"
-            image.verify()  # checksums, without decoding
-        with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
-            image.load()  # every pixel, within the size checked above
-    except Image.DecompressionBombError:
-        return f"is over the limit of {LOGO_MAX_PIXELS:,} pixels"
-    except Image.UnidentifiedImageError:
-        return "is not a PNG or JPEG image"
-    except Exception as exc:  # noqa: BLE001 -- a decoder fed untrusted bytes may fail in any way; each means unusable
-        return f"is not a readable PNG or JPEG image ({type(exc).__name__}: {shown(exc, 100)})"
+    with warnings.catch_warnings():
+        # the size is checked below; Pillow's own check would only warn up to 179 megapixels
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+                width, height = image.size
+                if width * height > LOGO_MAX_PIXELS:
+                    return f"is {width} x {height} pixels, over the limit of {LOGO_MAX_PIXELS:,} pixels"
+                image.verify()  # checksums, without decoding
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+                image.load()  # every pixel, within the size checked above
+        except Image.DecompressionBombError:
+            return f"is over the limit of {LOGO_MAX_PIXELS:,} pixels"
+        except Image.UnidentifiedImageError:
+            return "is not a PNG or JPEG image"
+        except Exception as exc:  # noqa: BLE001 -- a decoder fed untrusted bytes may fail in any way; each means unusable
+            return f"is not a readable PNG or JPEG image ({type(exc).__name__}: {shown(exc, 100)})"
     return None
 
 
@@ -677,13 +682,20 @@ def _docx_problem(data: bytes) -> str | None:
             entries = archive.infolist()
             if len(entries) > DOCX_MAX_ENTRIES:
                 return f"has {len(entries):,} entries, over the limit of {DOCX_MAX_ENTRIES:,}"
-            unpacked = sum(e.file_size for e in entries)
-            if unpacked > DOCX_MAX_UNPACKED:
-                return f"unpacks to {unpacked:,} bytes, over the limit of {DOCX_MAX_UNPACKED:,}"
-            names = set(archive.namelist())
+            names = {e.filename for e in entries}
             if missing := [part for part in _DOCX_PARTS if part not in names]:
                 return f"is not a Word document: it has no {' or '.join(missing)}"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+            unpacked = 0
+            for entry in entries:
+                if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    return f"has '{shown(entry.filename)}' compressed in a way Word does not use"
+                size = _inflated_size(data, entry, DOCX_MAX_UNPACKED - unpacked)
+                if size > entry.file_size:
+                    return f"has '{shown(entry.filename)}' inflating past its stated {entry.file_size:,} bytes (a zip bomb)"
+                unpacked += size
+                if unpacked > DOCX_MAX_UNPACKED:
+                    return f"unpacks to over {DOCX_MAX_UNPACKED:,} bytes, the limit"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError):
         return "is not a Word document (.docx): not a zip archive"
     import docx  # only when a theme has one: python-docx takes a while to import
 
@@ -692,6 +704,24 @@ def _docx_problem(data: bytes) -> str | None:
     except Exception as exc:  # noqa: BLE001 -- python-docx fed untrusted bytes may fail in any way; each means unusable
         return f"cannot be opened as a Word document ({type(exc).__name__}: {shown(exc, 100)})"
     return None
+
+
+def _inflated_size(data: bytes, entry: zipfile.ZipInfo, most: int) -> int:
+    """How many bytes ``entry`` of the zip ``data`` really inflates to, counted to ``most`` + 1 at most.
+
+    zipfile trusts an entry's stated size: it would inflate a bomb whole, then cut it short.
+    """
+    local = entry.header_offset  # the local header: 30 bytes, then the name and an extra field
+    start = local + 30 + int.from_bytes(data[local + 26 : local + 28], "little")
+    start += int.from_bytes(data[local + 28 : local + 30], "little")
+    raw = data[start : start + entry.compress_size]
+    if entry.compress_type == zipfile.ZIP_STORED:
+        return len(raw)
+    inflater, size = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    while raw and size <= most:
+        size += len(inflater.decompress(raw, 1 << 20))
+        raw = inflater.unconsumed_tail
+    return size
 
 
 def _assets(theme: Theme) -> list[Path]:

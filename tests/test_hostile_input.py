@@ -330,7 +330,20 @@ def png_header(width: int, height: int) -> bytes:
     )
 
 
-def word(*, without: str = "", extra_entries: int = 0, padding: int = 0) -> bytes:
+def lying(zipped: bytes, name: str, stated: int) -> bytes:
+    """``zipped`` with entry ``name`` stating ``stated`` bytes, as a zip bomb lies about its size."""
+    data = bytearray(zipped)
+    local = data.index(name.encode()) - 30  # the local header, then the central directory's entry
+    central = data.index(name.encode(), local + 31) - 46
+    crc = zipfile.crc32(bytes(stated)).to_bytes(4, "little")
+    data[local + 14 : local + 18], data[local + 22 : local + 26] = crc, stated.to_bytes(4, "little")
+    data[central + 16 : central + 20], data[central + 24 : central + 28] = crc, stated.to_bytes(4, "little")
+    return bytes(data)
+
+
+def word(
+    *, without: str = "", extra_entries: int = 0, padding: int = 0, compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     source = io.BytesIO()
     docx.Document().save(source)
     out = io.BytesIO()
@@ -341,7 +354,9 @@ def word(*, without: str = "", extra_entries: int = 0, padding: int = 0) -> byte
         for n in range(extra_entries):
             new.writestr(f"extra/item{n}.xml", "<x/>")
         if padding:
-            with new.open("word/media/padding.bin", "w") as stream:
+            entry = zipfile.ZipInfo("word/media/padding.bin")
+            entry.compress_type = compression
+            with new.open(entry, "w") as stream:
                 for _ in range(padding // (1 << 20)):
                     stream.write(bytes(1 << 20))
     return out.getvalue()
@@ -372,7 +387,19 @@ def with_theme_file(root: Path, key: str, rel: str, content: bytes | None) -> Pa
         ("reference_docx", lambda: word(without="word/styles.xml"), "BK119", "has no word/styles.xml"),
         ("reference_docx", lambda: word(without="[Content_Types].xml"), "BK119", "cannot be opened as a Word document"),
         ("reference_docx", lambda: word(extra_entries=1000), "BK119", "entries, over the limit of 1,000"),
-        ("reference_docx", lambda: word(padding=101 << 20), "BK119", "unpacks to"),
+        ("reference_docx", lambda: word(padding=101 << 20), "BK119", "unpacks to over 104,857,600 bytes"),
+        (
+            "reference_docx",
+            lambda: lying(word(padding=2 << 20), "word/media/padding.bin", 100),
+            "BK119",
+            "inflating past its stated 100 bytes (a zip bomb)",
+        ),
+        (
+            "reference_docx",
+            lambda: word(padding=1 << 20, compression=zipfile.ZIP_BZIP2),
+            "BK119",
+            "compressed in a way Word does not use",
+        ),
         ("reference_docx", lambda: bytes(11 << 20), "BK114", "over the limit of 10,485,760"),
     ],
     ids=lambda v: v if isinstance(v, str) and not v.startswith("BK") else None,
