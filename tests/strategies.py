@@ -1,4 +1,4 @@
-"""Hypothesis strategies: arbitrary publications that pass validation."""
+"""Hypothesis strategies: arbitrary publications that pass validation, and hostile input that must not."""
 
 from __future__ import annotations
 
