@@ -6,12 +6,19 @@ file, line and fix, and the model is returned only when there are no errors.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import hashlib
+import io
 import os
 import re
+import stat
 import subprocess
+import unicodedata
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -38,6 +45,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PAGE_SIZES = ("A4", "Letter")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC_PREFIX = re.compile(r"^\d+[-_.]?")
 # Text that XML and Word refuse, besides C0/C1 controls: non-characters.
 NONCHARACTERS = frozenset({0xFFFE, 0xFFFF, *range(0xFDD0, 0xFDF0)})
@@ -46,39 +54,103 @@ NONCHARACTERS = frozenset({0xFFFE, 0xFFFF, *range(0xFDD0, 0xFDF0)})
 _FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(NONCHARACTERS))) + "]")
 
 
+def is_id(text: str) -> bool:
+    """A publication or passage id: a lower-case slug, short enough for file names and URLs."""
+    return len(text) <= LINE_LIMITS["id"] and SLUG.match(text) is not None
+
+
 def is_forbidden_char(ch: str) -> bool:
     return _FORBIDDEN.fullmatch(ch) is not None
 
 
 # ---- reading files ------------------------------------------------------------------
 
+_NOT_REGULAR = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
-def read_source(path: Path, limit: int, diags: list[Diagnostic]) -> str | None:
-    """A source file as text with LF line ends, or None after reporting why not."""
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            diags.append(Diagnostic(
-                "BK114", path, f"file is {size:,} bytes, over the limit of {limit:,}",
-                "split it into smaller passages, or raise BRIEFKIT_MAX_FILE_BYTES",
-            ))  # fmt: skip
-            return None
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        diags.append(
-            Diagnostic(
-                "BK118",
-                path,
-                "a directory where a file is expected",
-                "move it out, or rename it so that it does not end in .md",
-            )
-        )
-        return None
-    except OSError as exc:
-        diags.append(Diagnostic(
-            "BK118", path, f"cannot read file: {exc.strerror}",
-            "check that it exists (a symbolic link must point to a file) and that it is readable",
+
+class Refused(OSError):
+    """Why a source file was not read, as the diagnostic that says so."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def regular_bytes(path: Path, limit: int, root: Path | None = None) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, else Refused.
+    With ``root``, a symbolic link must resolve inside it, so a published document cannot
+    carry e.g. /etc/passwd.
+
+    Opened without blocking (a named pipe cannot hang it), checked on the open descriptor (so
+    nothing can be swapped in between), and never read past ``limit`` + 1 bytes (/dev/zero).
+    """
+    real = os.path.realpath(path)
+    dangling = os.path.islink(path) and not os.path.lexists(real)  # leaks nothing: reported as unreadable below
+    if root is not None and not dangling and not Path(real).is_relative_to(os.path.realpath(root)):
+        raise Refused(Diagnostic(
+            "BK127", path, f"leads to {real}, outside the publication directory {root}",
+            "copy the file into the publication directory instead of linking to it or naming a path outside",
         ))  # fmt: skip
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Refused(_unreadable(path, exc)) from None
+    try:
+        info = os.fstat(fd)
+        regular = stat.S_ISREG(info.st_mode)
+        data = _read_at_most(fd, limit + 1) if regular and info.st_size <= limit else b""
+    except OSError as exc:
+        raise Refused(_unreadable(path, exc)) from None
+    finally:
+        os.close(fd)
+    if not regular:
+        kind = _NOT_REGULAR.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise Refused(Diagnostic(
+            "BK118", path, f"{kind} where a file is expected",
+            "replace it with a regular file, or move it out (a passage: rename it so that it does not end in .md)",
+        ))  # fmt: skip
+    if max(len(data), info.st_size) > limit:
+        raise Refused(Diagnostic(
+            "BK114", path, f"file is {max(len(data), info.st_size):,} bytes, over the limit of {limit:,}",
+            "split it into smaller passages, or raise BRIEFKIT_MAX_FILE_BYTES",
+        ))  # fmt: skip
+    return data
+
+
+def _read_at_most(fd: int, most: int) -> bytes:
+    chunks, size = [], 0
+    while size < most and (chunk := os.read(fd, min(1 << 20, most - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def read_regular(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> bytes | None:
+    """``regular_bytes``, or None after reporting why not."""
+    try:
+        return regular_bytes(path, limit, root)
+    except Refused as exc:
+        diags.append(exc.diagnostic)
+        return None
+
+
+def _unreadable(path: Path, exc: OSError) -> Diagnostic:
+    return Diagnostic(
+        "BK118", path, f"cannot read file: {exc.strerror}",
+        "check that it exists (a symbolic link must point to a file) and that it is readable",
+    )  # fmt: skip
+
+
+def read_source(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> str | None:
+    """A source file as text with LF line ends, or None after reporting why not (see ``read_regular``)."""
+    raw = read_regular(path, limit, diags, root)
+    if raw is None:
         return None
     try:
         text = raw.decode("utf-8")
@@ -106,6 +178,86 @@ def check_control_chars(text: str, path: Path, first_line: int, diags: list[Diag
         "BK104", path, f"control character U+{ord(found.group()):04X} in text",
         "delete it; only tab and newline are allowed", first_line + text.count("\n", 0, at), at - line_start + 1,
     ))  # fmt: skip
+
+
+# ---- one-line text fields -------------------------------------------------------------
+
+# Longest value of each one-line field, in characters (BK126): room for any real one, and a
+# bound on the work every exporter does per value (a 320 KB title took 69 s in the PDF export).
+LINE_LIMITS: dict[str, int] = {
+    "title": 200, "subtitle": 300, "summary": 600, "description": 2000, "classification": 64,
+    "organisation": 200, "authors": 120, "name": 120, "tags": 64, "id": 64, "passages": 64,
+    "address": 254, "language": 35, "schedule": 100, "font": 100, "logo": 1024, "reference_docx": 1024,
+}  # fmt: skip
+DEFAULT_LINE_LIMIT = 200  # the other one-line fields: colours, page size
+
+# Every line break str.splitlines knows, the Unicode ones too: none belongs in a one-line field.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+# The start of an RFC 2047 encoded word: mail programs decode it into header text, where
+# Python's email package (CVE-2024-6923) lets an encoded CR LF start a header of its own.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bq]\?", re.IGNORECASE)
+# Format characters (category Cf) a script needs to be written right: the soft hyphen, the
+# joiners, the direction marks (no embedding: they order nothing but the neutrals beside
+# them) and the visible prepended concatenation marks. Every other one is refused in a
+# one-line field: bidi embeddings, overrides and isolates reorder what follows, and the
+# zero-width and tag characters hide text, so a title or name could show one thing and say another.
+ALLOWED_FORMAT_CHARS = frozenset(
+    "\u00ad\u200c\u200d\u200e\u200f\u061c\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2"
+    "\U000110bd\U000110cd"
+)
+
+
+def _named(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".rstrip()
+
+
+def check_line(text: str, field: str, file: Path, line: int, diags: list[Diagnostic]) -> bool:
+    """Report what keeps ``text``, the value of ``field`` at ``line`` of ``file``, from being one
+    line of plain text fit for every document and mail header; True when nothing does."""
+    before = len(diags)
+
+    def report(code: str, message: str, hint: str) -> None:
+        diags.append(Diagnostic(code, file, message, hint, line, 1))
+
+    limit = LINE_LIMITS.get(field, DEFAULT_LINE_LIMIT)
+    if len(text) > limit:
+        report(
+            "BK126",
+            f"'{field}' is {len(text):,} characters long, over the limit of {limit}",
+            f"shorten it to at most {limit} characters",
+        )
+    if found := _LINE_BREAK.search(text):
+        report(
+            "BK116",
+            f"'{field}' must be one line, but has a line break ({_named(found.group())})",
+            f"write {field} on one line (in YAML, '{field}: >-' folds the indented lines below it into one)",
+        )
+    check_control_chars(_LINE_BREAK.sub(" ", text), file, line, diags)
+    formatting = sorted({ch for ch in text if unicodedata.category(ch) == "Cf"} - ALLOWED_FORMAT_CHARS)
+    if formatting:
+        names = ", ".join(map(_named, formatting[:4])) + (
+            f" and {len(formatting) - 4} more" if len(formatting) > 4 else ""
+        )
+        report(
+            "BK125",
+            f"'{field}' has invisible formatting characters that can disguise it: {names}",
+            "delete them (the direction marks U+200E, U+200F, U+061C and the joiners U+200C, U+200D are allowed)",
+        )
+    if found := _ENCODED_WORD.search(text):
+        report(
+            "BK124",
+            f"'{field}' has '{found.group()}', the start of a MIME encoded word, which mail programs decode into header text",
+            "write the text itself, not MIME-encoded; if it is meant literally, put a space between '=' and '?'",
+        )
+    return len(diags) == before
+
+
+def shown(value: object, most: int = 60) -> str:
+    """``value`` as text for a message: cut short, so a message does not repeat a huge value, and
+    with invisible characters as escapes, so none can hide in it or drive the terminal (ESC)."""
+    text = str(value)
+    cut = text[:most] + ("…" if len(text) > most else "")
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut)
 
 
 # ---- typed access to YAML mappings ---------------------------------------------------
@@ -142,7 +294,7 @@ class _Fields:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys in {where}: {', '.join(known)}"
             self.diags.append(Diagnostic(
-                "BK105", self.file, f"unknown key '{key}' in {where}", hint,
+                "BK105", self.file, f"unknown key '{shown(key)}' in {where}", hint,
                 self._key_line(str(key)), 1,
             ))  # fmt: skip
 
@@ -151,31 +303,34 @@ class _Fields:
         return line + self.offset if line else 0
 
     def text(self, key: str, default: str = "") -> str:
-        value = self.mapping.get(key)
+        """The one-line text at ``key``; ``default`` when absent, or after reporting what is wrong."""
+        if self.mapping.get(key) is None:
+            return default
+        value = self.doc.text(*self.prefix, key)
         if value is None:
+            self.report(
+                "BK116", key, f"'{key}' must be text", f"write {key}: followed by plain text (quoted if need be)"
+            )
             return default
-        if isinstance(value, (dict, list, bool)):
-            self.report("BK116", key, f"'{key}' must be text", f"write {key}: followed by plain text")
-            return default
-        text = str(value).strip()
-        check_control_chars(text, self.file, self.line(key), self.diags)
-        return text
+        text = value.strip()
+        return text if check_line(text, key, self.file, self.line(key), self.diags) else default
 
     def strings(self, key: str) -> tuple[str, ...]:
+        """The list of one-line texts at ``key``; the clean ones, after reporting the others."""
         value = self.mapping.get(key)
         if value is None:
             return ()
-        if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+        items = [self.doc.text(*self.prefix, key, n) for n in range(len(value))] if isinstance(value, list) else [None]
+        if any(item is None for item in items):
             self.report("BK116", key, f"'{key}' must be a list of text", f"write {key}: [first, second]")
             return ()
-        items = tuple(str(v).strip() for v in value)
-        for item in items:
-            check_control_chars(item, self.file, self.line(key), self.diags)
-        return items
+        texts = [item.strip() for item in items if item is not None]
+        return tuple(t for n, t in enumerate(texts) if check_line(t, key, self.file, self.line(key, n), self.diags))
 
     def required_title(self) -> str:
         title = self.text("title")
-        if not title:
+        written = self.doc.text(*self.prefix, "title")
+        if self.mapping.get("title") is None or (written is not None and not written.strip()):
             line = self.line("title") or self.offset + 1
             self.diags.append(
                 Diagnostic("BK106", self.file, "title is missing or empty", "add a line: title: ...", line, 1)
@@ -186,11 +341,7 @@ class _Fields:
 def _parse_mapping(text: str, file: Path, offset: int, diags: list[Diagnostic]) -> _Fields | None:
     parsed = parse_yaml(text)
     if isinstance(parsed, YamlError):
-        diags.append(Diagnostic(
-            "BK102", file, f"YAML is not valid: {parsed.problem}",
-            "fix the YAML syntax at this line (check indentation, colons and quotes)",
-            parsed.line + offset, parsed.column,
-        ))  # fmt: skip
+        diags.append(yaml_problem(parsed, file, offset))
         return None
     if parsed.data is None:
         parsed = YamlDoc({}, parsed.node)
@@ -202,6 +353,11 @@ def _parse_mapping(text: str, file: Path, offset: int, diags: list[Diagnostic]) 
         )
         return None
     return _Fields(file, parsed, offset, diags)
+
+
+def yaml_problem(error: YamlError, file: Path, offset: int = 0) -> Diagnostic:
+    """BK102 for YAML that starts after ``offset`` lines of ``file``."""
+    return Diagnostic("BK102", file, error.message(offset), error.hint, error.line + offset, error.column)
 
 
 # ---- passages -----------------------------------------------------------------------
@@ -223,9 +379,9 @@ def default_passage_id(path: Path) -> str:
 
 
 def _load_passage(
-    path: Path, settings: Settings, drawable: frozenset[int] | None, diags: list[Diagnostic]
+    path: Path, root: Path, settings: Settings, drawable: frozenset[int] | None, diags: list[Diagnostic]
 ) -> Passage | None:
-    text = read_source(path, settings.max_file_bytes, diags)
+    text = read_source(path, settings.max_file_bytes, diags, root)
     if text is None:
         return None
     parts = split_front_matter(text)
@@ -241,10 +397,10 @@ def _load_passage(
         return None
     meta.check_keys(PASSAGE_KEYS, "passage front matter")
     passage_id = meta.text("id") or default_passage_id(path)
-    if not SLUG.match(passage_id):
+    if not is_id(passage_id):
         line = meta.line("id") or 1
         diags.append(Diagnostic(
-            "BK109", path, f"passage id '{passage_id}' is not a lower-case slug",
+            "BK109", path, f"passage id '{shown(passage_id)}' is not a lower-case slug of at most {LINE_LIMITS['id']} characters",
             "use lower-case letters, digits and single hyphens, e.g. nato-support", line, 1,
         ))  # fmt: skip
     title = meta.required_title()
@@ -291,19 +447,19 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
             Diagnostic("BK100", root, "not a publication directory", f"give a directory that holds {PUBLICATION_FILE}")
         )
         return None, diags
-    if not yaml_path.is_file():
+    if not os.path.lexists(yaml_path):
         diags.append(
             Diagnostic(
                 "BK101", yaml_path, f"{PUBLICATION_FILE} is missing", "create it with at least a line: title: ..."
             )
         )
         return None, diags
-    if not SLUG.match(root.name):
+    if not is_id(root.name):
         diags.append(Diagnostic(
-            "BK109", root, f"publication id '{root.name}' (the directory name) is not a lower-case slug",
+            "BK109", root, f"publication id '{shown(root.name)}' (the directory name) is not a lower-case slug of at most {LINE_LIMITS['id']} characters",
             "rename the directory to lower-case letters, digits and single hyphens",
         ))  # fmt: skip
-    text = read_source(yaml_path, settings.max_file_bytes, diags)
+    text = read_source(yaml_path, settings.max_file_bytes, diags, root)
     meta = _parse_mapping(text, yaml_path, 0, diags) if text is not None else None
     if meta is None:
         return None, diags
@@ -313,7 +469,7 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
     family = find_family(theme.font)
     drawable = coverage(family) if family else None
     passage_files = list_passage_files(root)
-    loaded = [p for f in passage_files if (p := _load_passage(f, settings, drawable, diags)) is not None]
+    loaded = [p for f in passage_files if (p := _load_passage(f, root, settings, drawable, diags)) is not None]
     passages = _order(loaded, passage_files, meta, diags)
     if not passage_files:
         diags.append(Diagnostic(
@@ -453,37 +609,155 @@ def _theme(meta: _Fields, root: Path) -> Theme:
             f"page_size '{page_size}' is not one of {', '.join(_PAGE_SIZES)}",
             "write page_size: A4 or page_size: Letter",
         )
-    assets: dict[str, Path | None] = {}
-    for key in ("logo", "reference_docx"):
-        rel = sub.text(key)
-        assets[key] = (root / rel) if rel else None
-        if rel and not (root / rel).is_file():
-            sub.report(
-                "BK118", key, f"{key} file '{rel}' does not exist", "give a path relative to the publication directory"
-            )
+    assets = {key: _theme_file(sub, key, root) for key in ("logo", "reference_docx")}
     return Theme(font=font, page_size=page_size, **colors, **assets)
+
+
+# ---- theme files --------------------------------------------------------------------
+
+# Bounds on what a theme file may make the exporters read, decode and unpack.
+LOGO_MAX_BYTES = 5 * 1024 * 1024
+# 4,000 x 4,000: far more than the cover's 6 x 2.5 cm box needs at print resolution, and
+# at most 64 MB once decoded (Pillow's own bomb check starts only at 89 megapixels).
+LOGO_MAX_PIXELS = 16_000_000
+DOCX_MAX_BYTES = 10 * 1024 * 1024
+DOCX_MAX_ENTRIES = 1000  # a Word document has a few dozen parts
+DOCX_MAX_UNPACKED = 100 * 1024 * 1024  # counted as inflated, not as the entries state it
+_DOCX_PARTS = ("word/document.xml", "word/styles.xml")
+
+
+def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
+    """``root``/``theme.key``, when it names a usable file inside the publication directory."""
+    rel = sub.text(key)
+    if not rel:
+        return None
+    path = root / rel
+    found: list[Diagnostic] = []
+    data = read_regular(path, LOGO_MAX_BYTES if key == "logo" else DOCX_MAX_BYTES, found, root)
+    # reported at the theme line that names the file, which is where it is fixed
+    for d in found:
+        hint = d.hint if d.code != "BK114" else f"use a smaller {'image' if key == 'logo' else 'document'}"
+        sub.report(d.code, key, f"theme {key} '{shown(rel)}': {d.message}", hint)
+    if data is None:
+        return None
+    if problem := (_logo_problem(data) if key == "logo" else _docx_problem(data)):
+        sub.report(
+            "BK119",
+            key,
+            f"theme {key} '{shown(rel)}' {problem}",
+            "give a PNG or JPEG logo" if key == "logo" else "give a .docx saved by Word or LibreOffice",
+        )
+        return None
+    return path
+
+
+def _logo_problem(data: bytes) -> str | None:
+    """Why ``data`` is not a PNG or JPEG that decodes within the pixel limit; None if it is."""
+    from PIL import Image  # only when a theme has a logo: Pillow takes a while to import
+
+    with warnings.catch_warnings():
+        # the size is checked below; Pillow's own check would only warn up to 179 megapixels
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+                width, height = image.size
+                if width * height > LOGO_MAX_PIXELS:
+                    return f"is {width} x {height} pixels, over the limit of {LOGO_MAX_PIXELS:,} pixels"
+                image.verify()  # checksums, without decoding
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+                image.load()  # every pixel, within the size checked above
+        except Image.DecompressionBombError:
+            return f"is over the limit of {LOGO_MAX_PIXELS:,} pixels"
+        except Image.UnidentifiedImageError:
+            return "is not a PNG or JPEG image"
+        except Exception as exc:  # noqa: BLE001 -- a decoder fed untrusted bytes may fail in any way; each means unusable
+            return f"is not a readable PNG or JPEG image ({type(exc).__name__}: {shown(exc, 100)})"
+    return None
+
+
+def _docx_problem(data: bytes) -> str | None:
+    """Why ``data`` is not a Word document python-docx can open, within the unpacking limits; None if it is."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            if len(entries) > DOCX_MAX_ENTRIES:
+                return f"has {len(entries):,} entries, over the limit of {DOCX_MAX_ENTRIES:,}"
+            names = {e.filename for e in entries}
+            if missing := [part for part in _DOCX_PARTS if part not in names]:
+                return f"is not a Word document: it has no {' or '.join(missing)}"
+            unpacked = 0
+            for entry in entries:
+                if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    return f"has '{shown(entry.filename)}' compressed in a way Word does not use"
+                size = _inflated_size(data, entry, DOCX_MAX_UNPACKED - unpacked)
+                if size > entry.file_size:
+                    return f"has '{shown(entry.filename)}' inflating past its stated {entry.file_size:,} bytes (a zip bomb)"
+                unpacked += size
+                if unpacked > DOCX_MAX_UNPACKED:
+                    return f"unpacks to over {DOCX_MAX_UNPACKED:,} bytes, the limit"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError):
+        return "is not a Word document (.docx): not a zip archive"
+    import docx  # only when a theme has one: python-docx takes a while to import
+
+    try:
+        docx.Document(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 -- python-docx fed untrusted bytes may fail in any way; each means unusable
+        return f"cannot be opened as a Word document ({type(exc).__name__}: {shown(exc, 100)})"
+    return None
+
+
+def _inflated_size(data: bytes, entry: zipfile.ZipInfo, most: int) -> int:
+    """How many bytes ``entry`` of the zip ``data`` really inflates to, counted to ``most`` + 1 at most.
+
+    zipfile trusts an entry's stated size: it would inflate a bomb whole, then cut it short.
+    """
+    local = entry.header_offset  # the local header: 30 bytes, then the name and an extra field
+    start = local + 30 + int.from_bytes(data[local + 26 : local + 28], "little")
+    start += int.from_bytes(data[local + 28 : local + 30], "little")
+    raw = data[start : start + entry.compress_size]
+    if entry.compress_type == zipfile.ZIP_STORED:
+        return len(raw)
+    inflater, size = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    while raw and size <= most:
+        size += len(inflater.decompress(raw, 1 << 20))
+        raw = inflater.unconsumed_tail
+    return size
 
 
 def _assets(theme: Theme) -> list[Path]:
     return [p for p in (theme.logo, theme.reference_docx) if p is not None and p.is_file()]
 
 
+EDITION_YEARS = range(1900, 10000)  # four-digit years, as EPUB's dates need
+
+
 def _edition(meta: _Fields, files: list[Path]) -> dt.date:
+    """publication.yaml's edition: a date such as 2025-03-01; the sources' date without one."""
     value = meta.mapping.get("edition")
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
+        value = value.date()
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        with contextlib.suppress(ValueError):  # e.g. "2025-02-30": reported below as not a date
+            value = dt.date.fromisoformat(value.strip())
+    if value is None:
+        return default_edition(files)
+    if not isinstance(value, dt.date):
+        written = meta.doc.text("edition")
+        meta.report(
+            "BK116",
+            "edition",
+            f"edition '{shown(written)}' is not a date" if written is not None else "edition must be a date",
+            "write edition: 2025-03-01, or remove it to use the sources' date",
+        )
+    elif value.year not in EDITION_YEARS:
+        meta.report(
+            "BK116",
+            "edition",
+            f"edition {value.isoformat()} is outside the years {EDITION_YEARS[0]}-{EDITION_YEARS[-1]}",
+            "write the edition's real date, e.g. edition: 2025-03-01",
+        )
+    else:
         return value
-    if value is not None:
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            meta.report(
-                "BK116",
-                "edition",
-                f"edition '{value}' is not an ISO date",
-                "write edition: 2025-03-01, or remove it to use the sources' date",
-            )
     return default_edition(files)
 
 
@@ -524,11 +798,16 @@ def _git_timestamp(files: list[Path]) -> float | None:
 
 
 def content_hash(root: Path, files: list[Path], edition: dt.date) -> str:
-    """sha256 over every byte that shapes the output: sources, theme assets, edition."""
+    """sha256 over every byte that shapes the output: sources, theme assets, edition.
+
+    Read as validation reads (``regular_bytes``), since estimates hash sources before
+    validation: a file that validation would refuse raises Refused, an OSError.
+    """
+    limit = max(get_settings().max_file_bytes, LOGO_MAX_BYTES, DOCX_MAX_BYTES)
     h = hashlib.sha256(b"briefkit-source-1\0" + edition.isoformat().encode() + b"\0")
     for f in sorted(set(files)):
         rel = f.relative_to(root).as_posix() if f.is_relative_to(root) else f.name
-        h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
+        h.update(rel.encode() + b"\0" + regular_bytes(f, limit, root) + b"\0")
     return h.hexdigest()
 
 

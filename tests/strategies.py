@@ -1,4 +1,4 @@
-"""Hypothesis strategies: arbitrary publications that pass validation."""
+"""Hypothesis strategies: arbitrary publications that pass validation, and hostile input that must not."""
 
 from __future__ import annotations
 
@@ -102,3 +102,54 @@ def publications(draw: st.DrawFn, max_passages: int = 3) -> Publication:
         source_dir=Path("generated"),
         content_hash="0" * 64,
     )
+
+
+# ---- hostile input: what an attacker writes into the sources -------------------------------
+
+# Characters that have broken something somewhere: line breaks of every kind, bidi controls and
+# marks, zero-width and tag characters, controls, non-characters, YAML and markup syntax.
+_nasty = st.sampled_from(
+    list("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00\x07\x1b\x7f\x9b\ufffe\uffff\ufdd0")
+    + list("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u200c\u200d\u2060\ufeff")
+    + ["\U000e0041", "\U000e007f", "\u00ad", "\u0600"]
+    + list(":#&*!|>'\"%@`{}[],?-=<\\\t ")
+)
+_special = st.sampled_from([
+    "=?utf-8?q?brief=0D=0AReply-To:_attacker@evil.example?=", "=?UTF-8?B?SGVsbG8=?=", "=?iso-8859-1?Q?a?=",
+    "=?utf-8*en?q?x", "null", "~", "yes", "No", "0x1F", "1e999", ".nan", "2025-02-30", "2025-03-01", "12:30:00",
+    "- item", "key: value", "[unclosed", "{a: 1}", "&anchor", "*alias", "!!binary aGk=", "!!set {a}",
+    "!!python/object/apply:os.system ['true']", "!!timestamp 2025-03-01", "---", "...", "# comment", "|", ">-",
+    "=", "<<", "<b>bold</b>", "&amp;", "]]>", "%s", "{x}", "\\", "",
+])  # fmt: skip
+_long = st.builds(lambda s, n: (s or "x") * n, st.text(max_size=3), st.integers(50, 1500))
+hostile_text = st.one_of(
+    st.text(st.one_of(st.characters(codec="utf-8"), _nasty), max_size=40),
+    _special,
+    _long,
+    st.lists(st.one_of(_special, st.text(_nasty, max_size=4), st.text(max_size=10)), max_size=5).map("".join),
+)
+# Names a file may have on Linux: anything but "/" and NUL, at most 255 bytes.
+hostile_file_names = (
+    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=60)
+    .map(lambda s: s + ".md")
+    .filter(lambda s: len(s.encode()) <= 255)
+)
+hostile_paths = st.one_of(
+    st.sampled_from(
+        [
+            "../outside.png",
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "/dev/zero",
+            "/dev/stdin",
+            "passages",
+            ".",
+            "passages/../../outside.png",
+            "passages/010-first.md",
+            "logo.png",
+            "\x00",
+            "a" * 5000,
+        ]
+    ),
+    hostile_text,
+)

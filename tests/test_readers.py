@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,43 @@ def test_control_character_in_name(tmp_path: Path) -> None:
         write(tmp_path / "p", 'readers:\n  - name: "A\\u0007da"\n    address: ada@example.org\n'), FORMATS
     )
     assert codes(diags) == [("BK104", "publication.yaml", 3)]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ('"=?utf-8?q?R=0D=0AX-Injected:_yes?="', "BK124"),
+        ('"Ada =?UTF-8?B?QWRh?="', "BK124"),
+        ('"Ada\\u2028Lovelace"', "BK116"),
+        ('"Ada\\rBcc: x@evil.example"', "BK116"),
+        ('"Ada \\u202eecalevoL"', "BK125"),
+        ("Ada" * 41, "BK126"),
+        ("!!binary QWRh", "BK116"),
+    ],
+)
+def test_names_that_could_forge_a_mail_header_are_errors(tmp_path: Path, name: str, code: str) -> None:
+    readers, diags = load_readers(
+        write(tmp_path / "p", readers_file=f"readers:\n  - name: {name}\n    address: a@example.org\n"), FORMATS
+    )
+    assert readers == ()
+    assert codes(diags) == [(code, READERS_FILE, 2)]
+
+
+def test_an_address_with_an_encoded_word_is_an_error(tmp_path: Path) -> None:
+    _, diags = load_readers(
+        write(tmp_path / "p", "readers:\n  - address: =?utf-8?q?a=0D=0ABcc:_x?=@example.org\n"), FORMATS
+    )
+    assert codes(diags) == [("BK124", "publication.yaml", 3)]
+
+
+@pytest.mark.timeout(30)
+def test_readers_yaml_must_be_a_regular_file_inside(tmp_path: Path) -> None:
+    d = write(tmp_path / "p")
+    os.mkfifo(d / READERS_FILE)
+    _, diags = load_readers(d, FORMATS)
+    assert codes(diags) == [("BK118", READERS_FILE, 0)] and "named pipe" in diags[0].message
+    (d / READERS_FILE).unlink()
+    (tmp_path / "elsewhere.yaml").write_text("readers:\n  - address: a@example.org\n")
+    (d / READERS_FILE).symlink_to(tmp_path / "elsewhere.yaml")
+    _, diags = load_readers(d, FORMATS)
+    assert codes(diags) == [("BK127", READERS_FILE, 0)]

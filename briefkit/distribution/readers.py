@@ -12,13 +12,14 @@ Readers are listed under ``readers:`` in publication.yaml, in a ``readers.yaml``
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from briefkit.diagnostics import Diagnostic
-from briefkit.loader import PUBLICATION_FILE, check_control_chars, read_source
+from briefkit.loader import PUBLICATION_FILE, check_line, read_source, shown, yaml_problem
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
@@ -77,7 +78,7 @@ class _Checker:
                 close = difflib.get_close_matches(str(key), READER_KEYS, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys of a reader: {', '.join(READER_KEYS)}"
                 self.report(
-                    "BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{key}' in a reader", hint
+                    "BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{shown(key)}' in a reader", hint
                 )
         name = self.name(n, entry.get("name"))
         address = self.address(n, entry.get("address"), line)
@@ -86,28 +87,30 @@ class _Checker:
             return None
         return Reader(name, address, formats)
 
-    def name(self, n: int, value: object) -> str | None:
-        line = self.doc.line("readers", n, "name")
-        if value is None:
-            return ""
-        if isinstance(value, (dict, list, bool)) or "\n" in str(value).strip():
-            self.report("BK116", line, "a reader's name must be one line of text", "write name: First Last")
+    def text(self, n: int, key: str, line: int) -> str | None:
+        """The reader's one-line ``key`` as text, or None after reporting what is wrong with it."""
+        text = self.doc.text("readers", n, key)
+        if text is None:
+            self.report("BK116", line, f"a reader's {key} must be one line of text", f"write {key}: followed by text")
             return None
-        before = len(self.diags)
-        check_control_chars(str(value), self.file, line, self.diags)
-        return str(value).strip() if len(self.diags) == before else None
+        return text.strip() if check_line(text.strip(), key, self.file, line, self.diags) else None
+
+    def name(self, n: int, value: object) -> str | None:
+        return "" if value is None else self.text(n, "name", self.doc.line("readers", n, "name"))
 
     def address(self, n: int, value: object, entry_line: int) -> str | None:
         line = self.doc.line("readers", n, "address") or entry_line
         if value is None or not str(value).strip():
             self.report("BK123", line, f"reader {n + 1} has no address", "add address: name@example.org")
             return None
-        address = str(value).strip()
-        if isinstance(value, (dict, list, bool)) or not ADDRESS.match(address):
+        address = self.text(n, "address", line)
+        if address is None:
+            return None
+        if not ADDRESS.match(address):
             self.report(
                 "BK120",
                 line,
-                f"'{address}' is not a valid email address",
+                f"'{shown(address)}' is not a valid email address",
                 "write one plain ASCII address such as name@example.org",
             )
             return None
@@ -145,26 +148,19 @@ class _Checker:
                     if close
                     else f"known formats: {', '.join(sorted(self.known_formats))}"
                 )
-                self.report("BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{fmt}'", hint)
+                self.report(
+                    "BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{shown(fmt)}'", hint
+                )
         return tuple(dict.fromkeys(f for f in names if f in self.known_formats))
 
 
 def _document(path: Path, settings: Settings, diags: list[Diagnostic]) -> YamlDoc | None:
-    text = read_source(path, settings.max_file_bytes, diags)
+    text = read_source(path, settings.max_file_bytes, diags, path.parent)
     if text is None:
         return None
     parsed = parse_yaml(text)
     if isinstance(parsed, YamlError):
-        diags.append(
-            Diagnostic(
-                "BK102",
-                path,
-                f"YAML is not valid: {parsed.problem}",
-                "fix the YAML syntax at this line",
-                parsed.line,
-                parsed.column,
-            )
-        )
+        diags.append(yaml_problem(parsed, path))
         return None
     if parsed.data is not None and not isinstance(parsed.data, dict):
         diags.append(
@@ -186,7 +182,8 @@ def load_readers(
     readers: list[Reader] = []
     for path in (directory / PUBLICATION_FILE, directory / READERS_FILE):
         # publication.yaml's own problems are the loader's to report, so not twice
-        doc = _document(path, settings, diags if path.name == READERS_FILE else []) if path.is_file() else None
+        exists = os.path.lexists(path)  # a link or special file too: _document says what is wrong with it
+        doc = _document(path, settings, diags if path.name == READERS_FILE else []) if exists else None
         if doc is None or not isinstance(doc.data, dict):
             continue
         if path.name == READERS_FILE:
@@ -196,7 +193,7 @@ def load_readers(
                         Diagnostic(
                             "BK105",
                             path,
-                            f"unknown key '{key}' in {READERS_FILE}",
+                            f"unknown key '{shown(key)}' in {READERS_FILE}",
                             "the file holds only readers:",
                             doc.key_line(str(key)),
                             1,
