@@ -7,7 +7,7 @@ import email
 import email.policy
 import socket
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -16,6 +16,20 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 USERNAME, PASSWORD = "briefkit-test", "s3cret-Passw0rd-never-logged"
+
+
+class Parsed(Sequence[EmailMessage]):
+    """Stored messages, parsed when read: parsing each as it came would be slower than sending it.
+    (Not a property of Inbox: aiosmtpd's inspect.getmembers would read it on every connection.)"""
+
+    def __init__(self, raw: list[bytes]) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, i: int) -> EmailMessage:  # type: ignore[override]  # no slices
+        return email.message_from_bytes(self.raw[i], policy=email.policy.default)
 
 
 @dataclass
@@ -31,10 +45,14 @@ class Inbox:
     mode: str = "refuse"
     late_by: float = 0.0
     stall_at: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each stored message as it came
+    messages: Parsed = field(init=False)
     received: Counter[str] = field(default_factory=Counter)  # stored messages per recipient address
     data_commands: int = 0
     logins: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.messages = Parsed(self.raw)
 
     def _failing(self, rcpt: bool) -> bool:
         failing = self.failures > 0 and self.mode.startswith("rcpt-") == rcpt
@@ -55,13 +73,13 @@ class Inbox:
         if failing and self.mode == "drop":
             server.transport.close()
             return "421 closing"  # never reaches the client: the transport is closed
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.raw.append(envelope.content)
         self.received.update(a.lower() for a in envelope.rcpt_tos)
         if failing and self.mode == "drop-after-accept":
             server._drop_after_reply = True
         if failing and self.mode == "late":
             await asyncio.sleep(self.late_by)
-        while 0 < self.stall_at <= len(self.messages):
+        while 0 < self.stall_at <= len(self.raw):
             await asyncio.sleep(0.01)
         return "250 2.0.0 Message accepted"
 
