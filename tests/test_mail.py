@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
 from briefkit.distribution.config import DistributionSettings
-from briefkit.distribution.ledger import FAILED, PENDING, SENT, SUPERSEDED, UNCONFIRMED, Ledger
+from briefkit.distribution.ledger import FAILED, PENDING, SENDING, SENT, SUPERSEDED, UNCONFIRMED, Key, Ledger
 from briefkit.distribution.mail import Outcome, deliver_all, message_id, smtp_connector
 from briefkit.distribution.readers import Reader
 from briefkit.manifest import Manifest, edition_dir
@@ -173,6 +174,28 @@ def test_a_server_that_answers_after_the_timeout_gets_one_copy_until_a_resend_is
         assert statuses(run(s, m, ADA, resend_unconfirmed=True)) == [(SENT, False)]
     assert inbox.received["ada@example.org"] == 2
     assert {msg["Message-ID"].strip() for msg in inbox.messages} == {message_id(m, ADA.address, s.smtp_from)}
+
+
+class LedgerThatCannotRecordSent(Ledger):
+    """A ledger whose 'sent' write fails, as a full disk or a damaged file would make it."""
+
+    def finish(self, key: Key, status: str, error: str = "") -> None:
+        if status == SENT:
+            raise sqlite3.OperationalError("disk I/O error")
+        super().finish(key, status, error)
+
+
+def test_a_message_the_ledger_could_not_record_as_sent_is_never_sent_again(tmp_path: Path) -> None:
+    m = publish_edition(tmp_path / "output")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        s = settings(tmp_path, port, smtp_username="", mail_retries=2)
+        directory = edition_dir(s.output_dir, m.publication_id, m.edition)
+        broken = LedgerThatCannotRecordSent(s.ledger_path())
+        (outcome,) = deliver_all(broken, m, directory, [ADA], s, smtp_connector(s))
+        assert (outcome.status, outcome.now) == (SENDING, True) and "disk I/O error" in outcome.error
+        assert statuses(run(s, m, ADA)) == [(UNCONFIRMED, False)]
+    assert len(inbox.messages) == 1
 
 
 def test_a_connection_dropped_after_acceptance_is_not_sent_again(tmp_path: Path) -> None:

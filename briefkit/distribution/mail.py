@@ -108,10 +108,10 @@ class Unconfirmed(Exception):
 def send(msg: EmailMessage, connect: Connect) -> None:
     """Hand ``msg`` to the server; raises NotSent or Unconfirmed. Once the server has accepted
     it nothing here raises: an error while closing must not turn a sent message into a retry."""
-    sender = msg["From"].addresses[0].addr_spec
-    recipients = [a.addr_spec for a in msg["To"].addresses]
-    content = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     try:
+        sender = msg["From"].addresses[0].addr_spec
+        recipients = [a.addr_spec for a in msg["To"].addresses]
+        content = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         smtp = connect()
     except Exception as exc:  # nothing has been sent: refused, unreachable, TLS or login failed
         raise NotSent(describe(exc), permanent=False) from exc
@@ -139,11 +139,13 @@ def send(msg: EmailMessage, connect: Connect) -> None:
             raise NotSent(describe(exc), permanent=exc.smtp_code >= 500) from exc
         except Exception as exc:
             raise Unconfirmed(describe(exc)) from exc
-    finally:
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
+    except BaseException:
+        smtp.close()  # not QUIT: after a timeout it would wait as long again
+        raise
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 @dataclass(frozen=True)
