@@ -72,7 +72,12 @@ def publish_portal(output: Path, site_root: Path, title: str, base_url: str) -> 
     return report
 
 
-@task(name="deliver", cache_policy=NO_CACHE, task_run_name="deliver {manifest.publication_id} {manifest.edition}")
+@task(
+    name="deliver",
+    retries=0,  # deliver_all retries what is safe to; a task retry could resend what the server has
+    cache_policy=NO_CACHE,
+    task_run_name="deliver {manifest.publication_id} {manifest.edition}",
+)
 def deliver_edition(
     manifest: Manifest,
     directory: Path,
@@ -82,16 +87,17 @@ def deliver_edition(
     retry_failed: bool = False,
 ) -> list[Outcome]:
     settings = get_distribution_settings()  # here, not as a parameter: parameters are recorded
-    outcomes = deliver_all(
-        Ledger(ledger_path),
-        manifest,
-        directory,
-        readers,
-        settings,
-        connector(settings),
-        resend_unconfirmed=resend_unconfirmed,
-        retry_failed=retry_failed,
-    )
+    with Ledger(ledger_path) as ledger:
+        outcomes = deliver_all(
+            ledger,
+            manifest,
+            directory,
+            readers,
+            settings,
+            connector(settings),
+            resend_unconfirmed=resend_unconfirmed,
+            retry_failed=retry_failed,
+        )
     logger = get_run_logger()
     for o in outcomes:
         done = ("sent" if o.now else "already sent") if o.status == SENT else o.status
@@ -154,7 +160,8 @@ def _mail(
     wait(futures)  # every edition's deliveries end before a failed one's error is raised
     outcomes = [o for f in futures for o in f.result()]
     editions = {(o.key.publication_id, o.key.edition) for o in outcomes}
-    rows = [d for d in Ledger(ledger_path).rows() if (d.publication_id, d.edition) in editions]
+    with Ledger(ledger_path) as ledger:
+        rows = [d for d in ledger.rows() if (d.publication_id, d.edition) in editions]
     return replace(
         report,
         sent=tuple((o.key.publication_id, o.key.edition, o.key.address) for o in outcomes if o.now),

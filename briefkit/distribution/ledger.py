@@ -4,16 +4,14 @@ A row is claimed (``sending``) in its own transaction before the message's DATA 
 server and turns ``sent`` once the server has accepted it, so no reader gets a message twice
 unless an operator asks for it. What may or may not have reached the server is never guessed:
 
-=============  ===============================================================  ==================
-status         meaning                                                          sent again
-=============  ===============================================================  ==================
-pending        not sent yet, or refused before the server could have it          on the next run
-sending        claimed by a run that is sending it now                           never
-sent           the server accepted it                                            never
-unconfirmed    DATA began but no acceptance came back, or a run died in between  only when asked
-failed         refused for good (5xx to RCPT or DATA, the message cannot be made) only when asked
-superseded     a newer edition was delivered before this one went out            never
-=============  ===============================================================  ==================
+- ``pending``: not sent yet, or refused before the server could have it; the next run sends it.
+- ``sending``: claimed by a run that is sending it now.
+- ``sent``: the server accepted it. Never sent again.
+- ``unconfirmed``: DATA began but no acceptance came back, or a run died while sending: the
+  server may have it. Sent again only when the operator asks (``resend_unconfirmed``).
+- ``failed``: refused for good (5xx to RCPT or DATA) or the message cannot be made. Tried
+  again only when the operator asks (``retry_failed``).
+- ``superseded``: a newer edition was delivered before this one went out. Never sent.
 
 The file is in WAL mode; every write is one short ``BEGIN IMMEDIATE`` transaction that waits
 up to a minute for the writer before it, so parallel deliveries and runs never see "database
