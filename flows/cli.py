@@ -336,6 +336,16 @@ def publish_command(
         Path | None,
         typer.Option("--site", help="Web root to write the portal to (default: BRIEFKIT_SITE_DIR or output/site)."),
     ] = None,
+    resend_unconfirmed: Annotated[
+        bool,
+        typer.Option(
+            "--resend-unconfirmed", help="Send again what a server may or may not have received (same Message-ID)."
+        ),
+    ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Try again deliveries that failed for good (e.g. after fixing settings)."),
+    ] = False,
 ) -> None:
     """Update the reader portal and mail the latest editions to their readers: a Prefect flow run."""
     from rich.markdown import Markdown
@@ -347,7 +357,13 @@ def publish_command(
     from flows.publish import PublishReport, publish, to_markdown  # imports prefect: only when publishing
 
     with prefect_server(), console.status("starting the publish flow…"):
-        state = publish(output_dir=str(out) if out else None, site_dir=str(site) if site else None, return_state=True)
+        state = publish(
+            output_dir=str(out) if out else None,
+            site_dir=str(site) if site else None,
+            resend_unconfirmed=resend_unconfirmed,
+            retry_failed=retry_failed,
+            return_state=True,
+        )
     result = state.result(raise_on_failure=False)
     if not isinstance(result, PublishReport):
         err_console.print(

@@ -2,9 +2,10 @@
 
 Runs after a successful build (``briefkit publish``, or the scheduled deployment of
 ``build_and_publish``). The portal is published first so the links in the messages work.
-Each (reader, edition) delivery is one task with retries and exponential backoff; one
-still failing stays pending in the ledger for the next run. The run's markdown artifact
-lists what was sent and what is pending. Credentials are read from the environment or a
+Each edition's deliveries are one task (briefkit.distribution.mail.deliver_all) without
+Prefect retries: a retry could send a message the server already has, so deliver_all
+retries only what the server surely does not have. The run's markdown artifact lists what
+was sent, what is pending, unconfirmed (resent only with ``resend_unconfirmed``) or failed. Credentials are read from the environment or a
 Prefect block inside the delivery task: they are never flow parameters, log lines or
 artifact text.
 """
@@ -23,8 +24,8 @@ from prefect.futures import wait
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.distribution.config import DistributionSettings, get_distribution_settings
-from briefkit.distribution.ledger import PENDING, Delivery, Ledger
-from briefkit.distribution.mail import Connect, deliver, smtp_connector
+from briefkit.distribution.ledger import FAILED, PENDING, SENT, UNCONFIRMED, Delivery, Ledger
+from briefkit.distribution.mail import Connect, Outcome, deliver_all, smtp_connector
 from briefkit.distribution.portal import SiteReport, publish_site
 from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
@@ -39,12 +40,14 @@ class PublishReport:
     mail_enabled: bool
     sent: tuple[tuple[str, dt.date, str], ...] = ()  # (publication, edition, address) sent by this run
     already_sent: int = 0
-    pending: tuple[Delivery, ...] = ()
+    pending: tuple[Delivery, ...] = ()  # tried again by the next run
+    unconfirmed: tuple[Delivery, ...] = ()  # the server may have them: resent only when asked
+    failed: tuple[Delivery, ...] = ()  # refused for good: retried only when asked
     reader_problems: tuple[Diagnostic, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.pending and not has_errors(list(self.reader_problems))
+        return not (self.pending or self.unconfirmed or self.failed or has_errors(list(self.reader_problems)))
 
 
 def connector(settings: DistributionSettings) -> Connect:
@@ -71,19 +74,47 @@ def publish_portal(output: Path, site_root: Path, title: str, base_url: str) -> 
 
 @task(
     name="deliver",
+    retries=0,  # deliver_all retries what is safe to; a task retry could resend what the server has
     cache_policy=NO_CACHE,
-    task_run_name="deliver {manifest.publication_id} {manifest.edition} to {reader.address}",
+    task_run_name="deliver {manifest.publication_id} {manifest.edition}",
 )
-def deliver_edition(manifest: Manifest, directory: Path, reader: Reader, ledger_path: Path) -> bool:
+def deliver_edition(
+    manifest: Manifest,
+    directory: Path,
+    readers: list[Reader],
+    ledger_path: Path,
+    resend_unconfirmed: bool = False,
+    retry_failed: bool = False,
+) -> list[Outcome]:
     settings = get_distribution_settings()  # here, not as a parameter: parameters are recorded
-    sent = deliver(Ledger(ledger_path), manifest, directory, reader, settings, connector(settings))
-    get_run_logger().info("%s %s to %s", "sent" if sent else "already sent", manifest.edition, reader.address)
-    return sent
+    with Ledger(ledger_path) as ledger:
+        outcomes = deliver_all(
+            ledger,
+            manifest,
+            directory,
+            readers,
+            settings,
+            connector(settings),
+            resend_unconfirmed=resend_unconfirmed,
+            retry_failed=retry_failed,
+        )
+    logger = get_run_logger()
+    for o in outcomes:
+        done = ("sent" if o.now else "already sent") if o.status == SENT else o.status
+        logger.info("%s %s to %s%s", done, manifest.edition, o.key.address, f": {o.error}" if o.error else "")
+    return outcomes
 
 
 @flow(name="publish")
-def publish(output_dir: str | None = None, source_dir: str | None = None, site_dir: str | None = None) -> PublishReport:
-    """Publish every edition under ``output_dir`` to the portal and mail the latest ones."""
+def publish(
+    output_dir: str | None = None,
+    source_dir: str | None = None,
+    site_dir: str | None = None,
+    resend_unconfirmed: bool = False,
+    retry_failed: bool = False,
+) -> PublishReport:
+    """Publish every edition under ``output_dir`` to the portal and mail the latest ones;
+    ``resend_unconfirmed`` and ``retry_failed`` are the operator's: no run does either by itself."""
     settings = get_distribution_settings()
     output = Path(output_dir) if output_dir else settings.output_dir
     source = Path(source_dir) if source_dir else settings.source_dir
@@ -91,7 +122,7 @@ def publish(output_dir: str | None = None, source_dir: str | None = None, site_d
     site = publish_portal(output, site_root, settings.site_title, settings.base_url)
     report = PublishReport(site_root, site, settings.mail_enabled)
     if settings.mail_enabled:
-        report = _mail(report, output, source, settings)
+        report = _mail(report, output, source, settings, resend_unconfirmed, retry_failed)
     create_markdown_artifact(
         key="publish-report", markdown=to_markdown(report), description="Portal and deliveries of this publish run"
     )
@@ -105,35 +136,41 @@ def build_and_publish(publication: str, output_dir: str | None = None) -> Publis
     return publish(output_dir=output_dir, source_dir=str(resolve(publication).parent))
 
 
-def _mail(report: PublishReport, output: Path, source: Path, settings: DistributionSettings) -> PublishReport:
+def _mail(
+    report: PublishReport,
+    output: Path,
+    source: Path,
+    settings: DistributionSettings,
+    resend_unconfirmed: bool,
+    retry_failed: bool,
+) -> PublishReport:
     ledger_path = settings.ledger_path(output)
-    ledger = Ledger(ledger_path)
-    delays = [settings.mail_retry_delay * 2**n for n in range(settings.mail_retries)]
-    task = deliver_edition.with_options(retries=settings.mail_retries, retry_delay_seconds=delays)
     problems: list[Diagnostic] = []
     futures = []
-    already = 0
-    with ledger.exclusive():  # a second run at the same time would send the same messages
-        for pub in published_publications(output):
-            manifest = read_manifest(latest_dir(output, pub))
-            readers, diags = load_readers(source / pub, registry.names())
-            problems += diags
-            if manifest is None or has_errors(diags):
-                continue
-            ledger.supersede(pub, manifest.edition)
-            directory = edition_dir(output, pub, manifest.edition)
-            for reader in readers:
-                if ledger.is_sent(pub, manifest.edition, reader.address):
-                    already += 1
-                else:
-                    futures.append((manifest, reader, task.submit(manifest, directory, reader, ledger_path)))
-        wait([f for _, _, f in futures])
-    sent = tuple(
-        (m.publication_id, m.edition, r.address) for m, r, f in futures if f.state.is_completed() and f.result()
+    for pub in published_publications(output):
+        manifest = read_manifest(latest_dir(output, pub))
+        readers, diags = load_readers(source / pub, registry.names())
+        problems += diags
+        if manifest is None or has_errors(diags):
+            continue
+        directory = edition_dir(output, pub, manifest.edition)
+        futures.append(
+            deliver_edition.submit(manifest, directory, readers, ledger_path, resend_unconfirmed, retry_failed)
+        )
+    wait(futures)  # every edition's deliveries end before a failed one's error is raised
+    outcomes = [o for f in futures for o in f.result()]
+    editions = {(o.key.publication_id, o.key.edition) for o in outcomes}
+    with Ledger(ledger_path) as ledger:
+        rows = [d for d in ledger.rows() if (d.publication_id, d.edition) in editions]
+    return replace(
+        report,
+        sent=tuple((o.key.publication_id, o.key.edition, o.key.address) for o in outcomes if o.now),
+        already_sent=sum(o.status == SENT and not o.now for o in outcomes),
+        pending=tuple(d for d in rows if d.status == PENDING),
+        unconfirmed=tuple(d for d in rows if d.status == UNCONFIRMED),
+        failed=tuple(d for d in rows if d.status == FAILED),
+        reader_problems=tuple(problems),
     )
-    editions = {(m.publication_id, m.edition) for m, _, _ in futures}
-    pending = tuple(d for d in ledger.rows(PENDING) if (d.publication_id, d.edition) in editions)
-    return replace(report, sent=sent, already_sent=already, pending=pending, reader_problems=tuple(problems))
 
 
 def to_markdown(report: PublishReport) -> str:
@@ -147,23 +184,32 @@ def to_markdown(report: PublishReport) -> str:
         lines.append("**Mail** is not configured (set BRIEFKIT_SMTP_HOST or BRIEFKIT_SMTP_BLOCK): nothing was sent.")
         return "\n".join(lines) + "\n"
     lines.append(
-        f"**Mail**: {len(report.sent)} sent now, {report.already_sent} sent before, {len(report.pending)} pending."
+        f"**Mail**: {len(report.sent)} sent now, {report.already_sent} sent before, {len(report.pending)} pending, "
+        f"{len(report.unconfirmed)} unconfirmed, {len(report.failed)} failed."
     )
     if report.sent:
         lines += ["", "| publication | edition | reader | status |", "| --- | --- | --- | --- |"]
         lines += [f"| {p} | {e} | {markdown_text(a)} | sent |" for p, e, a in report.sent]
-    if report.pending:
-        lines += [
-            "",
-            "## Pending (retried on the next run)",
-            "",
-            "| publication | edition | reader | attempts | last error |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        lines += [
-            f"| {d.publication_id} | {d.edition} | {markdown_text(d.address)} | {d.attempts} | {markdown_text(d.last_error)} |"
-            for d in report.pending
-        ]
+    for title, rows in (
+        ("Pending (retried on the next run)", report.pending),
+        (
+            "Unconfirmed (the server may have them: check with the reader, or resend with --resend-unconfirmed)",
+            report.unconfirmed,
+        ),
+        ("Failed (refused for good: fix the cause, then retry with --retry-failed)", report.failed),
+    ):
+        if rows:
+            lines += [
+                "",
+                f"## {title}",
+                "",
+                "| publication | edition | reader | attempts | last error |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            lines += [
+                f"| {d.publication_id} | {d.edition} | {markdown_text(d.address)} | {d.attempts} | {markdown_text(d.last_error)} |"
+                for d in rows
+            ]
     if report.reader_problems:
         lines += ["", "## Reader lists with problems (nothing sent for these)", ""]
         lines += [f"- {markdown_text(str(d))}" for d in report.reader_problems]

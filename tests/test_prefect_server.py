@@ -85,8 +85,9 @@ def publication(tmp_path: Path, name: str) -> Path:
     """A working directory with source/<name>, a copy of the seed with a fixed edition."""
     dest = tmp_path / "work" / "source" / name
     shutil.copytree(SEED, dest)
-    with (dest / "publication.yaml").open("a", encoding="utf-8") as f:
-        f.write("edition: 2025-03-01\n")
+    yaml_path = dest / "publication.yaml"  # without the seed's own schedule: the tests give theirs
+    kept = [line for line in yaml_path.read_text(encoding="utf-8").splitlines() if not line.startswith("schedule:")]
+    yaml_path.write_text("\n".join([*kept, "edition: 2025-03-01"]) + "\n", encoding="utf-8")
     return dest.parent.parent
 
 

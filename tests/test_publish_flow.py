@@ -52,10 +52,10 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(port: int, monkeypatch: pytest.MonkeyPatch) -> tuple[PublishReport, str, str]:
+def run(port: int, monkeypatch: pytest.MonkeyPatch, **parameters: bool) -> tuple[PublishReport, str, str]:
     """One flow run; returns its report, its artifact's markdown and all its log text."""
     monkeypatch.setenv("BRIEFKIT_SMTP_PORT", str(port))
-    state = publish(return_state=True)
+    state = publish(**parameters, return_state=True)
     report = state.result()
     run_id = UUID(str(state.state_details.flow_run_id))
     APILogHandler().flush()
@@ -93,7 +93,7 @@ def test_publish_delivers_once_and_a_rerun_sends_nothing(workspace: Path, monkey
 def test_failures_are_retried_then_left_pending_for_the_next_run(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with smtp_server(Inbox(failures=100, mode="drop")) as port:  # drops every message
+    with smtp_server(Inbox(failures=100, mode="rcpt-refuse")) as port:  # 451 to every RCPT
         monkeypatch.delenv("BRIEFKIT_SMTP_USERNAME")
         failing, artifact, _ = run(port, monkeypatch)
     assert not failing.ok and failing.sent == ()
@@ -101,7 +101,7 @@ def test_failures_are_retried_then_left_pending_for_the_next_run(
         ("ada@example.org", 3),
         ("grace@example.org", 3),
     ]
-    assert "## Pending" in artifact and "SMTPServerDisconnected" in artifact
+    assert "## Pending" in artifact and "SMTPRecipientsRefused" in artifact
     inbox = Inbox(failures=1, mode="refuse")  # one refusal: that delivery succeeds on its retry
     with smtp_server(inbox) as port:
         recovered, artifact, _ = run(port, monkeypatch)
@@ -110,6 +110,27 @@ def test_failures_are_retried_then_left_pending_for_the_next_run(
     rows = Ledger(workspace / "output" / "deliveries.sqlite3").rows()
     assert {d.status for d in rows} == {SENT} and sorted(d.attempts for d in rows) == [4, 5]
     assert not Ledger(workspace / "output" / "deliveries.sqlite3").rows(PENDING)
+
+
+def test_an_unconfirmed_delivery_is_reported_and_resent_only_when_asked(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFKIT_SMTP_TIMEOUT", "0.5")
+    inbox = Inbox(failures=1, mode="late", late_by=1.5)  # the first message's 250 comes after the timeout
+    with smtp_server(inbox) as port:
+        monkeypatch.delenv("BRIEFKIT_SMTP_USERNAME")
+        first, artifact, logs = run(port, monkeypatch)
+        second, again, _ = run(port, monkeypatch)
+        assert sorted(inbox.received.values()) == [1, 1]
+        resent, _, _ = run(port, monkeypatch, resend_unconfirmed=True)
+    (unconfirmed,) = first.unconfirmed
+    assert not first.ok and len(first.sent) == 1 and "timed out" in unconfirmed.last_error
+    assert "## Unconfirmed" in artifact and "1 unconfirmed" in artifact
+    assert f"unconfirmed 2025-03-01 to {unconfirmed.address}" in logs
+    assert not second.ok and second.sent == () and second.already_sent == 1 and second.unconfirmed
+    assert "0 sent now, 1 sent before, 0 pending, 1 unconfirmed, 0 failed" in again
+    assert resent.ok and resent.sent == (("test-brief", unconfirmed.edition, unconfirmed.address),)
+    assert inbox.received[unconfirmed.address] == 2 and sum(inbox.received.values()) == 3
 
 
 def test_build_and_publish_delivers_the_seed(seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,8 @@
 
 The message carries the reader's formats as attachments (or links to the portal when they
 exceed the size limit), with a plain-text and an HTML body. Its Message-ID is derived from
-publication, edition and address, so even a copy sent twice (a crash between the server's
-acceptance and the ledger's update) is recognisable as the same message.
+publication, edition and address, so even a copy sent twice (an operator's resend of an
+unconfirmed delivery) is recognisable as the same message.
 
 No value can add a header: each is made one line of plain text (header_text), the headers
 are built by email.headerregistry under email.policy.SMTP, and the composed message is
@@ -19,8 +19,11 @@ import email.policy
 import hashlib
 import re
 import smtplib
+import sqlite3
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -31,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from briefkit.distribution.config import DistributionSettings
-from briefkit.distribution.ledger import Delivery, Ledger
+from briefkit.distribution.ledger import FAILED, PENDING, SENDING, SENT, UNCONFIRMED, Key, Ledger, Letter
 from briefkit.distribution.portal import edition_path
 from briefkit.distribution.readers import Reader
 from briefkit.distribution.render import render
@@ -151,40 +154,148 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
     return msg
 
 
+class NotSent(Exception):
+    """The server surely does not have the message: it refused it, or DATA never began."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent  # permanent: a 5xx to RCPT or DATA
+
+
+class Unconfirmed(Exception):
+    """DATA began but no reply came back (a timeout, a dropped connection): the server may have the message."""
+
+
 def send(msg: EmailMessage, connect: Connect) -> None:
-    """Hand ``msg`` to the server. Once the server has accepted it, nothing here raises:
-    an error while closing must not turn a sent message into a retry and a duplicate."""
-    smtp = connect()
+    """Hand ``msg`` to the server; raises NotSent or Unconfirmed. Once the server has accepted
+    it nothing here raises: an error while closing must not turn a sent message into a retry."""
     try:
-        smtp.send_message(msg)
-    finally:
+        sender = msg["From"].addresses[0].addr_spec
+        recipients = [a.addr_spec for a in msg["To"].addresses]
+        content = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        smtp = connect()
+    except Exception as exc:  # nothing has been sent: refused, unreachable, TLS or login failed
+        raise NotSent(describe(exc), permanent=False) from exc
+    try:
         try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
+            smtp.ehlo_or_helo_if_needed()
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)  # the sender is the operator's to fix
+            for address in recipients:
+                code, reply = smtp.rcpt(address)
+                if code not in (250, 251):
+                    raise NotSent(describe(smtplib.SMTPRecipientsRefused({address: (code, reply)})), code >= 500)
+        except NotSent:
+            raise
+        except Exception as exc:
+            raise NotSent(describe(exc), permanent=False) from exc
+        try:
+            code, reply = smtp.data(content)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except smtplib.SMTPResponseException as exc:
+            if not 400 <= exc.smtp_code < 600:  # no proper refusal either
+                raise Unconfirmed(describe(exc)) from exc
+            raise NotSent(describe(exc), permanent=exc.smtp_code >= 500) from exc
+        except Exception as exc:
+            raise Unconfirmed(describe(exc)) from exc
+    except BaseException:
+        smtp.close()  # not QUIT: after a timeout it would wait as long again
+        raise
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery call did: the row's status after it, and whether the server accepted the message now."""
+
+    key: Key
+    status: str
+    now: bool = False
+    error: str = ""
 
 
 def deliver(
-    ledger: Ledger, m: Manifest, edition_dir: Path, reader: Reader, settings: DistributionSettings, connect: Connect
-) -> bool:
-    """One attempt to deliver edition ``m`` to ``reader``: True if sent now, False if it
-    had been sent before. A failure is recorded as pending in the ledger, then raised."""
-    if ledger.is_sent(m.publication_id, m.edition, reader.address):
-        return False
+    ledger: Ledger,
+    m: Manifest,
+    edition_dir: Path,
+    reader: Reader,
+    settings: DistributionSettings,
+    connect: Connect,
+    reclaim: Collection[str] = (),
+) -> Outcome:
+    """Deliver edition ``m`` to ``reader`` unless the ledger has it sent, being sent, or in a
+    status not listed in ``reclaim``. A refusal before the server could have the message is
+    tried again BRIEFKIT_MAIL_RETRIES times, then left pending; nothing else is retried.
+    Call it within a run (see :func:`deliver_all`): the run's lock makes claims safe to recover."""
+    key = Key(m.publication_id, m.edition, reader.address)
+    status = ledger.status(key)
+    if status not in (None, PENDING, *reclaim):
+        return Outcome(key, status)
     out = plan(m, reader, settings)
-    ledger.attempt(
-        Delivery(
-            m.publication_id, m.edition, reader.address, reader.name, out.formats, out.message_id, "pending", 0, "", ""
-        )
-    )
+    letter = Letter(key, reader.name, out.formats, out.message_id)
     try:
-        date = format_datetime(dt.datetime.now(dt.UTC))
-        send(compose(m, edition_dir, out, settings, date), connect)
-    except Exception as exc:
-        ledger.failed(m.publication_id, m.edition, reader.address, describe(exc))
-        raise
-    ledger.sent(m.publication_id, m.edition, reader.address)
-    return True
+        msg, problem = compose(m, edition_dir, out, settings, format_datetime(dt.datetime.now(dt.UTC))), ""
+    except (DeliveryError, OSError) as exc:
+        msg, problem = None, describe(exc)
+    for retry in range(settings.mail_retries + 1):
+        if retry:
+            time.sleep(settings.mail_retry_delay * 2 ** (retry - 1))
+        if not ledger.claim(letter, reclaim):
+            return Outcome(key, ledger.status(key) or PENDING)
+        if msg is None:
+            return _finish(ledger, key, FAILED, problem)
+        try:
+            send(msg, connect)
+        except NotSent as exc:
+            outcome = _finish(ledger, key, FAILED if exc.permanent else PENDING, exc.reason)
+            if outcome.status != PENDING:
+                return outcome
+            continue
+        except Unconfirmed as exc:
+            return _finish(ledger, key, UNCONFIRMED, str(exc))
+        return _finish(ledger, key, SENT, now=True)
+    return outcome  # pending: the next run tries again
+
+
+def _finish(ledger: Ledger, key: Key, status: str, error: str = "", now: bool = False) -> Outcome:
+    """End the claim; a ledger that cannot be written leaves it ``sending``, which the next run
+    reports as unconfirmed: never a reason to send again."""
+    try:
+        ledger.finish(key, status, error)
+    except sqlite3.Error as exc:
+        return Outcome(key, SENDING, now, f"{status}, but the ledger could not record it: {describe(exc)}")
+    return Outcome(key, status, now, error)
+
+
+def deliver_all(
+    ledger: Ledger,
+    m: Manifest,
+    edition_dir: Path,
+    readers: Sequence[Reader],
+    settings: DistributionSettings,
+    connect: Connect,
+    *,
+    resend_unconfirmed: bool = False,
+    retry_failed: bool = False,
+    workers: int = 8,
+) -> list[Outcome]:
+    """One run's deliveries of edition ``m``, ``workers`` at a time, in ``readers``' order.
+
+    Holds the ledger's run lock, so a concurrent run waits and then finds them sent; marks
+    what a dead run left ``sending`` unconfirmed first, and older editions' pending rows
+    superseded. Unconfirmed rows are sent again only with ``resend_unconfirmed``, failed
+    ones only with ``retry_failed``: both are the operator's decision, never a retry's."""
+    reclaim = (UNCONFIRMED,) * resend_unconfirmed + (FAILED,) * retry_failed
+    with ledger.exclusive():
+        ledger.recover()
+        ledger.supersede(m.publication_id, m.edition)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+            return list(pool.map(lambda r: deliver(ledger, m, edition_dir, r, settings, connect, reclaim), readers))
 
 
 def describe(exc: BaseException) -> str:
@@ -194,9 +305,9 @@ def describe(exc: BaseException) -> str:
 
 def smtp_connector(settings: DistributionSettings) -> Connect:
     """Connections from BRIEFKIT_SMTP_* settings, with a timeout so a silent server cannot hang a run."""
+    context = ssl.create_default_context()  # once: loading the CA certificates takes 80 ms of CPU
 
     def connect() -> smtplib.SMTP:
-        context = ssl.create_default_context()
         if settings.smtp_ssl:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
