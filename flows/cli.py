@@ -28,6 +28,7 @@ from briefkit import importer, report
 from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.loader import PUBLICATION_FILE, SLUG, load_publication, locate_publication, publication_dirs, read_source
+from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from briefkit.settings import get_settings
 from exporters import registry
 
@@ -329,6 +330,9 @@ def site_option(output: Path, site: Path) -> Path:
 
 @app.command("publish")
 def publish_command(
+    publications: Annotated[
+        list[str] | None, typer.Argument(help="Publication ids to mail (default: every one); the portal shows all.")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
     ] = None,
@@ -336,6 +340,11 @@ def publish_command(
         Path | None,
         typer.Option("--site", help="Web root to write the portal to (default: BRIEFKIT_SITE_DIR or output/site)."),
     ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say who would get what; send and write nothing.")] = False,
+    to: Annotated[
+        str,
+        typer.Option("--to", help="Mail a review copy to this one address only; readers and their ledger untouched."),
+    ] = "",
     resend_unconfirmed: Annotated[
         bool,
         typer.Option(
@@ -352,28 +361,113 @@ def publish_command(
 
     from briefkit.distribution.config import get_distribution_settings
 
-    output = directory_option(out or get_settings().output_dir, "--out", written=False)
-    site_option(output, site or get_distribution_settings().site_root(output))
+    settings = get_distribution_settings()
+    output = directory_option(out or settings.output_dir, "--out", written=False)
+    ids = [d.name for d in resolve_names(publications)] if publications else None
+    if to:
+        raise typer.Exit(review_copies(output, ids, to))
+    if dry_run:
+        raise typer.Exit(dry_run_report(output, ids, resend_unconfirmed, retry_failed))
+    site_option(output, site or settings.site_root(output))
     from flows.publish import PublishReport, publish, to_markdown  # imports prefect: only when publishing
 
     with prefect_server(), console.status("starting the publish flow…"):
         state = publish(
-            output_dir=str(out) if out else None,
+            output_dir=str(output),
             site_dir=str(site) if site else None,
+            publications=ids,
             resend_unconfirmed=resend_unconfirmed,
             retry_failed=retry_failed,
             return_state=True,
         )
     result = state.result(raise_on_failure=False)
     if not isinstance(result, PublishReport):
-        err_console.print(
-            f"the publish run ended {state.name}: {state.message or result}", markup=False, highlight=False
-        )
+        err_console.print(f"the publish run ended {state.name}: {state.message or result}", **_PLAIN)
         raise typer.Exit(1)
     if result.reader_problems:
         report.print_text(list(result.reader_problems), console)
     console.print(Markdown(to_markdown(result)))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _latest_editions(output: Path, ids: list[str] | None) -> list[tuple[Manifest, Path]]:
+    """The latest edition of each publication in ``ids`` (default: every one) under ``output``."""
+    found = []
+    for pub in published_publications(output):
+        if (ids is None or pub in ids) and (manifest := read_manifest(latest_dir(output, pub))) is not None:
+            found.append((manifest, edition_dir(output, pub, manifest.edition)))
+    if ids is not None and (missing := sorted(set(ids) - {m.publication_id for m, _ in found})):
+        raise fail_usage(f"no published edition of {', '.join(missing)} under {output}/: build it first")
+    return found
+
+
+def review_copies(output: Path, ids: list[str] | None, address: str) -> int:
+    """Mail the latest edition of each publication to ``address`` for review; the exit status."""
+    from briefkit.distribution.config import get_distribution_settings
+    from briefkit.distribution.mail import DeliveryError, NotSent, Unconfirmed, send_review_copy, smtp_connector
+    from briefkit.distribution.readers import ADDRESS
+
+    if not ADDRESS.match(address):
+        raise fail_usage(f"--to {address!r} is not an email address; write one plain address such as name@example.org")
+    settings = get_distribution_settings()
+    if not settings.mail_enabled:
+        raise fail_usage(
+            "mail is not configured: set BRIEFKIT_SMTP_HOST (or BRIEFKIT_SMTP_BLOCK) and BRIEFKIT_SMTP_FROM"
+        )
+    failed = 0
+    for manifest, directory in _latest_editions(output, ids):
+        what = f"{manifest.publication_id} {manifest.edition.isoformat()}"
+        try:
+            send_review_copy(manifest, directory, address, settings, smtp_connector(settings))
+        except (DeliveryError, NotSent, Unconfirmed, OSError) as exc:
+            failed += 1
+            err_console.print(f"review copy of {what} to {address} not sent: {exc}", **_PLAIN)
+        else:
+            console.print(f"review copy of {what} sent to {address}", **_PLAIN)
+    return 1 if failed else 0
+
+
+def dry_run_report(output: Path, ids: list[str] | None, resend_unconfirmed: bool, retry_failed: bool) -> int:
+    """Who would get what, from the reader lists and the ledger; nothing is sent or written."""
+    from rich.table import Table
+
+    from briefkit.distribution.config import get_distribution_settings
+    from briefkit.distribution.ledger import FAILED, PENDING, UNCONFIRMED, Ledger
+    from briefkit.distribution.mail import plan, waiting
+    from briefkit.distribution.readers import load_readers
+
+    settings = get_distribution_settings()
+    reclaim = (UNCONFIRMED,) * resend_unconfirmed + (FAILED,) * retry_failed
+    table = Table(title="briefkit publish --dry-run: nothing is sent", title_justify="left")
+    for column in ("publication", "edition", "reader", "formats", "would"):
+        table.add_column(column, overflow="fold")
+    problems: list[Diagnostic] = []
+    ledger_path = settings.ledger_path(output)
+    with Ledger(ledger_path) if ledger_path.is_file() else contextlib.nullcontext() as ledger:
+        for manifest, _ in _latest_editions(output, ids):
+            readers, diags = load_readers(settings.source_dir / manifest.publication_id, registry.names())
+            problems += diags
+            statuses = waiting(ledger, manifest, readers, reclaim) if ledger else [(r, "") for r in readers]
+            for reader, status in statuses:
+                out = plan(manifest, reader, settings)
+                sends = status in ("", PENDING, *reclaim)
+                would = ("attach" if out.attached else "link") if sends else f"not send ({status})"
+                row = (
+                    manifest.publication_id,
+                    manifest.edition.isoformat(),
+                    reader.address,
+                    ", ".join(out.formats),
+                    would,
+                )
+                table.add_row(*row)
+    if problems:
+        report.print_text(problems, console)
+    console.print(table)
+    if not settings.mail_enabled:
+        console.print(
+            "mail is not configured (BRIEFKIT_SMTP_HOST or BRIEFKIT_SMTP_BLOCK): a real run sends nothing", **_PLAIN
+        )
+    return 1 if has_errors(problems) else 0
 
 
 @app.command("open")

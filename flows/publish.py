@@ -110,11 +110,13 @@ def publish(
     output_dir: str | None = None,
     source_dir: str | None = None,
     site_dir: str | None = None,
+    publications: list[str] | None = None,
     resend_unconfirmed: bool = False,
     retry_failed: bool = False,
 ) -> PublishReport:
-    """Publish every edition under ``output_dir`` to the portal and mail the latest ones;
-    ``resend_unconfirmed`` and ``retry_failed`` are the operator's: no run does either by itself."""
+    """Bring the portal up to date with ``output_dir`` and mail the latest editions of
+    ``publications`` (default: every one) to their readers; ``resend_unconfirmed`` and
+    ``retry_failed`` are the operator's: no run does either by itself."""
     settings = get_distribution_settings()
     output = Path(output_dir) if output_dir else settings.output_dir
     source = Path(source_dir) if source_dir else settings.source_dir
@@ -122,7 +124,8 @@ def publish(
     site = publish_portal(output, site_root, settings.site_title, settings.base_url)
     report = PublishReport(site_root, site, settings.mail_enabled)
     if settings.mail_enabled:
-        report = _mail(report, output, source, settings, resend_unconfirmed, retry_failed)
+        scope = [p for p in published_publications(output) if publications is None or p in publications]
+        report = _mail(report, output, source, scope, settings, resend_unconfirmed, retry_failed)
     create_markdown_artifact(
         key="publish-report", markdown=to_markdown(report), description="Portal and deliveries of this publish run"
     )
@@ -132,14 +135,16 @@ def publish(
 @flow(name="build-and-publish")
 def build_and_publish(publication: str, output_dir: str | None = None) -> PublishReport:
     """Build one publication, then publish; a failed build raises, so nothing is published."""
+    directory = resolve(publication)
     build(publication=publication, output_dir=output_dir)
-    return publish(output_dir=output_dir, source_dir=str(resolve(publication).parent))
+    return publish(output_dir=output_dir, source_dir=str(directory.parent), publications=[directory.name])
 
 
 def _mail(
     report: PublishReport,
     output: Path,
     source: Path,
+    publications: list[str],
     settings: DistributionSettings,
     resend_unconfirmed: bool,
     retry_failed: bool,
@@ -147,7 +152,7 @@ def _mail(
     ledger_path = settings.ledger_path(output)
     problems: list[Diagnostic] = []
     futures = []
-    for pub in published_publications(output):
+    for pub in publications:
         manifest = read_manifest(latest_dir(output, pub))
         readers, diags = load_readers(source / pub, registry.names())
         problems += diags

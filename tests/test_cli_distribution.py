@@ -99,3 +99,47 @@ def test_publish_command_delivers_and_reports(tmp_path: Path, prefect_server: st
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 sent now" in result.stdout
     assert (web_root / "index.html").is_file() and len(inbox.messages) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_publish_is_scoped_can_be_rehearsed_and_sends_review_copies_outside_the_ledger(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    for pub, reader in (("test-brief", "ada@example.org"), ("other-brief", "grace@example.org")):
+        publish_edition(tmp_path / "output", publication_id=pub)
+        (tmp_path / "source" / pub).mkdir(parents=True)
+        (tmp_path / "source" / pub / "readers.yaml").write_text(f"readers:\n  - address: {reader}\n", encoding="utf-8")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = env(
+            tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls="false", smtp_from="b@example.org"
+        )
+
+        def briefkit(*args: str) -> subprocess.CompletedProcess[str]:
+            run = [BRIEFKIT, "publish", *args]
+            return subprocess.run(run, capture_output=True, text=True, env=settings | {"COLUMNS": "200"}, timeout=300)
+
+        rehearsal = briefkit("--dry-run")
+        assert rehearsal.returncode == 0, rehearsal.stdout + rehearsal.stderr
+        assert "ada@example.org" in rehearsal.stdout and "grace@example.org" in rehearsal.stdout
+        assert not inbox.raw and not (tmp_path / "output" / "deliveries.sqlite3").exists()
+
+        scoped = briefkit("other-brief")
+        assert scoped.returncode == 0, scoped.stdout + scoped.stderr
+        assert dict(inbox.received) == {"grace@example.org": 1}
+
+        review = briefkit("test-brief", "--to", "editor@example.org")
+        assert review.returncode == 0 and "review copy of test-brief" in review.stdout, review.stderr
+        assert inbox.received["editor@example.org"] == 1 and inbox.received["ada@example.org"] == 0
+        assert inbox.messages[-1]["Subject"].startswith("Review copy: [OFFICIAL] Test Brief")
+
+        again = briefkit("--dry-run")
+        row = {
+            a: next(ln for ln in again.stdout.splitlines() if a in ln) for a in ("grace@example.org", "ada@example.org")
+        }
+        assert "not send (sent)" in row["grace@example.org"] and "attach" in row["ada@example.org"]
+        assert "editor@example.org" not in again.stdout  # the review copy is not a delivery
+
+        assert briefkit("no-such-brief").returncode == 2
+        assert briefkit("--to", "not an address").returncode == 2

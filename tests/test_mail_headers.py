@@ -21,7 +21,7 @@ from briefkit.distribution.readers import Reader
 from briefkit.manifest import Manifest, edition_dir
 from tests.editions import publish_edition
 from tests.smtp_server import Inbox, smtp_server
-from tests.test_mail import send, settings
+from tests.test_mail import run, settings
 
 DATE = "Thu, 03 Dec 2026 10:00:00 +0000"
 TITLES = {
@@ -112,6 +112,7 @@ def test_what_the_smtp_server_receives_has_no_injected_header(tmp_path: Path) ->
     inbox = Inbox()
     with smtp_server(inbox) as port:
         s = settings(tmp_path, port, smtp_username="")
-        assert send(s, m, Reader(NAMES["encoded CR LF"], "ada@example.org", None))
+        (outcome,) = run(s, m, Reader(NAMES["encoded CR LF"], "ada@example.org", None))
+        assert outcome.now, outcome
     (msg,) = inbox.messages
     assert sorted(msg.keys()) == sorted(HEADERS)

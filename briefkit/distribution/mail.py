@@ -62,10 +62,12 @@ def header_text(value: str) -> str:
     return " ".join(_NOT_IN_HEADERS.sub(" ", value).replace("=?", "= ?").split())
 
 
-def subject(m: Manifest) -> str:
-    """'[CLASSIFICATION] Title: edition of 2026-12-03', the classification only when there is one."""
+def subject(m: Manifest, review: bool = False) -> str:
+    """'[CLASSIFICATION] Title: edition of 2026-12-03', the classification only when there is one;
+    a review copy says so first."""
     text = f"{m.title}: edition of {m.edition.isoformat()}"
-    return header_text(f"[{m.classification}] {text}" if m.classification.strip() else text)
+    text = f"[{m.classification}] {text}" if m.classification.strip() else text
+    return header_text(f"Review copy: {text}" if review else text)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Outgoing:
     formats: tuple[str, ...]
     message_id: str
     attached: bool
+    review: bool = False  # a review copy for an editor, outside the readers' ledger
 
 
 def message_id(m: Manifest, address: str, sender: str) -> str:
@@ -108,12 +111,29 @@ def _verify_headers(msg: EmailMessage, want: dict[str, object]) -> None:
             raise DeliveryError(f"the {name} header did not come out as it was set ({got!r}); not sent")
 
 
-def plan(m: Manifest, reader: Reader, settings: DistributionSettings) -> Outgoing:
+def plan(m: Manifest, reader: Reader, settings: DistributionSettings, review: bool = False) -> Outgoing:
     formats = reader.wants([f.format for f in m.files])
     total = sum(f.bytes for f in m.files if f.format in formats)
-    return Outgoing(
-        reader, formats, message_id(m, reader.address, settings.smtp_from), total <= settings.mail_attach_limit
-    )
+    # a review copy has an id of its own: it must never pass for the reader's delivery
+    mid = message_id(m, ("review:" if review else "") + reader.address, settings.smtp_from)
+    return Outgoing(reader, formats, mid, total <= settings.mail_attach_limit, review)
+
+
+def send_review_copy(
+    m: Manifest, edition_dir: Path, address: str, settings: DistributionSettings, connect: Connect
+) -> None:
+    """Mail edition ``m`` (a draft too) to one ``address`` for review; the readers' ledger is not touched.
+    Raises DeliveryError, NotSent or Unconfirmed, as a delivery would record them."""
+    out = plan(m, Reader("", address, None), settings, review=True)
+    send(compose(m, edition_dir, out, settings, format_datetime(dt.datetime.now(dt.UTC))), connect)
+
+
+def waiting(
+    ledger: Ledger, m: Manifest, readers: Sequence[Reader], reclaim: Collection[str] = ()
+) -> list[tuple[Reader, str]]:
+    """Each reader with its delivery's status in the ledger ("" for none yet); a run would send
+    edition ``m`` to those with none, pending, or a status in ``reclaim``."""
+    return [(r, ledger.status(Key(m.publication_id, m.edition, r.address)) or "") for r in readers]
 
 
 def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: DistributionSettings, date: str) -> EmailMessage:
@@ -132,7 +152,7 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
     context = {"m": m, "files": files, "attached": out.attached, "href": href, "site_url": settings.base_url}
     sender_name, sender_address = parseaddr(settings.smtp_from)
     headers: dict[str, object] = {
-        "Subject": subject(m),
+        "Subject": subject(m, out.review),
         "From": _address(sender_name, sender_address, "the sender (BRIEFKIT_SMTP_FROM)"),
         "To": _address(out.reader.name, out.reader.address, "the reader's"),
         "Date": header_text(date),
