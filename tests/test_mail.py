@@ -259,3 +259,13 @@ def test_the_ledger_lets_one_run_deliver_at_a_time(tmp_path: Path) -> None:
         order.append("first")
     thread.join()
     assert order == ["first", "second"]
+
+
+def test_a_server_without_starttls_fails_at_once_naming_the_setting(tmp_path: Path) -> None:
+    m = publish_edition(tmp_path / "output")
+    with smtp_server(Inbox()) as port:
+        s = settings(tmp_path, port, smtp_starttls=True, smtp_username="", mail_retries=3, mail_retry_delay=5)
+        started = time.monotonic()
+        (outcome,) = run(s, m, GRACE)
+    assert time.monotonic() - started < 5  # no retries: waiting cannot fix a setting
+    assert outcome.status == "failed" and "BRIEFKIT_SMTP_STARTTLS=false" in outcome.error

@@ -174,6 +174,10 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
     return msg
 
 
+class SettingsProblem(Exception):
+    """The mail settings cannot work with this server: no retry can help, the operator must change them."""
+
+
 class NotSent(Exception):
     """The server surely does not have the message: it refused it, or DATA never began."""
 
@@ -194,6 +198,8 @@ def send(msg: EmailMessage, connect: Connect) -> None:
         recipients = [a.addr_spec for a in msg["To"].addresses]
         content = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         smtp = connect()
+    except SettingsProblem as exc:
+        raise NotSent(str(exc), permanent=True) from exc
     except Exception as exc:  # nothing has been sent: refused, unreachable, TLS or login failed
         raise NotSent(describe(exc), permanent=False) from exc
     try:
@@ -336,6 +342,12 @@ def smtp_connector(settings: DistributionSettings) -> Connect:
             smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
         try:
             if settings.smtp_starttls and not settings.smtp_ssl:
+                smtp.ehlo()
+                if not smtp.has_extn("starttls"):
+                    raise SettingsProblem(
+                        f"the server at {settings.smtp_host}:{settings.smtp_port} does not offer STARTTLS: set "
+                        "BRIEFKIT_SMTP_STARTTLS=false for a plain local relay, or BRIEFKIT_SMTP_SSL=true for implicit TLS"
+                    )
                 smtp.starttls(context=context)
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
