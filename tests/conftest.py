@@ -43,14 +43,18 @@ _SERVER = subprocess.Popen(
 )
 
 
-@atexit.register
-def _stop_server() -> None:
-    if _SERVER.poll() is None:
-        os.killpg(_SERVER.pid, signal.SIGTERM)
+def stop_group(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> None:
+    """Signal the process group of ``process`` (started in a session of its own), then kill it if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signum)
         try:
-            _SERVER.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(_SERVER.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+atexit.register(stop_group, _SERVER)
 
 
 @pytest.fixture(scope="session")

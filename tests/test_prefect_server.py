@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from briefkit.manifest import latest_dir, read_manifest, sha256_file
-from tests.conftest import HOME
+from tests.conftest import HOME, stop_group
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -65,14 +65,8 @@ def free_port() -> int:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Interrupt the process group, then kill it if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    """Interrupt `serve` as Ctrl-C does, then kill its process group if it lingers."""
+    stop_group(process, signal.SIGINT)
 
 
 @pytest.fixture(scope="module")
