@@ -36,7 +36,7 @@ PASSAGES_DIR = "passages"
 
 PUBLICATION_KEYS = (
     "title", "subtitle", "language", "organisation", "authors", "edition", "classification",
-    "description", "passages", "theme", "schedule", "formats", "readers",
+    "description", "passages", "theme", "schedule", "formats", "readers", "editors",
 )  # fmt: skip
 PASSAGE_KEYS = ("title", "id", "summary", "tags", "provisional_title")
 THEME_KEYS = tuple(f.name for f in fields(Theme))

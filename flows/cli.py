@@ -297,10 +297,12 @@ def deploy(
 
 
 def reader_problems(directory: Path) -> list[Diagnostic]:
-    """Problems in the publication's reader list (checked against the formats briefkit can build)."""
+    """Problems in the publication's reader and editor lists (formats checked against those briefkit builds)."""
     from briefkit.distribution.readers import load_readers
 
-    return load_readers(directory, registry.names())[1] if directory.is_dir() else []
+    if not directory.is_dir():
+        return []
+    return load_readers(directory, registry.names())[1] + load_readers(directory, (), key="editors")[1]
 
 
 @contextlib.contextmanager

@@ -19,10 +19,13 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
 from prefect.futures import wait
+from prefect.states import State
 
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.diagnostics import Diagnostic, has_errors
+from briefkit.distribution.alerts import Alert, alert_editors
 from briefkit.distribution.config import DistributionSettings, get_distribution_settings
 from briefkit.distribution.ledger import FAILED, PENDING, SENT, UNCONFIRMED, Delivery, Ledger
 from briefkit.distribution.mail import Connect, Outcome, deliver_all, smtp_connector
@@ -30,7 +33,7 @@ from briefkit.distribution.portal import SiteReport, publish_site
 from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from exporters import registry
-from flows.build import build, markdown_text, resolve
+from flows.build import BuildFailed, build, markdown_text, resolve
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,31 @@ def publish(
     return report
 
 
-@flow(name="build-and-publish")
+def _finished(flow: object, flow_run: FlowRun, state: State) -> None:
+    """One line per finished run for `serve`'s terminal; a run that failed or crashed alerts the editors."""
+    directory = resolve(str(flow_run.parameters["publication"]))
+    output = Path(flow_run.parameters.get("output_dir") or get_distribution_settings().output_dir)
+    latest = read_manifest(latest_dir(output, directory.name))
+    seconds = (dt.datetime.now(dt.UTC) - flow_run.start_time).total_seconds() if flow_run.start_time else 0.0
+    edition = f"edition {latest.edition.isoformat()}" if latest else "no edition"
+    print(f"{directory.name}  {state.name}  {edition}  {seconds:.1f} s  (run {flow_run.name})", flush=True)
+    if state.is_completed():
+        return
+    error = state.result(raise_on_failure=False) if state.is_failed() else None
+    details = (
+        [str(d) for o in error.outcomes for d in o.diagnostics if d.is_error] if isinstance(error, BuildFailed) else []
+    )
+    for line in details:
+        print(f"  {line}", flush=True)
+    settings = get_distribution_settings()
+    editors, _ = load_readers(directory, (), key="editors")
+    if settings.mail_enabled and editors:
+        alert = Alert(directory.name, flow_run.name, state.name, state.message or "", tuple(details))
+        for problem in alert_editors(alert, editors, settings, connector(settings)):
+            print(f"  {problem}", flush=True)
+
+
+@flow(name="build-and-publish", on_completion=[_finished], on_failure=[_finished], on_crashed=[_finished])
 def build_and_publish(publication: str, output_dir: str | None = None) -> PublishReport:
     """Build one publication, then publish; a failed build raises, so nothing is published."""
     directory = resolve(publication)

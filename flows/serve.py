@@ -10,6 +10,7 @@ with ``prefect deployment run build-and-publish/<publication-id>``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,8 @@ def runner_deployments(planned: list[Planned], interval: float, output: Path) ->
 
 def serve_builds(planned: list[Planned], interval: float, output: Path, console: Console) -> None:
     """Serve until interrupted (Ctrl-C)."""
+    # Each run prints one line as it ends (flows.publish); its whole log, tracebacks too, is on the server.
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
     deployments = runner_deployments(planned, interval, output)
     for d in deployments:
         when = d.schedules[0].schedule if d.schedules else "on demand only"

@@ -24,6 +24,7 @@ import pytest
 
 from briefkit.manifest import latest_dir, read_manifest, sha256_file
 from tests.conftest import HOME, stop_group
+from tests.smtp_server import Inbox, smtp_server
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -137,6 +138,36 @@ def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path
     finally:
         stop(process)
     assert_published(work / "output", "scheduled-brief")
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_failed_scheduled_run_is_one_line_in_serve_and_an_alert_to_the_editors(
+    server: Server, tmp_path: Path
+) -> None:
+    work = publication(tmp_path, "alert-brief")
+    source = work / "source" / "alert-brief"
+    (source / "readers.yaml").write_text("editors:\n  - name: Desk\n    address: desk@example.org\n", encoding="utf-8")
+    next((source / "passages").glob("*.md")).write_text("---\ntitle: Broken\n---\n", encoding="utf-8")  # BK107
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        mail = {
+            "BRIEFKIT_SMTP_HOST": "127.0.0.1",
+            "BRIEFKIT_SMTP_PORT": str(port),
+            "BRIEFKIT_SMTP_STARTTLS": "false",
+            "BRIEFKIT_SMTP_FROM": "Briefings <briefs@example.org>",
+        }
+        process = serving(work, server.env(**mail), "alert-brief", "--interval", "10", "--out", "output")
+        try:
+            wait_for("an alert to the editors", lambda: inbox.received["desk@example.org"] >= 1)
+        finally:
+            stop(process)
+    alert = inbox.messages[0]
+    assert alert["Subject"].startswith("briefkit: alert-brief was not published") and "Failed" in alert["Subject"]
+    assert "BK107" in alert.get_content()
+    log = (work / "serve.log").read_text(errors="replace")
+    assert re.search(r"^alert-brief  Failed  no edition  \d+\.\d s", log, re.M), log[-3000:]
+    assert "Traceback" not in log
+    assert not (work / "output" / "alert-brief" / "latest").exists()
 
 
 def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server: Server, tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ _NOT_IN_HEADERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HOSTNAME = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-HEADERS = ("Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type")  # all a message has
+MIME_HEADERS = ("MIME-Version", "Content-Type", "Content-Transfer-Encoding")
+HEADERS = ("Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type")  # all a delivery has
 
 
 class DeliveryError(Exception):
@@ -89,21 +90,23 @@ def message_id(m: Manifest, address: str, sender: str) -> str:
     return f"<{prefix}{m.edition.isoformat()}.{key}@{domain if _HOSTNAME.match(domain) else 'briefkit.invalid'}>"
 
 
-def _address(name: str, addr_spec: str, whose: str) -> Address:
+def address(name: str, addr_spec: str, whose: str) -> Address:
     try:
         return Address(display_name=header_text(name), addr_spec=addr_spec)
     except (ValueError, IndexError, HeaderParseError):
         raise DeliveryError(f"{whose} address {addr_spec!r} is not a valid email address") from None
 
 
-def _verify_headers(msg: EmailMessage, want: dict[str, object]) -> None:
-    """Serialise ``msg`` as an SMTP server receives it and parse its header block back: exactly
-    the headers of ``want``, each once and with its value; else DeliveryError, and it is not sent."""
+def verify_headers(msg: EmailMessage, want: dict[str, object]) -> None:
+    """Serialise ``msg`` as an SMTP server receives it and parse its header block back: the
+    headers of ``want``, each once and with its value, and no others but the MIME ones; else
+    DeliveryError, and it is not sent."""
     block = msg.as_bytes(policy=email.policy.SMTP).split(b"\r\n\r\n", 1)[0]
     parsed = BytesHeaderParser(policy=email.policy.default).parsebytes(block + b"\r\n\r\n")
     names = [n.lower() for n in parsed]
+    allowed = {n.lower() for n in (*want, *MIME_HEADERS)}
     stray = b"\r" in block.replace(b"\r\n", b"") or b"\n" in block.replace(b"\r\n", b"")
-    if stray or sorted(names) != sorted(n.lower() for n in HEADERS):
+    if stray or len(set(names)) != len(names) or not {n.lower() for n in want} <= set(names) <= allowed:
         raise DeliveryError(f"a header value would have added or broken headers ({', '.join(names)}); not sent")
     for name, value in want.items():
         got = parsed[name].addresses if isinstance(value, Address) else str(parsed[name]).strip()
@@ -153,8 +156,8 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
     sender_name, sender_address = parseaddr(settings.smtp_from)
     headers: dict[str, object] = {
         "Subject": subject(m, out.review),
-        "From": _address(sender_name, sender_address, "the sender (BRIEFKIT_SMTP_FROM)"),
-        "To": _address(out.reader.name, out.reader.address, "the reader's"),
+        "From": address(sender_name, sender_address, "the sender (BRIEFKIT_SMTP_FROM)"),
+        "To": address(out.reader.name, out.reader.address, "the reader's"),
         "Date": header_text(date),
         "Message-ID": header_text(out.message_id),
     }
@@ -170,7 +173,7 @@ def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: Distributio
                 raise DeliveryError(f"{path} does not match the sha256 in its manifest")
             maintype, _, subtype = f.media_type.partition("/")
             msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=header_text(f.name))
-    _verify_headers(msg, headers)
+    verify_headers(msg, headers)
     return msg
 
 

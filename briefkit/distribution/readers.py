@@ -25,6 +25,7 @@ from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
 READERS_FILE = "readers.yaml"
 READER_KEYS = ("name", "address", "formats")
+LIST_KEYS = ("readers", "editors")
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -51,6 +52,7 @@ class _Checker:
     known_formats: Collection[str]
     seen: dict[str, tuple[Path, int]]  # lower-cased address -> where first listed
     diags: list[Diagnostic]
+    key: str = "readers"  # or "editors"
 
     def report(self, code: str, line: int, message: str, hint: str) -> None:
         self.diags.append(Diagnostic(code, self.file, message, hint, line, 1))
@@ -59,7 +61,7 @@ class _Checker:
         if not isinstance(value, list):
             self.report(
                 "BK116",
-                self.doc.line("readers"),
+                self.doc.line(self.key),
                 "'readers' must be a list of readers",
                 "write readers: then lines '- address: ...'",
             )
@@ -67,7 +69,7 @@ class _Checker:
         return [r for n, entry in enumerate(value) if (r := self.reader(n, entry)) is not None]
 
     def reader(self, n: int, entry: object) -> Reader | None:
-        line = self.doc.line("readers", n)
+        line = self.doc.line(self.key, n)
         if not isinstance(entry, dict):
             self.report(
                 "BK116", line, f"reader {n + 1} must be a mapping", "write '- name: ...' with 'address: ...' below it"
@@ -78,7 +80,7 @@ class _Checker:
                 close = difflib.get_close_matches(str(key), READER_KEYS, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys of a reader: {', '.join(READER_KEYS)}"
                 self.report(
-                    "BK105", self.doc.key_line(str(key), "readers", n), f"unknown key '{shown(key)}' in a reader", hint
+                    "BK105", self.doc.key_line(str(key), self.key, n), f"unknown key '{shown(key)}' in a reader", hint
                 )
         name = self.name(n, entry.get("name"))
         address = self.address(n, entry.get("address"), line)
@@ -89,17 +91,17 @@ class _Checker:
 
     def text(self, n: int, key: str, line: int) -> str | None:
         """The reader's one-line ``key`` as text, or None after reporting what is wrong with it."""
-        text = self.doc.text("readers", n, key)
+        text = self.doc.text(self.key, n, key)
         if text is None:
             self.report("BK116", line, f"a reader's {key} must be one line of text", f"write {key}: followed by text")
             return None
         return text.strip() if check_line(text.strip(), key, self.file, line, self.diags) else None
 
     def name(self, n: int, value: object) -> str | None:
-        return "" if value is None else self.text(n, "name", self.doc.line("readers", n, "name"))
+        return "" if value is None else self.text(n, "name", self.doc.line(self.key, n, "name"))
 
     def address(self, n: int, value: object, entry_line: int) -> str | None:
-        line = self.doc.line("readers", n, "address") or entry_line
+        line = self.doc.line(self.key, n, "address") or entry_line
         if value is None or not str(value).strip():
             self.report("BK123", line, f"reader {n + 1} has no address", "add address: name@example.org")
             return None
@@ -128,7 +130,7 @@ class _Checker:
         return address
 
     def formats(self, n: int, value: object) -> tuple[str, ...] | None:
-        line = self.doc.line("readers", n, "formats")
+        line = self.doc.line(self.key, n, "formats")
         if value is None:
             return None
         if not isinstance(value, list) or not value or any(isinstance(v, (dict, list)) or v is None for v in value):
@@ -149,7 +151,7 @@ class _Checker:
                     else f"known formats: {', '.join(sorted(self.known_formats))}"
                 )
                 self.report(
-                    "BK121", self.doc.line("readers", n, "formats", i) or line, f"unknown format '{shown(fmt)}'", hint
+                    "BK121", self.doc.line(self.key, n, "formats", i) or line, f"unknown format '{shown(fmt)}'", hint
                 )
         return tuple(dict.fromkeys(f for f in names if f in self.known_formats))
 
@@ -173,9 +175,10 @@ def _document(path: Path, settings: Settings, diags: list[Diagnostic]) -> YamlDo
 
 
 def load_readers(
-    directory: Path, known_formats: Collection[str], settings: Settings | None = None
+    directory: Path, known_formats: Collection[str], settings: Settings | None = None, key: str = "readers"
 ) -> tuple[tuple[Reader, ...], list[Diagnostic]]:
-    """The readers of the publication in ``directory``, with every problem found in them."""
+    """The readers of the publication in ``directory`` (or, with ``key="editors"``, the editors
+    whom a failed scheduled run alerts), with every problem found in them."""
     settings = settings or get_settings()
     diags: list[Diagnostic] = []
     seen: dict[str, tuple[Path, int]] = {}
@@ -187,19 +190,19 @@ def load_readers(
         if doc is None or not isinstance(doc.data, dict):
             continue
         if path.name == READERS_FILE:
-            for key in doc.data:
-                if key != "readers":
+            for name in doc.data:
+                if name not in LIST_KEYS:
                     diags.append(
                         Diagnostic(
                             "BK105",
                             path,
-                            f"unknown key '{shown(key)}' in {READERS_FILE}",
-                            "the file holds only readers:",
-                            doc.key_line(str(key)),
+                            f"unknown key '{shown(name)}' in {READERS_FILE}",
+                            "the file holds only readers: and editors:",
+                            doc.key_line(str(name)),
                             1,
                         )
                     )
-        if "readers" in doc.data:
-            readers += _Checker(path, doc, known_formats, seen, diags).readers(doc.data["readers"])
+        if key in doc.data:
+            readers += _Checker(path, doc, known_formats, seen, diags, key).readers(doc.data[key])
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
     return tuple(readers), diags
