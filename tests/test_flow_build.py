@@ -19,6 +19,7 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
+from prefect.logging.handlers import APILogHandler
 
 from briefkit.manifest import MANIFEST, Manifest, latest_dir, published_editions, read_manifest, sha256_file
 from exporters import registry
@@ -73,6 +74,7 @@ def task_states(state: object) -> dict[str, str]:
 
 def error_logs(state: object) -> list[str]:
     flow_run_id: UUID = state.state_details.flow_run_id  # type: ignore[attr-defined]
+    APILogHandler().flush()  # logs go to the server in batches
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
     return [log.message for log in logs if log.level >= logging.ERROR]

@@ -151,9 +151,9 @@ def test_import_of_a_word_document_keeps_its_passages_structure_and_text(tmp_pat
     result = runner.invoke(app, ["import", str(source), "--into", str(into)])
     assert result.exit_code == 0, result.output
     assert "title: Weekly brief" in (into / "publication.yaml").read_text(encoding="utf-8")
-    publication, diagnostics = load_publication(into)
-    codes = {d.code for d in diagnostics}
-    assert publication is not None or codes == {"BK112"}, diagnostics  # tables wait for the table support
+    _, diagnostics = load_publication(into)
+    errors = {d.code for d in diagnostics if d.is_error}
+    assert errors == {"BK112"}, diagnostics  # the table, which waits for table support (and is not printed as text)
     files = sorted((into / "passages").glob("*.md"))
     texts = [f.read_text(encoding="utf-8") for f in files]
     assert len(files) == 3 and "provisional_title: true" in texts[0]  # the opening note had no heading

@@ -163,21 +163,24 @@ def test_build_and_publish_delivers_the_seed(seed_copy: Path, tmp_path: Path, mo
 
 
 def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
-    from flows.serve import build_deployments
+    from flows.serve import plan, runner_deployments
     from tests.conftest import SEED
 
-    (deployment,) = build_deployments([SEED], "0 6 * * 1-5", 0, tmp_path / "output")
+    (deployment,) = runner_deployments(plan([SEED], "", "Europe/Kyiv"), 0, tmp_path / "output")
     assert deployment.flow_name == "build-and-publish" and deployment.name == "support-for-ukraine"
-    assert str(deployment.schedules[0].schedule.cron) == "0 6 * * 1-5"
+    schedule = deployment.schedules[0].schedule
+    assert (str(schedule.cron), schedule.timezone) == ("0 6 * * 1-5", "Europe/Kyiv")  # the seed's own schedule
 
 
-def test_a_schedule_prefect_cannot_take_is_refused_before_serving(tmp_path: Path) -> None:
+def test_a_schedule_prefect_cannot_take_is_refused_before_serving(seed_copy: Path) -> None:
     """cronsim (validation) takes "5L", the last Friday; Prefect's scheduler does not."""
-    from flows.serve import ScheduleRejected, build_deployments
-    from tests.conftest import SEED
+    from flows.serve import ScheduleRejected, plan
 
+    yaml_path = seed_copy / "publication.yaml"
+    kept = [line for line in yaml_path.read_text(encoding="utf-8").splitlines() if not line.startswith("schedule:")]
+    yaml_path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     with pytest.raises(ScheduleRejected, match="support-for-ukraine: Prefect cannot schedule '0 0 \\* \\* 5L'"):
-        build_deployments([SEED], "0 0 * * 5L", 0, tmp_path / "output")
+        plan([seed_copy], "0 0 * * 5L", "UTC")
 
 
 def test_credentials_from_an_email_server_credentials_block(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
