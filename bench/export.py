@@ -3,7 +3,8 @@
     /work/main/.venv/bin/python bench/export.py [--passages 1000] [--words 100] [--runs 5] [--rich]
 
 Generates a publication (bench/corpus.py), then in one process times each of briefkit's
-exporters (median of --runs), their Python peak memory (tracemalloc, one extra run each) and
+exporters (median of --runs; the six formats are run round after round, so that load from
+others on the machine falls on both tools alike), their Python peak memory (tracemalloc, one extra run each) and
 the process's peak RSS. Then pandoc (pypandoc-binary) converts the same passages, written as
 one Markdown file, to docx, to epub, and to PDF without TeX: pandoc writes Typst
 (``-s -t typst``) and the ``typst`` package from PyPI compiles it (``typst.compile``).
@@ -33,7 +34,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ class Child:
 
     seconds: float
     peak_mb: float
+    steps: tuple[Child, ...] = ()  # the steps of a route of several commands
 
 
 def run_child(command: list[str]) -> Child:
@@ -81,15 +83,6 @@ def run_child(command: list[str]) -> Child:
         raise RuntimeError(f"{command[:3]} exited {done.returncode}: {done.stderr[-2000:]}")
     seconds, peak_kib = done.stdout.split()
     return Child(float(seconds), int(peak_kib) / 1024)
-
-
-def median_seconds(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def python_peak_mb(action: Callable[[], object]) -> float:
@@ -109,49 +102,58 @@ def pandoc_markdown(publication: Publication) -> str:
     return "\n".join(parts)
 
 
-def time_briefkit(publication: Publication, work: Path, runs: int) -> dict[str, float]:
-    """Median seconds per briefkit format; prints each with its Python peak and file size."""
-    medians: dict[str, float] = {}
-    for name in names():
-        exporter, out = get(name), work / f"ours-{name}"
-        medians[name] = median_seconds(lambda: exporter.export(publication, out), runs)
-        peak = python_peak_mb(lambda: exporter.export(publication, out))
-        size = (out / exporter.filename(publication)).stat().st_size
-        print(
-            f"  briefkit {name:<5} median {medians[name]:6.2f} s   python peak {peak:6.1f} MB   {size / 1024:8.0f} KiB"
-        )
-    return medians
+@dataclass
+class Job:
+    """One format of one tool: how to run it once, where it writes, and its runs so far."""
+
+    label: str  # e.g. "briefkit pdf", "pandoc docx"
+    run: Callable[[], Child]
+    output: Path
+    runs: list[Child] = field(default_factory=list)
+
+    def median(self) -> float:
+        return statistics.median(c.seconds for c in self.runs)
 
 
-def time_pandoc(markdown: Path, work: Path, runs: int) -> tuple[dict[str, float], float]:
-    """Median seconds per pandoc format (pdf: Markdown -> Typst -> PDF, the two steps per run
-    summed), printed with each file's size and peak RSS; and the highest peak RSS, MB."""
+def briefkit_job(name: str, publication: Publication, work: Path) -> Job:
+    exporter, out = get(name), work / f"ours-{name}"
+
+    def run() -> Child:
+        start = time.perf_counter()
+        exporter.export(publication, out)
+        return Child(time.perf_counter() - start, 0.0)  # this process's memory: see main
+
+    return Job(f"briefkit {name}", run, out / exporter.filename(publication))
+
+
+def pandoc_jobs(markdown: Path, work: Path) -> list[Job]:
+    """docx and epub straight from Markdown; pdf as Markdown -> Typst -> PDF, both steps timed."""
     pandoc = __import__("pypandoc").get_pandoc_path()
-    medians: dict[str, float] = {}
-    peak = 0.0
-    for fmt in ("docx", "epub"):
-        target = work / f"pandoc.{fmt}"
-        children = [run_child([pandoc, str(markdown), "-o", str(target)]) for _ in range(runs)]
-        medians[fmt] = statistics.median(c.seconds for c in children)
-        fmt_peak = max(c.peak_mb for c in children)
-        peak = max(peak, fmt_peak)
-        print(
-            f"  pandoc   {fmt:<5} median {medians[fmt]:6.2f} s   peak RSS {fmt_peak:6.0f} MB   {_kib(target):8.0f} KiB"
-        )
+    jobs = [
+        Job(f"pandoc {fmt}", lambda target=target: run_child([pandoc, str(markdown), "-o", str(target)]), target)
+        for fmt, target in (("docx", work / "pandoc.docx"), ("epub", work / "pandoc.epub"))
+    ]
     typ, pdf = work / "pandoc.typ", work / "pandoc.pdf"
-    to_typst, compiles = [], []
-    for _ in range(runs):
-        to_typst.append(run_child([pandoc, str(markdown), "-s", "-t", "typst", "-o", str(typ)]))
-        compiles.append(run_child([sys.executable, "-c", TYPST_COMPILE, str(typ), str(pdf)]))
-    medians["pdf"] = statistics.median(a.seconds + b.seconds for a, b in zip(to_typst, compiles))
-    typst_peak, typ_peak = max(c.peak_mb for c in compiles), max(c.peak_mb for c in to_typst)
-    peak = max(peak, typst_peak, typ_peak)
-    print(
-        f"  pandoc   pdf   median {medians['pdf']:6.2f} s   peak RSS {max(typ_peak, typst_peak):6.0f} MB   {_kib(pdf):8.0f} KiB"
-        f"   (md -> typst {statistics.median(c.seconds for c in to_typst):.2f} s, {typ_peak:.0f} MB;"
-        f" typst.compile {statistics.median(c.seconds for c in compiles):.2f} s, {typst_peak:.0f} MB)"
-    )
-    return medians, peak
+
+    def via_typst() -> Child:
+        to_typst = run_child([pandoc, str(markdown), "-s", "-t", "typst", "-o", str(typ)])
+        compiled = run_child([sys.executable, "-c", TYPST_COMPILE, str(typ), str(pdf)])
+        steps = (to_typst, compiled)
+        return Child(to_typst.seconds + compiled.seconds, max(to_typst.peak_mb, compiled.peak_mb), steps)
+
+    return [*jobs, Job("pandoc pdf", via_typst, pdf)]
+
+
+def report(job: Job, memory: str) -> None:
+    size = job.output.stat().st_size / 1024
+    line = f"  {job.label:<14} median {job.median():6.2f} s   {memory:<22} {size:8.0f} KiB"
+    if steps := [c.steps for c in job.runs if c.steps]:
+        (to_typst, compiled) = zip(*steps)
+        line += (
+            f"   (md -> typst {statistics.median(c.seconds for c in to_typst):.2f} s, {max(c.peak_mb for c in to_typst):.0f} MB;"
+            f" typst.compile {statistics.median(c.seconds for c in compiled):.2f} s, {max(c.peak_mb for c in compiled):.0f} MB)"
+        )
+    print(line)
 
 
 def _kib(path: Path) -> float:
@@ -189,18 +191,27 @@ def main() -> None:
             f" load+validate {load_s:.2f} s; median of {args.runs} runs"
         )
 
-        ours = time_briefkit(publication, work, args.runs)
         markdown = work / "pandoc.md"
         markdown.write_text(pandoc_markdown(publication), encoding="utf-8")
-        theirs, pandoc_peak = time_pandoc(markdown, work, args.runs)
+        ours = [briefkit_job(name, publication, work) for name in names()]
+        theirs = pandoc_jobs(markdown, work)
+        for _ in range(args.runs):  # round after round, so that others' load falls on both alike
+            for job in ours + theirs:
+                job.runs.append(job.run())
+        for job in ours:
+            peak = python_peak_mb(job.run)
+            report(job, f"python peak {peak:6.1f} MB")
+        for job in theirs:
+            report(job, f"peak RSS {max(c.peak_mb for c in job.runs):6.0f} MB")
 
-    ours_total, pandoc_total = sum(ours.values()), sum(theirs.values())
+    ours_total, pandoc_total = sum(j.median() for j in ours), sum(j.median() for j in theirs)
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_pandoc = max(c.peak_mb for j in theirs for c in j.runs)
     print(
-        f"briefkit {'+'.join(ours)}: {ours_total:.2f} s; pandoc {'+'.join(theirs)} (pdf via typst): {pandoc_total:.2f} s"
+        f"briefkit {'+'.join(names())}: {ours_total:.2f} s; pandoc docx+epub+pdf (pdf via typst): {pandoc_total:.2f} s"
     )
     print(f"ratio briefkit / pandoc: {ours_total / pandoc_total:.2f} (target <= 0.50)")
-    print(f"peak RSS: briefkit process {rss_self:.0f} MB (target < 400), pandoc/typst {pandoc_peak:.0f} MB")
+    print(f"peak RSS: briefkit process {rss_self:.0f} MB (target < 400), pandoc/typst {rss_pandoc:.0f} MB")
     print(f"load average {_load()} at end")
 
 
