@@ -13,7 +13,7 @@ directory) and stops at the end.
 Every build is a fresh process running the checkout's CLI (flows.cli, else briefkit.cli),
 with the checkout first on sys.path and as its working directory, into an --out directory of
 its own per checkout and publication. Publications: the seed (source/support-for-ukraine of
-the new checkout, copied) and a generated one of --passages passages (bench/corpus.py); both
+this script's checkout, copied) and a generated one of --passages passages (bench/corpus.py); both
 are shared, read only, by every build. Each row is timed --repeat times:
   - forced: `briefkit build DIR --out OUT --force`;
   - up to date: the same without --force, right after, with nothing changed.
@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
 BIN = Path(sys.executable).parent
 MARKER = "BRIEFKIT_BENCH_RUN"
+ROWS = {"forced": ["--force"], "up to date": []}  # row -> build options
 
 from corpus import make_publication  # noqa: E402
 
@@ -60,10 +61,19 @@ BUILD = "import sys; sys.path.insert(0, {checkout!r}); from {module} import main
 
 @dataclass
 class Checkout:
+    role: str  # "old" or "new"
     label: str  # column heading, e.g. "old 42949b2"
     path: Path
     module: str  # its CLI module: flows.cli or briefkit.cli
-    made: bool  # a worktree this script added (and removes)
+
+
+@dataclass
+class Run:
+    """One build: its wall time, or why it failed; and the last line it printed."""
+
+    seconds: float | None
+    error: str = ""  # exit status or timeout, and the tail of stderr
+    said: str = ""
 
 
 @dataclass
@@ -72,6 +82,14 @@ class Cell:
 
     seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # stderr tails
+    said: str = ""  # the last line of output of its first successful build
+
+    def add(self, run: Run) -> None:
+        if run.seconds is None:
+            self.failures.append(run.error)
+        else:
+            self.seconds.append(run.seconds)
+            self.said = self.said or run.said
 
     def summary(self) -> str:
         if not self.seconds:
@@ -153,8 +171,8 @@ def start_server(bench: Bench) -> str:
     raise RuntimeError(f"the Prefect server did not answer at {url}/health:\n{tail}")
 
 
-def run_build(bench: Bench, checkout: Checkout, args: list[str], timeout: float) -> tuple[float | None, str]:
-    """One build in a fresh process: (wall seconds, "") or (None, the tail of its stderr)."""
+def run_build(bench: Bench, checkout: Checkout, args: list[str], timeout: float) -> Run:
+    """One build in a fresh process, in a process group of its own."""
     command = [sys.executable, "-c", BUILD.format(checkout=str(checkout.path), module=checkout.module, args=args)]
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -172,13 +190,14 @@ def run_build(bench: Bench, checkout: Checkout, args: list[str], timeout: float)
     except subprocess.TimeoutExpired:
         kill_group(proc.pid)
         out, err = proc.communicate()
-        return None, f"timed out after {timeout:.0f} s\n" + err.decode(errors="replace")[-1500:]
+        return Run(None, f"timed out after {timeout:.0f} s\n" + err.decode(errors="replace")[-1500:])
     finally:
         kill_group(proc.pid)  # anything the build left in its group (fork servers, workers)
     if proc.returncode != 0:
         text = (err or out).decode(errors="replace").strip().splitlines()
-        return None, f"exit {proc.returncode}:\n" + "\n".join(text[-25:])
-    return seconds, ""
+        return Run(None, f"exit {proc.returncode}:\n" + "\n".join(text[-25:]))
+    lines = [line.strip() for line in out.decode(errors="replace").splitlines() if line.strip()]
+    return Run(seconds, said=lines[-1] if lines else "")
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -202,14 +221,16 @@ def marked_pids(token: str) -> list[int]:
 
 def clean_up(bench: Bench, checkouts: list[Checkout]) -> None:
     """Stop the old code's check daemons, the server, every build's group, marked leftovers;
-    remove the worktrees this script made."""
+    remove the worktrees this script made. A second Ctrl-C does not interrupt it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("stopping the server, daemons and builds; removing the worktrees", file=sys.stderr)
     runtime = Path(bench.env["BRIEFKIT_RUNTIME_DIR"])
     for checkout in checkouts:
         if (checkout.path / "exporters" / "check_daemon.py").is_file() and any(runtime.glob("*.sock")):
             stop = "import sys; from pathlib import Path; from exporters.check_daemon import stop\n"
             stop += "for s in Path(sys.argv[1]).glob('*.sock'): stop(s)"
-            subprocess.run([sys.executable, "-c", stop, str(runtime)], cwd=checkout.path, timeout=30, check=False)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then killed below, by the marker
+                subprocess.run([sys.executable, "-c", stop, str(runtime)], cwd=checkout.path, timeout=30, check=False)
     for pgid in bench.groups[:1]:  # the server: let it shut down cleanly first
         kill_group(pgid, signal.SIGINT)
     time.sleep(1)
@@ -251,8 +272,8 @@ def make_checkouts(bench: Bench, args: argparse.Namespace) -> list[Checkout]:
     for path in (old, new):
         check_imports(path)
     return [
-        Checkout(f"old {checkout_label(old)}", old, cli_module(old), True),
-        Checkout(f"new {checkout_label(new)}", new, cli_module(new), bool(args.new_ref)),
+        Checkout("old", f"old {checkout_label(old)}", old, cli_module(old)),
+        Checkout("new", f"new {checkout_label(new)}", new, cli_module(new)),
     ]
 
 
@@ -282,42 +303,43 @@ def main() -> None:
         for c in checkouts:
             print(f"  {c.label}: {c.path} ({c.module})")
 
-        broken: set[tuple[str, str]] = set()  # (checkout, publication) whose untimed first build failed
-        cells: dict[tuple[str, str], Cell] = {}
-        for pub, directory in publications.items():
-            for c in checkouts:
-                out = work / "out" / f"{c.path.name}-{directory.name}"
-                seconds, error = run_build(
-                    bench, c, ["build", str(directory), "--out", str(out), "--force"], args.timeout
-                )
-                print(f"  first build, untimed: {pub} {c.label}: " + (f"{seconds:.2f} s" if seconds else "FAILED"))
-                if seconds is None:
-                    broken.add((c.label, pub))
-                    for row in ("forced", "up to date"):
-                        cells.setdefault((f"{pub} {row}", c.label), Cell()).failures.append(error)
-
-        for i in range(args.repeat):
-            for pub, directory in publications.items():
-                for row, extra in (("forced", ["--force"]), ("up to date", [])):
-                    for c in checkouts:
-                        if (c.label, pub) in broken:
-                            continue
-                        out = work / "out" / f"{c.path.name}-{directory.name}"
-                        command = ["build", str(directory), "--out", str(out), *extra]
-                        seconds, error = run_build(bench, c, command, args.timeout)
-                        cell = cells.setdefault((f"{pub} {row}", c.label), Cell())
-                        if seconds is None:
-                            cell.failures.append(error)
-                        else:
-                            cell.seconds.append(seconds)
-            print(f"  round {i + 1}/{args.repeat} done, load average {os.getloadavg()[0]:.2f}")
-
+        cells = run_rows(bench, checkouts, publications, args.repeat, args.timeout)
         print_table(cells, checkouts, publications, args.repeat)
     except KeyboardInterrupt:
         print("interrupted: cleaning up", file=sys.stderr)
     finally:
         clean_up(bench, checkouts)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def run_rows(
+    bench: Bench, checkouts: list[Checkout], publications: dict[str, Path], repeat: int, timeout: float
+) -> dict[tuple[str, str], Cell]:
+    """Every build: one forced per checkout and publication, untimed, then ``repeat`` rounds of
+    every row, old and new alternating. Cells by (row name, checkout label)."""
+    cells: dict[tuple[str, str], Cell] = {}
+    broken: set[tuple[str, str]] = set()  # (checkout, publication) whose first build failed
+
+    def build(c: Checkout, pub: str, options: list[str]) -> Run:
+        out = bench.work / "out" / f"{c.role}-{publications[pub].name}"
+        return run_build(bench, c, ["build", str(publications[pub]), "--out", str(out), *options], timeout)
+
+    for pub in publications:
+        for c in checkouts:
+            run = build(c, pub, ["--force"])
+            print(f"  first build, untimed: {pub} {c.label}: " + (f"{run.seconds:.2f} s" if run.seconds else "FAILED"))
+            if run.seconds is None:
+                broken.add((c.label, pub))
+                for row in ROWS:
+                    cells.setdefault((f"{pub} {row}", c.label), Cell()).add(run)
+    for i in range(repeat):
+        for pub in publications:
+            for row, options in ROWS.items():
+                for c in checkouts:
+                    if (c.label, pub) not in broken:
+                        cells.setdefault((f"{pub} {row}", c.label), Cell()).add(build(c, pub, options))
+        print(f"  round {i + 1}/{repeat} done, load average {os.getloadavg()[0]:.2f}")
+    return cells
 
 
 def print_table(
@@ -329,13 +351,17 @@ def print_table(
     print(f"\nbriefkit build wall time, s: median (min-max) of {repeat}")
     print(f"{'':<18} {old:<24} {new:<24} {'new/old':>7}   target")
     for pub in publications:
-        for row in ("forced", "up to date"):
+        for row in ROWS:
             name = f"{pub} {row}"
             a, b = cells.get((name, old), Cell()), cells.get((name, new), Cell())
             ratio = (
                 f"{statistics.median(b.seconds) / statistics.median(a.seconds):7.2f}" if a.seconds and b.seconds else ""
             )
             print(f"{name:<18} {a.summary():<24} {b.summary():<24} {ratio:>7}   {targets.get(name, '')}")
+    print("\nwhat each build printed last (its first successful run):")
+    for (name, label), cell in cells.items():
+        if cell.said:
+            print(f"  {name:<18} {label:<24} {cell.said[:90]}")
     shown: set[str] = set()
     for (name, label), cell in cells.items():
         for error in cell.failures:
