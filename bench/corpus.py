@@ -5,6 +5,11 @@
 sentences of common English words with some Greek and Cyrillic, emphasis, a list every
 fifth passage and a subheading every seventh, so every exporter meets its usual
 constructs. The same arguments always give the same bytes (a fixed seed, a fixed edition).
+
+With ``rich=True`` every tenth passage also holds a GFM pipe table and a footnote (a
+reference and its definition), for the work that will support them. A CommonMark parser has
+neither and passes them on as plain text (rows of pipes, a literal ``[^n]``); a parser that
+recognises them but does not support them yet reports each one (BK112).
 """
 
 from __future__ import annotations
@@ -116,7 +121,14 @@ def _sentence(rng: random.Random, n: int) -> str:
     return words[0].capitalize() + " " + " ".join(words[1:]) + "."
 
 
-def _body(rng: random.Random, index: int, words: int) -> str:
+def _rich_parts(rng: random.Random, index: int) -> tuple[str, str]:
+    """A GFM pipe table of three rows, and a footnote definition for the reference ``[^n]``."""
+    rows = [f"| {rng.choice(WORDS)} | {rng.randint(1, 999)} | {rng.choice(WORDS)} |" for _ in range(3)]
+    table = "\n".join(["| Topic | Count | Note |", "| --- | ---: | --- |", *rows])
+    return table, f"[^{index}]: {_sentence(rng, rng.randint(6, 12))}"
+
+
+def _body(rng: random.Random, index: int, words: int, rich: bool = False) -> str:
     sentences: list[str] = []
     left = words
     while left > 0:
@@ -130,10 +142,17 @@ def _body(rng: random.Random, index: int, words: int) -> str:
         paragraphs[-1] = "\n".join(f"- {s}" for s in groups[-1])
     if index % 7 == 3 and len(paragraphs) > 1:
         paragraphs.insert(1, f"## Part {index} in detail")
+    if rich and index % 10 == 0:
+        table, footnote = _rich_parts(rng, index)
+        paragraphs[0] = paragraphs[0].replace(".", f"[^{index}].", 1)
+        paragraphs[1:1] = [table]
+        paragraphs.append(footnote)
     return "\n\n".join(paragraphs)
 
 
-def make_publication(directory: Path, passages: int = 1000, words_per_passage: int = 100, seed: int = 1) -> Path:
+def make_publication(
+    directory: Path, passages: int = 1000, words_per_passage: int = 100, seed: int = 1, rich: bool = False
+) -> Path:
     """Write the publication into ``directory`` (replaced if it exists); return ``directory``.
 
     The directory's name is the publication id, so it must be a lower-case slug.
@@ -154,7 +173,7 @@ def make_publication(directory: Path, passages: int = 1000, words_per_passage: i
     for i in range(1, passages + 1):
         title = _sentence(rng, rng.randint(3, 7)).rstrip(".").replace("*", "")
         summary = _sentence(rng, rng.randint(8, 14)).replace("*", "")
-        text = f'---\ntitle: "{i}. {title}"\nsummary: "{summary}"\ntags: [bench, group-{i % 10}]\n---\n{_body(rng, i, words_per_passage)}\n'
+        text = f'---\ntitle: "{i}. {title}"\nsummary: "{summary}"\ntags: [bench, group-{i % 10}]\n---\n{_body(rng, i, words_per_passage, rich)}\n'
         (directory / "passages" / f"{i:0{width}d}-passage-{i}.md").write_text(text, encoding="utf-8")
     return directory
 
