@@ -1,6 +1,6 @@
 """`briefkit build` end to end, as a user runs it, for two checkouts side by side in one run.
 
-    /work/main/.venv/bin/python bench/flow.py [--old-ref 42949b2] [--new-ref REF | --new-path DIR]
+    .venv/bin/python bench/flow.py [--old-ref 42949b2] [--new-ref REF | --new-path DIR]
                                               [--passages 1000] [--repeat 5]
 
 The OLD checkout (default: commit 42949b2, before this week's simplification) is made with
