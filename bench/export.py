@@ -1,6 +1,6 @@
 """Exporter speed and memory, side by side with pandoc on the same text, three formats each.
 
-    /work/main/.venv/bin/python bench/export.py [--passages 1000] [--words 100] [--runs 5] [--rich]
+    .venv/bin/python bench/export.py [--passages 1000] [--words 100] [--runs 5] [--rich]
 
 Generates a publication (bench/corpus.py), then in one process times each of briefkit's
 exporters (median of --runs; the six formats are run round after round, so that load from
