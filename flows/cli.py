@@ -98,7 +98,7 @@ def validate(
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
     diagnostics: list[Diagnostic] = []
     for directory in dirs:
-        diagnostics.extend(load_publication(directory)[1])
+        diagnostics.extend(load_publication(directory, known_formats=registry.names())[1])
         diagnostics.extend(reader_problems(directory))
     if output_format is OutputFormat.json:
         sys.stdout.write(report.to_json(diagnostics) + "\n")
@@ -312,20 +312,19 @@ def open_site(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
     ] = None,
-    site: Annotated[
-        Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")
-    ] = None,
 ) -> None:
-    """Bring the portal up to date (no mail is sent) and serve it on this machine until Ctrl-C."""
+    """Preview the portal, drafts included and marked, on this machine until Ctrl-C; the public
+    portal and readers are not touched."""
     from briefkit.distribution.config import get_distribution_settings
     from briefkit.distribution.portal import PortalError, publish_site
     from briefkit.distribution.server import site_server, url_of
 
     settings = get_distribution_settings()
     output = directory_option(out or settings.output_dir, "--out", written=False)
-    root = site_option(output, site or settings.site_root(output))
+    preview = tempfile.TemporaryDirectory(prefix="briefkit-preview-")  # drafts never go into the public web root
+    root = Path(preview.name)
     try:
-        publish_site(output, root, settings.site_title, settings.base_url)
+        publish_site(output, root, settings.site_title, preview=True)
     except PortalError as exc:
         err_console.print(f"briefkit: the portal was not updated: {exc}", **_PLAIN)
         raise typer.Exit(1) from None
@@ -340,6 +339,7 @@ def open_site(
         pass
     finally:
         server.server_close()
+        preview.cleanup()
 
 
 app.command("preview", hidden=True)(open_site)
