@@ -183,9 +183,10 @@ def newest_final(output: Path, publication_id: str) -> Edition | None:
 
 def current_edition(output: Path, publication_id: str, day: dt.date) -> Edition | None:
     """The day's newest revision, draft or final: what a new build of that day follows, or is."""
-    newest = next(iter(edition_dirs(output, publication_id, day)), None)
-    m = read_manifest(newest) if newest is not None else None
-    return Edition(newest, m) if newest is not None and m is not None else None
+    for directory in edition_dirs(output, publication_id, day)[:1]:
+        if (m := read_manifest(directory)) is not None:
+            return Edition(directory, m)
+    return None
 
 
 def clear_staging(output: Path, publication_id: str) -> Recovery:
@@ -234,11 +235,11 @@ def up_to_date(
 
 
 def carry_over(output: Path, publication_id: str, edition_id: str, f: ManifestFile, staging: Path) -> Path:
-    """Copy ``f`` from a published edition into staging, byte for byte; OSError unless its sha256 matches."""
+    """Copy ``f`` from a published edition into staging, byte for byte; ValueError unless its sha256 matches."""
     path = staging / f.name
     shutil.copyfile(edition_dir(output, publication_id, edition_id) / f.name, path)
-    if sha256_file(path) != f.sha256:
-        raise OSError(errno.EIO, f"{f.name} changed in edition {edition_id}: its sha256 no longer matches", str(path))
+    if sha256_file(path) != f.sha256:  # checked under the lock just before: someone changed a published file
+        raise ValueError(f"{f.name} in edition {edition_id} no longer matches the sha256 in its manifest")
     return path
 
 

@@ -79,7 +79,7 @@ class Outcome:
     """What one build did for one publication."""
 
     publication_id: str
-    status: str  # "published" (a new edition, maybe a draft), "up to date", "invalid" or "failed"
+    status: str  # "published", "draft" (a new edition kept from readers), "up to date", "invalid" or "failed"
     reason: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
     manifest: Manifest | None = None
@@ -88,7 +88,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("published", "up to date")
+        return self.status in ("published", "draft", "up to date")
 
 
 @dataclass(frozen=True)
@@ -439,7 +439,7 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
     _progress(
         pid, f"built draft {m.edition_id}{said}: not for readers" if m.is_draft else f"published {m.edition_id}{said}"
     )
-    return Outcome(pid, "published", "", (), m, edition.directory, tuple(job.notes))
+    return Outcome(pid, "draft" if m.is_draft else "published", "", (), m, edition.directory, tuple(job.notes))
 
 
 def _manifest(publication: Publication, exported: dict[str, Exported], timings: dict[str, float]) -> Manifest:

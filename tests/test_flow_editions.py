@@ -123,7 +123,7 @@ def test_a_draft_is_built_and_previewed_but_never_public(seed_copy: Path, tmp_pa
     edit(seed_copy, "A sentence still under review.")
     state, [draft] = run(seed_copy, output)
     assert state.is_completed(), state.message
-    assert draft.status == "published" and draft.manifest.status == "draft"
+    assert draft.status == "draft" and draft.manifest.status == "draft"
     assert draft.directory.name == "2025-03-01-r2" and draft.manifest.corrects == "2025-03-01"
     assert os.readlink(latest_dir(output, pid)) == "2025-03-01"  # what readers get is unchanged
     assert [run(seed_copy, output)[1][0].status] == ["up to date"]  # a draft is up to date like any edition
