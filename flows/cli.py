@@ -175,7 +175,12 @@ def build(
         list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
     ] = None,
     formats: Annotated[
-        list[str] | None, typer.Option("--formats", help="Formats to build, e.g. --formats docx,pdf (default: all).")
+        list[str] | None,
+        typer.Option(
+            "--formats",
+            help="Formats to rebuild, e.g. --formats pdf (default: all the publication lists); "
+            "the others are carried over when unchanged, else rebuilt too.",
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the latest edition is up to date.")] = False,
