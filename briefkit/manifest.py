@@ -138,14 +138,13 @@ def edition_name(day: dt.date, revision: int = 1) -> str:
 
 def parse_edition_name(name: str) -> tuple[dt.date, int] | None:
     """(date, revision) of an edition directory's name, or None when briefkit would not name one so."""
-    found = EDITION_NAME.match(name)
+    if (found := EDITION_NAME.match(name)) is None:
+        return None
     try:
-        day = dt.date.fromisoformat(found[1]) if found else None
-    except ValueError:
+        day = dt.date.fromisoformat(found[1])
+    except ValueError:  # e.g. 2025-02-30
         return None
-    if day is None or day.isoformat() != found[1]:
-        return None
-    return day, int(found[2] or 1)
+    return (day, int(found[2] or 1)) if day.isoformat() == found[1] else None
 
 
 def publication_root(output: Path, publication_id: str) -> Path:
