@@ -19,6 +19,7 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.fonts import coverage, find_family, installed_families
 from briefkit.markdown import parse_body
-from briefkit.model import Passage, Publication, Theme, block_texts, squash
+from briefkit.model import DRAFT, FINAL, Passage, Publication, Theme, block_texts, squash
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
@@ -36,7 +37,7 @@ PASSAGES_DIR = "passages"
 
 PUBLICATION_KEYS = (
     "title", "subtitle", "language", "organisation", "authors", "edition", "classification",
-    "description", "passages", "theme", "schedule", "formats", "readers", "editors",
+    "description", "passages", "theme", "schedule", "formats", "readers", "editors", "status", "strict",
 )  # fmt: skip
 PASSAGE_KEYS = ("title", "id", "summary", "tags", "provisional_title")
 THEME_KEYS = tuple(f.name for f in fields(Theme))
@@ -436,8 +437,13 @@ def list_passage_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / PASSAGES_DIR).glob("*.md") if not p.name.startswith("."))
 
 
-def load_publication(path: Path | str, settings: Settings | None = None) -> tuple[Publication | None, list[Diagnostic]]:
-    """Load ``path`` (a publication directory); the model is None whenever there are errors."""
+def load_publication(
+    path: Path | str, settings: Settings | None = None, known_formats: Sequence[str] | None = None
+) -> tuple[Publication | None, list[Diagnostic]]:
+    """Load ``path`` (a publication directory); the model is None whenever there are errors.
+
+    ``known_formats`` (the exporters' names, which briefkit/ must not import) checks ``formats:``.
+    """
     settings = settings or get_settings()
     root = Path(path)
     diags: list[Diagnostic] = []
@@ -491,6 +497,15 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
             f"schedule '{schedule}' is not a cron expression: {problem}",
             'write e.g. schedule: "0 6 * * 1-5" (06:00 on weekdays)',
         )
+    formats = _formats(meta, known_formats)
+    status = meta.text("status", FINAL)
+    if status not in (FINAL, DRAFT):
+        meta.report(
+            "BK116", "status", f"status '{status}' is not final or draft", "write status: draft or status: final"
+        )
+    strict = meta.mapping.get("strict", False)
+    if not isinstance(strict, bool):
+        meta.report("BK116", "strict", "'strict' must be true or false", "write strict: true")
     publication = Publication(
         id=root.name,
         title=meta.required_title(),
@@ -506,7 +521,10 @@ def load_publication(path: Path | str, settings: Settings | None = None) -> tupl
         content_hash="",  # below, once every source has been read without error
         theme=theme,
         schedule=schedule,
-        extra=tuple((k, meta.mapping[k]) for k in ("formats", "readers") if k in meta.mapping),
+        formats=formats,
+        status=status,
+        strict=strict is True,
+        extra=tuple((k, meta.mapping[k]) for k in ("readers",) if k in meta.mapping),
     )
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
     if has_errors(diags):
@@ -567,6 +585,21 @@ def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[
                 f"add '- {p.id}' to passages: in {PUBLICATION_FILE}, or delete the file", 1, 1,
             ))  # fmt: skip
     return ordered
+
+
+def _formats(meta: _Fields, known: Sequence[str] | None) -> tuple[str, ...]:
+    """``formats:`` without repeats; every name must be a known format."""
+    formats = tuple(dict.fromkeys(meta.strings("formats")))
+    if meta.mapping.get("formats") == []:
+        meta.report("BK116", "formats", "'formats' names no format", "list formats, or remove the key for all of them")
+    if known is not None and (unknown := [f for f in formats if f not in known]):
+        meta.report(
+            "BK116",
+            "formats",
+            f"unknown format {', '.join(unknown)} in formats",
+            f"known formats: {', '.join(known)}",
+        )
+    return formats
 
 
 def _theme(meta: _Fields, root: Path) -> Theme:

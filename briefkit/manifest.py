@@ -1,12 +1,15 @@
 """The published layout and its manifest: what the build writes and distribution reads.
 
     output/<publication-id>/<edition>/   the files of one edition, plus manifest.json
-    output/<publication-id>/latest       symlink to the newest good edition
+    output/<publication-id>/latest       symlink to the newest final (not draft) edition
 
+An edition is named by its date, ``2026-12-03``; new content on a day that already has one
+is a new revision beside it, ``2026-12-03-r2``, ``-r3``...: a published edition never changes.
 manifest.json is the contract between the build flow and the portal and mailer: file
-names, formats, sizes and checksums, the source content hash and the briefkit version.
+names, formats, sizes and checksums, the source content hash, the briefkit version, the
+revision, the edition it corrects and the status (final or draft).
 Readers trust only what briefkit makes: edition directories are real directories named
-by their ISO date (never links, dot-names or leftovers of an interrupted run), ``latest``
+by their edition id (never links, dot-names or leftovers of an interrupted run), ``latest``
 is a link to one of them, and a manifest is checked (load_manifest) before it is used.
 """
 
@@ -23,11 +26,13 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from briefkit.model import DRAFT, FINAL
+
 MANIFEST = "manifest.json"
 LATEST = "latest"
 SCHEMA = 1
 RESERVED_IDS = frozenset({"site"})  # output/site is the portal's default web root, never a publication
-EDITION_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EDITION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-r([2-9]|[1-9]\d+))?$")  # a date, then -r2, -r3...
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # What the loader refuses in text (controls but tab and newline, surrogates, U+FFFE/U+FFFF);
 # a one-line value (a title, a name: what may go into a mail header) also no line break at all
@@ -88,7 +93,19 @@ class Manifest:
     files: tuple[ManifestFile, ...]
     passages: tuple[PassageSummary, ...]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    revision: int = 1  # 1 for the first edition of its date, 2 for the first correction...
+    corrects: str = ""  # the id of the final edition this one replaces, "" for none
+    status: str = FINAL  # or DRAFT: built and previewable, never on the public portal nor mailed
     schema: int = SCHEMA
+
+    @property
+    def edition_id(self) -> str:
+        """The edition's name, its directory and its URL path: ``2026-12-03``, then ``2026-12-03-r2``."""
+        return edition_name(self.edition, self.revision)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DRAFT
 
     def file(self, fmt: str) -> ManifestFile | None:
         return next((f for f in self.files if f.format == fmt), None)
@@ -115,12 +132,28 @@ def _guess_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def edition_name(day: dt.date, revision: int = 1) -> str:
+    return day.isoformat() + (f"-r{revision}" if revision > 1 else "")
+
+
+def parse_edition_name(name: str) -> tuple[dt.date, int] | None:
+    """(date, revision) of an edition directory's name, or None when briefkit would not name one so."""
+    if (found := EDITION_NAME.match(name)) is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(found[1])
+    except ValueError:  # e.g. 2025-02-30
+        return None
+    return (day, int(found[2] or 1)) if day.isoformat() == found[1] else None
+
+
 def publication_root(output: Path, publication_id: str) -> Path:
     return output / publication_id
 
 
-def edition_dir(output: Path, publication_id: str, edition: dt.date) -> Path:
-    return publication_root(output, publication_id) / edition.isoformat()
+def edition_dir(output: Path, publication_id: str, edition: str | dt.date) -> Path:
+    """The directory of an edition id; a date names that day's first revision."""
+    return publication_root(output, publication_id) / (edition if isinstance(edition, str) else edition.isoformat())
 
 
 def latest_dir(output: Path, publication_id: str) -> Path:
@@ -135,11 +168,8 @@ def _is_real_dir(path: Path) -> bool:
 
 
 def is_edition_name(name: str) -> bool:
-    """Whether ``name`` is how briefkit names an edition directory: its ISO date."""
-    try:
-        return EDITION_NAME.match(name) is not None and dt.date.fromisoformat(name).isoformat() == name
-    except ValueError:
-        return False
+    """Whether ``name`` is how briefkit names an edition directory: its ISO date, then -rN for a revision."""
+    return parse_edition_name(name) is not None
 
 
 def _problems(m: Manifest) -> list[str]:
@@ -158,6 +188,12 @@ def _problems(m: Manifest) -> list[str]:
     text("briefkit_version", m.briefkit_version)
     if not isinstance(m.publication_id, str) or not m.publication_id or m.publication_id.startswith("."):
         problems.append("publication_id is not a publication id")
+    if not isinstance(m.revision, int) or isinstance(m.revision, bool) or m.revision < 1:
+        problems.append("revision is not a number from 1")
+    if not isinstance(m.corrects, str) or (m.corrects and not is_edition_name(m.corrects)):
+        problems.append("corrects is not an edition id")
+    if m.status not in (FINAL, DRAFT):
+        problems.append(f"status is not {FINAL} or {DRAFT}")
     if not isinstance(m.exporter_versions, dict) or not isinstance(m.timings, dict):
         return [*problems, "exporter_versions or timings is not a mapping"]
     for key, value in m.exporter_versions.items():
@@ -209,14 +245,18 @@ def read_manifest(directory: Path) -> Manifest | None:
         return None
 
 
-def edition_dirs(output: Path, publication_id: str) -> list[Path]:
-    """The publication's edition directories, newest first: real directories named by their date,
-    never links, dot-names or what an interrupted run left behind."""
+def edition_dirs(output: Path, publication_id: str, day: dt.date | None = None) -> list[Path]:
+    """The publication's edition directories (only ``day``'s, if given), newest (date, revision) first:
+    real directories named by their edition id, never links, dot-names or what an interrupted run left."""
     root = publication_root(output, publication_id)
     if not _is_real_dir(root):
         return []
-    found = [root / n for n in os.listdir(root) if is_edition_name(n) and _is_real_dir(root / n)]
-    return sorted(found, key=lambda d: d.name, reverse=True)
+    found = {
+        n: key
+        for n in os.listdir(root)
+        if (key := parse_edition_name(n)) and (day is None or key[0] == day) and _is_real_dir(root / n)
+    }
+    return [root / n for n in sorted(found, key=found.__getitem__, reverse=True)]
 
 
 def latest_edition(output: Path, publication_id: str) -> Path | None:

@@ -74,6 +74,8 @@ Block = Paragraph | Heading | ListBlock | BlockQuote
 
 # ---- publication --------------------------------------------------------------------
 
+FINAL, DRAFT = "final", "draft"  # a publication's status: a draft is built and previewed, never published
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -115,7 +117,10 @@ class Publication:
     content_hash: str  # sha256 over every byte that affects output
     theme: Theme = field(default_factory=Theme)
     schedule: str = ""  # cron expression for scheduled regeneration, "" for none
-    extra: tuple[tuple[str, object], ...] = ()  # later keys (formats, readers), kept verbatim
+    formats: tuple[str, ...] = ()  # what every edition holds; () for every format briefkit has
+    status: str = FINAL  # or DRAFT
+    strict: bool = False  # warnings fail the build, as --strict does
+    extra: tuple[tuple[str, object], ...] = ()  # later keys (readers), kept verbatim
 
     @property
     def keywords(self) -> tuple[str, ...]:

@@ -1,18 +1,17 @@
-"""Publishing an edition atomically: a lock per publication, staging, swap into place, flip latest.
+"""Publishing an edition: a lock per publication, staging, a rename into a new directory, flip latest.
 
-Readers only ever see complete editions: files are written and verified in a staging
-directory under ``output/<id>/.staging/``, which is then renamed to ``output/<id>/<edition>/``
-(swapped in one step when that edition already exists) before ``latest`` is re-pointed
-with a temporary symlink and ``os.replace``. Nothing is written through a link briefkit
-did not make (briefkit.atomic). Whatever an interrupted run leaves (a stale staging
-directory, a temporary ``latest`` link, an edition set aside mid-swap) is repaired by
-``recover`` at the next run holding the lock, and a retried ``publish`` finishes the job.
+Readers only ever see complete editions, and an edition never changes once published: files
+are written and verified in a staging directory under ``output/<id>/.staging/``, which is
+renamed to a directory no edition had, ``output/<id>/<edition id>/`` (the day's next revision),
+before ``latest`` is re-pointed with a temporary symlink and ``os.replace``. Nothing is written
+through a link briefkit did not make (briefkit.atomic). Whatever an interrupted run leaves (a
+stale staging directory, a temporary ``latest`` link, a latest that missed the newest edition)
+is repaired by ``recover`` at the next run holding the lock, and a retried ``publish`` finishes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -25,7 +24,7 @@ import socket
 import stat
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from briefkit.atomic import atomic_path, check_entry, open_regular, real_dir
@@ -34,20 +33,21 @@ from briefkit.manifest import (
     MANIFEST,
     RESERVED_IDS,
     Manifest,
+    ManifestFile,
     edition_dir,
     edition_dirs,
     is_edition_name,
-    latest_dir,  # noqa: F401 - the build flow calls publishing.latest_dir
     latest_edition,
+    parse_edition_name,
     publication_root,
     read_manifest,
+    sha256_file,
 )
 from briefkit.model import Publication
 
 LOCK = ".lock"
 STAGING = ".staging"
 _TEMP_LINK = re.compile(rf"^\.{LATEST}\.\d+\.tmp$")  # what publish names its new latest link
-_ASIDE = re.compile(r"^\.(.+)\.old$")  # .<edition>.old: an edition set aside by the two-rename swap
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,23 @@ class Holder:
 class Recovery:
     """What a run found left behind by an interrupted one, and what it did about it."""
 
-    restored: tuple[str, ...] = ()  # editions put back from where a swap had set them aside
-    removed: tuple[str, ...] = ()  # leftovers deleted: superseded copies, temporary links, staging
-    relinked: str = ""  # the edition latest points at again, after it was missing or dangling
+    removed: tuple[str, ...] = ()  # leftovers deleted: temporary links, staging
+    relinked: str = ""  # the edition latest points at again, after it was missing, dangling or behind
 
     def __bool__(self) -> bool:
-        return bool(self.restored or self.removed or self.relinked)
+        return bool(self.removed or self.relinked)
 
     def __str__(self) -> str:
-        said = [f"restored edition {e}" for e in self.restored] + [f"removed {n}" for n in self.removed]
+        said = [f"removed {n}" for n in self.removed]
         return "; ".join(said + ([f"pointed latest at {self.relinked}"] if self.relinked else [])) or "nothing"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One published edition: its directory and its manifest."""
+
+    directory: Path
+    manifest: Manifest
 
 
 def check_publication_id(publication_id: str) -> None:
@@ -143,39 +150,43 @@ def new_staging(output: Path, publication_id: str) -> Path:
 def recover(output: Path, publication_id: str) -> Recovery:
     """Repair what an interrupted publish left, without touching staging; call only while holding the lock.
 
-    An edition set aside by the two-rename swap comes back if the swap never put the new one
-    in its place, and is deleted if it did; temporary latest links go; a missing or dangling
-    latest points at the newest edition again. Running it twice does nothing the second time.
+    Temporary latest links go; a latest that is missing, dangling or not at the newest final
+    edition (a crash between the rename and the flip) points at it again. Running it twice
+    does nothing the second time.
     """
     root = publication_root(output, publication_id)
     if not check_entry(root, stat.S_IFDIR):
         return Recovery()
-    restored: list[str] = []
-    removed: list[str] = []
     with os.scandir(root) as scan:
-        entries = sorted(scan, key=lambda e: e.name)
-    for entry in entries:
-        aside = _ASIDE.match(entry.name)
-        if _TEMP_LINK.match(entry.name) and entry.is_symlink():
-            os.unlink(entry.path)
-            removed.append(entry.name)
-        elif aside and is_edition_name(aside[1]) and entry.is_dir(follow_symlinks=False):
-            if check_entry(root / aside[1], stat.S_IFDIR):  # the swap completed: this is the old copy
-                shutil.rmtree(entry.path)
-                removed.append(entry.name)
-            else:
-                os.rename(entry.path, root / aside[1])
-                restored.append(aside[1])
+        removed = sorted(e.name for e in scan if _TEMP_LINK.match(e.name) and e.is_symlink())
+    for name in removed:
+        os.unlink(root / name)
+    newest = newest_final(output, publication_id)
+    current = latest_edition(output, publication_id)
     relinked = ""
-    if latest_edition(output, publication_id) is None:
-        newest = next((d for d in edition_dirs(output, publication_id) if read_manifest(d)), None)
-        if newest is not None:
-            _point_latest(root, newest.name)
-            relinked = newest.name
-    found = Recovery(tuple(restored), tuple(removed), relinked)
+    if newest is not None and (current is None or current.name != newest.directory.name):
+        _point_latest(root, newest.directory.name)
+        relinked = newest.directory.name
+    found = Recovery(tuple(removed), relinked)
     if found:
         log.warning("publication '%s': an interrupted run was repaired: %s", publication_id, found)
     return found
+
+
+def newest_final(output: Path, publication_id: str) -> Edition | None:
+    """The newest edition by (date, revision) that is not a draft: where latest points."""
+    for directory in edition_dirs(output, publication_id):
+        if (m := read_manifest(directory)) is not None and not m.is_draft:
+            return Edition(directory, m)
+    return None
+
+
+def current_edition(output: Path, publication_id: str, day: dt.date) -> Edition | None:
+    """The day's newest revision, draft or final: what a new build of that day follows, or is."""
+    for directory in edition_dirs(output, publication_id, day)[:1]:
+        if (m := read_manifest(directory)) is not None:
+            return Edition(directory, m)
+    return None
 
 
 def clear_staging(output: Path, publication_id: str) -> Recovery:
@@ -186,58 +197,96 @@ def clear_staging(output: Path, publication_id: str) -> Recovery:
         return found
     shutil.rmtree(staging, ignore_errors=True)
     log.info("publication '%s': removed unpublished files from %s", publication_id, staging)
-    return Recovery(found.restored, (*found.removed, STAGING), found.relinked)
+    return Recovery((*found.removed, STAGING), found.relinked)
+
+
+def reusable(
+    output: Path, publication: Publication, exporter_versions: dict[str, str], briefkit_version: str
+) -> dict[str, ManifestFile]:
+    """The files of the day's current edition that these sources, exporters and briefkit would make
+    again: same content hash and versions, the file in place with its size and sha256."""
+    current = current_edition(output, publication.id, publication.edition)
+    if current is None:
+        return {}
+    m = current.manifest
+    if m.content_hash != publication.content_hash or m.briefkit_version != briefkit_version:
+        return {}
+    found: dict[str, ManifestFile] = {}
+    for fmt, want in exporter_versions.items():
+        f = m.file(fmt)
+        if f is not None and m.exporter_versions.get(fmt) == want and _intact(current.directory / f.name, f):
+            found[fmt] = f
+    return found
+
+
+def _intact(path: Path, f: ManifestFile) -> bool:
+    return path.is_file() and not path.is_symlink() and path.stat().st_size == f.bytes and sha256_file(path) == f.sha256
 
 
 def up_to_date(
     output: Path, publication: Publication, exporter_versions: dict[str, str], briefkit_version: str
-) -> Manifest | None:
-    """The latest manifest if it already holds these formats built from these sources, else None."""
-    latest = latest_edition(output, publication.id)
-    manifest = read_manifest(latest) if latest else None
-    if (
-        latest is None
-        or manifest is None
-        or manifest.content_hash != publication.content_hash
-        or manifest.briefkit_version != briefkit_version
-    ):
+) -> Edition | None:
+    """The day's current edition if it holds exactly these formats, every one reusable, else None."""
+    current = current_edition(output, publication.id, publication.edition)
+    found = reusable(output, publication, exporter_versions, briefkit_version)
+    if current is None or found.keys() != exporter_versions.keys() or len(current.manifest.files) != len(found):
         return None
-    for fmt, want in exporter_versions.items():
-        published = manifest.file(fmt)
-        if manifest.exporter_versions.get(fmt) != want or published is None:
-            return None
-        path = latest / published.name
-        if not path.is_file() or path.is_symlink() or path.stat().st_size != published.bytes:
-            return None
-    return manifest
+    return current
 
 
-def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
-    """Move a complete, verified staging directory into place and point latest at it.
+def carry_over(output: Path, publication_id: str, edition_id: str, f: ManifestFile, staging: Path) -> Path:
+    """Copy ``f`` from a published edition into staging, byte for byte; ValueError unless its sha256 matches."""
+    path = staging / f.name
+    shutil.copyfile(edition_dir(output, publication_id, edition_id) / f.name, path)
+    if sha256_file(path) != f.sha256:  # checked under the lock just before: someone changed a published file
+        raise ValueError(f"{f.name} in edition {edition_id} no longer matches the sha256 in its manifest")
+    return path
 
-    Call while holding the lock. Safe to retry after a crash at any point: what an earlier
-    attempt left is repaired first (``recover``, logged), and an edition already in place
-    with this very manifest is not swapped again.
+
+def same_content(a: Manifest, b: Manifest) -> bool:
+    """Whether two manifests give readers the same thing: sources and every file byte for byte."""
+    return a.content_hash == b.content_hash and a.status == b.status and set(a.files) == set(b.files)
+
+
+def publish(staging: Path, manifest: Manifest, output: Path) -> tuple[Edition, bool]:
+    """Move a complete, verified staging directory into a new edition directory; point latest at it
+    when it is the newest final edition. Returns the edition and whether it is new.
+
+    Call while holding the lock. The revision and what it corrects are chosen here: the day's
+    next revision, correcting the day's newest final edition. When the day's current edition
+    already holds the same content (files byte for byte: an unchanged rebuild, or a retry after a
+    crash) nothing is published and that edition is returned. An existing edition directory is
+    never replaced. What an earlier attempt left is repaired first (``recover``, logged).
     """
     pid = manifest.publication_id
     check_publication_id(pid)
     recover(output, pid)
-    dest = edition_dir(output, pid, manifest.edition)
+    current = current_edition(output, pid, manifest.edition)
+    if current is not None and same_content(current.manifest, manifest):
+        shutil.rmtree(staging, ignore_errors=True)
+        _relink(output, pid)
+        return current, False
+    if not check_entry(staging, stat.S_IFDIR):  # never publish an empty edition
+        raise FileNotFoundError(errno.ENOENT, "the staging directory to publish is gone", str(staging))
+    day = edition_dirs(output, pid, manifest.edition)  # newest revision first
+    revision = 1 + (parse_edition_name(day[0].name) or (manifest.edition, 0))[1] if day else 1
+    corrected = next((m.edition_id for d in day if (m := read_manifest(d)) and not m.is_draft), "")
+    numbered = replace(manifest, revision=revision, corrects=corrected)
+    dest = edition_dir(output, pid, numbered.edition_id)
     real_dir(output, dest.parent)
-    if check_entry(dest, stat.S_IFDIR) and read_manifest(dest) == manifest:
-        log.warning("publication '%s': edition %s was already in place", pid, dest.name)
-        shutil.rmtree(staging, ignore_errors=True)  # what is left of it is the old copy, or nothing
-    else:
-        if not check_entry(staging, stat.S_IFDIR):  # never publish an empty edition in its place
-            raise FileNotFoundError(errno.ENOENT, "the staging directory to publish is gone", str(staging))
-        with atomic_path(staging / MANIFEST, staging) as tmp:
-            tmp.write_text(manifest.to_json(), encoding="utf-8")
-        if check_entry(dest, stat.S_IFDIR):
-            _swap(staging, dest)
-        else:
-            os.rename(staging, dest)
-    _point_latest(dest.parent, dest.name)
-    return dest
+    if check_entry(dest, stat.S_IFDIR):  # rename would replace an empty directory: never replace an edition
+        raise FileExistsError(errno.EEXIST, "an edition is already there; published editions never change", str(dest))
+    with atomic_path(staging / MANIFEST, staging) as tmp:
+        tmp.write_text(numbered.to_json(), encoding="utf-8")
+    os.rename(staging, dest)
+    _relink(output, pid)
+    return Edition(dest, numbered), True
+
+
+def _relink(output: Path, publication_id: str) -> None:
+    """Point latest at the newest final edition, if there is one."""
+    if (newest := newest_final(output, publication_id)) is not None:
+        _point_latest(newest.directory.parent, newest.directory.name)
 
 
 def _point_latest(root: Path, edition: str) -> None:
@@ -250,32 +299,3 @@ def _point_latest(root: Path, edition: str) -> None:
         tmp.unlink()
     tmp.symlink_to(edition, target_is_directory=True)
     os.replace(tmp, link)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _swap(staging: Path, dest: Path) -> None:
-    """Put ``staging`` in the place of the existing edition ``dest``, then delete the old edition.
-
-    Linux's renameat2 exchanges them in one step, so ``dest`` never goes missing. Where the
-    kernel or file system cannot, two renames: the old edition is set aside as ``.<edition>.old``
-    beside it (not in staging, which a later run clears), where ``recover`` finds it after a crash.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    exchanged = (
-        renameat2 is not None
-        and renameat2(_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE) == 0
-    )
-    if exchanged:
-        shutil.rmtree(staging)  # now it holds the old edition
-        return
-    code = ctypes.get_errno() if renameat2 is not None else errno.ENOSYS
-    if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        raise OSError(code, os.strerror(code), str(dest))
-    aside = dest.with_name(f".{dest.name}.old")
-    os.rename(dest, aside)
-    os.rename(staging, dest)
-    shutil.rmtree(aside)

@@ -1,9 +1,11 @@
 """The build flows: validate, lock, skip what is up to date, export, verify, publish.
 
-``build`` makes one publication, ``build_all`` several; every requested format of every
-publication is one chain of tasks (export -> verify -> check), all submitted at once to a
-stock Prefect task runner. Formatting lives in the exporters, publishing mechanics in
-``briefkit.publishing``: this module only orchestrates.
+``build`` makes one publication, ``build_all`` several; every format that must be built is
+one chain of tasks (export -> verify -> check), all submitted at once to a stock Prefect
+task runner. An edition always holds every format its publication lists (``formats:``):
+``formats`` limits what is rebuilt, and a format left out is carried over byte for byte from
+the day's current edition when its inputs are unchanged, else rebuilt too. Formatting lives
+in the exporters, publishing mechanics in ``briefkit.publishing``: this module only orchestrates.
 
 Fault hooks, for testing failure handling with real components (comma-separated formats):
 ``BRIEFKIT_FAULT_EXPORT`` makes an export task raise after its file is written, as a crash
@@ -77,15 +79,16 @@ class Outcome:
     """What one build did for one publication."""
 
     publication_id: str
-    status: str  # "published", "up to date", "invalid" or "failed"
+    status: str  # "published", "draft" (a new edition kept from readers), "up to date", "invalid" or "failed"
     reason: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
     manifest: Manifest | None = None
     directory: Path | None = None
+    notes: tuple[str, ...] = ()  # e.g. formats rebuilt or carried over beyond those asked for
 
     @property
     def ok(self) -> bool:
-        return self.status in ("published", "up to date")
+        return self.status in ("published", "draft", "up to date")
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,10 @@ IO_RETRIES = {
 @task(name="validate", task_run_name="validate-{directory.name}", cache_policy=NO_CACHE)
 def validate(directory: Path, strict: bool) -> tuple[Publication, list[Diagnostic]] | State:
     """The publication and its warnings; Failed, with the diagnostics as an Invalid, on errors
-    (or on warnings when ``strict``): a finding about the input, so no traceback is logged."""
-    publication, diagnostics = load_publication(directory)
+    (or on warnings when ``strict`` or the publication's ``strict: true``): a finding about the
+    input, so no traceback is logged."""
+    publication, diagnostics = load_publication(directory, known_formats=registry.names())
+    strict = strict or (publication is not None and publication.strict)
     logger = get_run_logger()
     for d in diagnostics:
         logger.log(logging.ERROR if d.is_error or strict else logging.WARNING, "%s", d)
@@ -160,10 +165,21 @@ def validate(directory: Path, strict: bool) -> tuple[Publication, list[Diagnosti
     return publication, diagnostics
 
 
+def versions(formats: list[str]) -> dict[str, str]:
+    return {fmt: registry.get(fmt).version for fmt in formats}
+
+
 @task(name="check-up-to-date", task_run_name="check-up-to-date-{publication.id}", cache_policy=NO_CACHE)
-def check_up_to_date(publication: Publication, formats: list[str], output: Path) -> Manifest | None:
-    versions = {fmt: registry.get(fmt).version for fmt in formats}
-    return publishing.up_to_date(output, publication, versions, briefkit_version())
+def check_up_to_date(publication: Publication, formats: list[str], output: Path) -> publishing.Edition | None:
+    return publishing.up_to_date(output, publication, versions(formats), briefkit_version())
+
+
+@task(name="carry-over", task_run_name="carry-over-{file.format}-{publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
+def carry_over(publication_id: str, edition_id: str, file: ManifestFile, staging: Path, output: Path) -> Exported:
+    """Copy a file whose inputs are unchanged from the day's current edition, checked by sha256."""
+    start = time.perf_counter()
+    path = publishing.carry_over(output, publication_id, edition_id, file, staging)
+    return Exported(file, path, time.perf_counter() - start)
 
 
 @task(name="export", task_run_name="export-{fmt}-{publication.value.id}", cache_policy=NO_CACHE)
@@ -204,7 +220,7 @@ def check(exported: Exported, publication_id: str) -> float:
 
 
 @task(name="publish", task_run_name="publish-{manifest.publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
-def publish(staging: Path, manifest: Manifest, output: Path) -> Path:
+def publish(staging: Path, manifest: Manifest, output: Path) -> tuple[publishing.Edition, bool]:
     return publishing.publish(staging, manifest, output)
 
 
@@ -271,11 +287,16 @@ def resolve(publication: str) -> Path:
 
 @dataclass(eq=False)
 class _Job:
-    """One publication being built: its chains of task futures, format -> step -> future."""
+    """One publication being built: what to export, what to carry over, and its chains of task
+    futures, format -> step -> future."""
 
     publication: Publication
     staging: Path
     validate_seconds: float
+    export: list[str] = field(default_factory=list)  # formats to build
+    carry: dict[str, ManifestFile] = field(default_factory=dict)  # formats copied from the day's current edition
+    base: str = ""  # that edition's id, "" for none
+    notes: list[str] = field(default_factory=list)  # what was rebuilt or carried over beyond what was asked, and why
     futures: dict[str, dict[str, PrefectFuture]] = field(default_factory=dict)
 
 
@@ -284,14 +305,14 @@ def _build(
 ) -> list[Outcome] | State:
     started = time.perf_counter()
     output = Path(output_dir) if output_dir else get_settings().output_dir
-    chosen = list(formats or registry.names())
-    if unknown := [f for f in chosen if f not in registry.names()]:
+    if unknown := [f for f in formats or [] if f not in registry.names()]:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry.names())}")
     with ExitStack() as locks:  # every lock is held until its publication is published
-        prepared = [_prepare(resolve(name), chosen, strict, force, output, locks) for name in publications]
+        prepared = [_prepare(resolve(name), formats, strict, force, output, locks) for name in publications]
         jobs = [p for p in prepared if isinstance(p, _Job)]
         for job in jobs:
-            job.futures = {fmt: _submit_chain(job, fmt) for fmt in chosen}
+            job.futures = {fmt: _submit_chain(job, fmt) for fmt in job.export}
+            job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
     _report(outcomes)
@@ -304,7 +325,7 @@ def _build(
 
 
 def _prepare(
-    directory: Path, formats: list[str], strict: bool, force: bool, output: Path, locks: ExitStack
+    directory: Path, formats: list[str] | None, strict: bool, force: bool, output: Path, locks: ExitStack
 ) -> _Job | Outcome:
     """Validate, lock and check one publication: a job when it needs building, else its outcome."""
     start = time.perf_counter()
@@ -314,6 +335,14 @@ def _prepare(
         return Outcome(validated.publication_id, "invalid", str(validated), validated.diagnostics)
     publication, diagnostics = validated
     pid = publication.id
+    listed = list(publication.formats or registry.names())
+    if unlisted := [f for f in formats or [] if f not in listed]:
+        _progress(pid, "refused")
+        reason = (
+            f"{', '.join(unlisted)} is not among the formats the publication lists ({', '.join(listed)}); "
+            "add it to formats: in publication.yaml to build it"
+        )
+        return Outcome(pid, "failed", reason, tuple(diagnostics))
     try:
         locks.enter_context(publishing.lock(output, pid, _run_name()))
     except publishing.PublicationLocked as exc:
@@ -322,12 +351,36 @@ def _prepare(
     except (publishing.ReservedPublicationId, UnsafePath) as exc:  # refused before anything is written
         _progress(pid, "refused")
         return Outcome(pid, "failed", str(exc), tuple(diagnostics))
-    latest = None if force else check_up_to_date(quote(publication), formats, output)  # quote: see Sealed
-    if latest is not None:
+    publishing.clear_staging(output, pid)  # first: a latest left behind by a crash is repaired even when up to date
+    current = None if force else check_up_to_date(quote(publication), listed, output)  # quote: see Sealed
+    if current is not None:
         _progress(pid, "up to date")
-        return Outcome(pid, "up to date", "", tuple(diagnostics), latest, publishing.latest_dir(output, pid))
-    publishing.clear_staging(output, pid)
-    return _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
+        return Outcome(pid, "up to date", "", tuple(diagnostics), current.manifest, current.directory)
+    job = _Job(publication, publishing.new_staging(output, pid), time.perf_counter() - start)
+    _plan(job, formats or listed, listed, output)
+    return job
+
+
+def _plan(job: _Job, requested: list[str], listed: list[str], output: Path) -> None:
+    """Which listed formats to export and which to carry over from the day's current edition, and why."""
+    publication = job.publication
+    base = publishing.current_edition(output, publication.id, publication.edition)
+    reuse = publishing.reusable(output, publication, versions(listed), briefkit_version())
+    job.carry = {f: reuse[f] for f in listed if f not in requested and f in reuse}
+    job.export = [f for f in listed if f not in job.carry]
+    job.base = base.manifest.edition_id if base else ""
+    if also := [f for f in job.export if f not in requested]:
+        if base is None:
+            why = f"there is no edition of {publication.edition.isoformat()} to carry them over from"
+        elif base.manifest.content_hash != publication.content_hash:
+            why = f"the content changed since edition {job.base}"
+        else:
+            why = f"edition {job.base} was made by another exporter or briefkit version, or its file changed"
+        job.notes.append(f"rebuilt {', '.join(also)} too: {why}")
+    if job.carry:
+        job.notes.append(f"carried over {', '.join(job.carry)} from edition {job.base}, byte for byte")
+    for note in job.notes:
+        _progress(publication.id, note)
 
 
 def _submit_chain(job: _Job, fmt: str) -> dict[str, PrefectFuture]:
@@ -338,6 +391,10 @@ def _submit_chain(job: _Job, fmt: str) -> dict[str, PrefectFuture]:
     if registry.get(fmt).check is not None:
         chain["check"] = check.submit(exported, pid)
     return chain
+
+
+def _submit_carry(job: _Job, file: ManifestFile, output: Path) -> PrefectFuture:
+    return carry_over.submit(job.publication.id, job.base, file, job.staging, output)
 
 
 def _watch(jobs: list[_Job]) -> None:
@@ -351,7 +408,7 @@ def _watch(jobs: list[_Job]) -> None:
     for future in as_completed(list(steps)):
         pid, fmt, step = steps[future]
         future.wait()  # a future's state is final only once waited for
-        done = {"export": "exported", "verify": "read back", "check": "checked"}[step]
+        done = {"export": "exported", "verify": "read back", "check": "checked", "carry": "carried over"}[step]
         _progress(pid, f"{done} {fmt}" if future.state.is_completed() else f"{step} of {fmt} failed")
 
 
@@ -364,15 +421,25 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
         return Outcome(pid, "failed", next((s.message for s in states if s.is_failed() and s.message), "a task failed"))
     timings = {"validate": job.validate_seconds}
     exported: dict[str, Exported] = {}
-    for fmt, chain in job.futures.items():
-        exported[fmt] = chain["export"].result()
-        timings |= {f"export.{fmt}": exported[fmt].seconds}
-        timings |= {f"{step}.{fmt}": f.result() for step, f in chain.items() if step != "export"}
+    for fmt in registry.names():  # every edition lists its files in one order
+        if (chain := job.futures.get(fmt)) is None:
+            continue
+        first, made = next(iter(chain.items()))  # export or carry
+        exported[fmt] = made.result()
+        timings |= {f"{first}.{fmt}": exported[fmt].seconds}
+        timings |= {f"{step}.{fmt}": f.result() for step, f in chain.items() if step != first}
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
-    directory = publish(job.staging, quote(manifest), output)
-    _progress(pid, f"published {manifest.edition.isoformat()}")
-    return Outcome(pid, "published", "", (), manifest, directory)
+    edition, new = publish(job.staging, quote(manifest), output)
+    m = edition.manifest
+    if not new:
+        _progress(pid, f"up to date: the files are identical to edition {m.edition_id}")
+        return Outcome(pid, "up to date", "", (), m, edition.directory, tuple(job.notes))
+    said = f", correction of {m.corrects}" if m.corrects else ""
+    _progress(
+        pid, f"built draft {m.edition_id}{said}: not for readers" if m.is_draft else f"published {m.edition_id}{said}"
+    )
+    return Outcome(pid, "draft" if m.is_draft else "published", "", (), m, edition.directory, tuple(job.notes))
 
 
 def _manifest(publication: Publication, exported: dict[str, Exported], timings: dict[str, float]) -> Manifest:
@@ -390,6 +457,7 @@ def _manifest(publication: Publication, exported: dict[str, Exported], timings: 
         files=tuple(e.file for e in exported.values()),
         passages=tuple(PassageSummary(p.id, p.title, p.summary) for p in publication.passages),
         timings=timings,
+        status=publication.status,
     )
 
 
@@ -418,6 +486,8 @@ def _markdown(outcome: Outcome) -> str:
     lines = [f"## {outcome.publication_id}: {outcome.status}"]
     if outcome.reason:
         lines.append(f"\n{markdown_text(outcome.reason)}")
+    if outcome.notes:
+        lines += ["", *(f"- {markdown_text(note)}" for note in outcome.notes)]
     if outcome.diagnostics:
         lines += ["", "| where | severity | code | problem | fix |", "|---|---|---|---|---|"]
         lines += [
@@ -426,7 +496,8 @@ def _markdown(outcome: Outcome) -> str:
         ]
     if outcome.manifest is not None:
         m = outcome.manifest
-        lines += [f"\nedition {m.edition.isoformat()}, content hash `{m.content_hash[:16]}`", ""]
+        said = f", correction of {m.corrects}" if m.corrects else ""
+        lines += [f"\n{m.status} edition {m.edition_id}{said}, content hash `{m.content_hash[:16]}`", ""]
         lines += ["| file | format | bytes | sha256 |", "|---|---|---:|---|"]
         lines += [f"| {markdown_text(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in m.files]
     return "\n".join(lines)

@@ -100,7 +100,7 @@ def validate(
         raise fail_usage(f"no publications found under {get_settings().source_dir}/")
     diagnostics: list[Diagnostic] = []
     for directory in dirs:
-        diagnostics.extend(load_publication(directory)[1])
+        diagnostics.extend(load_publication(directory, known_formats=registry.names())[1])
         diagnostics.extend(reader_problems(directory))
     if output_format is OutputFormat.json:
         sys.stdout.write(report.to_json(diagnostics) + "\n")
@@ -187,7 +187,12 @@ def build(
         list[str] | None, typer.Argument(help="Publication ids under source/ or directories (default: every one).")
     ] = None,
     formats: Annotated[
-        list[str] | None, typer.Option("--formats", help="Formats to build, e.g. --formats docx,pdf (default: all).")
+        list[str] | None,
+        typer.Option(
+            "--formats",
+            help="Formats to rebuild, e.g. --formats pdf (default: all the publication lists); "
+            "the others are carried over when unchanged, else rebuilt too.",
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the latest edition is up to date.")] = False,
@@ -480,20 +485,19 @@ def open_site(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
     ] = None,
-    site: Annotated[
-        Path | None, typer.Option("--site", help="Web root of the portal (default: BRIEFKIT_SITE_DIR or output/site).")
-    ] = None,
 ) -> None:
-    """Bring the portal up to date (no mail is sent) and serve it on this machine until Ctrl-C."""
+    """Preview the portal, drafts included and marked, on this machine until Ctrl-C; the public
+    portal and readers are not touched."""
     from briefkit.distribution.config import get_distribution_settings
     from briefkit.distribution.portal import PortalError, publish_site
     from briefkit.distribution.server import site_server, url_of
 
     settings = get_distribution_settings()
     output = directory_option(out or settings.output_dir, "--out", written=False)
-    root = site_option(output, site or settings.site_root(output))
+    preview = tempfile.TemporaryDirectory(prefix="briefkit-preview-")  # drafts never go into the public web root
+    root = Path(preview.name)
     try:
-        publish_site(output, root, settings.site_title, settings.base_url)
+        publish_site(output, root, settings.site_title, preview=True)
     except PortalError as exc:
         err_console.print(f"briefkit: the portal was not updated: {exc}", **_PLAIN)
         raise typer.Exit(1) from None
@@ -508,6 +512,7 @@ def open_site(
         pass
     finally:
         server.server_close()
+        preview.cleanup()
 
 
 app.command("preview", hidden=True)(open_site)

@@ -98,6 +98,22 @@ def artifact_text(state: object) -> str:
     return "\n".join(str(a.data) for a in found)
 
 
+def only(publication: Path, *formats: str, more: str = "") -> None:
+    """List ``formats`` in the publication's yaml (every edition holds them, no other), and ``more`` keys."""
+    yaml_path = publication / "publication.yaml"
+    listed = f"formats: [{', '.join(formats)}]\n" if formats else ""
+    yaml_path.write_text(yaml_path.read_text(encoding="utf-8") + listed + more, encoding="utf-8")
+
+
+def edit(publication: Path, sentence: str = "A sentence added after the last edition.") -> None:
+    passage = next((publication / "passages").glob("*.md"))
+    passage.write_text(passage.read_text(encoding="utf-8") + f"\n{sentence}\n", encoding="utf-8")
+
+
+def hashes(directory: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(directory.iterdir())}
+
+
 def assert_consistent(output: Path, publication_id: str) -> Manifest:
     """latest is one complete edition: every file listed, with its size and checksum; no leftovers."""
     latest = latest_dir(output, publication_id)
@@ -155,14 +171,12 @@ def test_crash_in_one_exporter_keeps_the_last_good_edition(
 ) -> None:
     """The documented fault hook makes the pdf export task raise after its exporter wrote the file."""
     output = tmp_path / "output"
+    only(seed_copy, "docx", "pdf")
     state, _ = run(seed_copy, output, formats=["docx", "pdf"])
     assert state.is_completed(), state.message
     good = assert_consistent(output, seed_copy.name)
 
-    passage = next((seed_copy / "passages").glob("*.md"))
-    passage.write_text(
-        passage.read_text(encoding="utf-8") + "\nA sentence added after the last edition.\n", encoding="utf-8"
-    )
+    edit(seed_copy)
     monkeypatch.setenv(FAULT_ENV, "pdf")
     state, error = run(seed_copy, output, formats=["docx", "pdf"])
     assert state.is_failed()
@@ -182,6 +196,7 @@ def test_a_file_that_fails_verification_fails_the_run(
 ) -> None:
     """The documented fault hook cuts the written file in half; reading it back must notice."""
     output = tmp_path / "output"
+    only(seed_copy, fmt)
     state, _ = run(seed_copy, output, formats=[fmt])
     assert state.is_completed(), state.message
     good = assert_consistent(output, seed_copy.name)
@@ -196,6 +211,7 @@ def test_a_file_that_fails_verification_fails_the_run(
 
 def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_path: Path) -> None:
     output = tmp_path / "output"
+    only(seed_copy, "docx", "pdf")
     results: list[tuple[object, object]] = []
     threads = [
         threading.Thread(target=lambda: results.append(run(seed_copy, output, formats=["docx", "pdf"], force=True)))
@@ -211,11 +227,12 @@ def test_two_concurrent_runs_leave_one_consistent_edition(seed_copy: Path, tmp_p
     for state in refused:  # the loser (if they overlapped) is told who holds the lock
         assert "is already being built by flow run" in state.message
     assert_consistent(output, seed_copy.name)
-    assert len(published_editions(output, seed_copy.name)) == 1
+    assert len(published_editions(output, seed_copy.name)) == 1  # the second run made the same bytes again
 
 
 def test_build_all_rebuilds_only_the_edited_publication(seed_copy: Path, tmp_path: Path) -> None:
     output = tmp_path / "output"
+    only(seed_copy, "docx")
     other = seed_copy.with_name("second-brief")
     shutil.copytree(seed_copy, other)
     state, outcomes = run([seed_copy, other], output, formats=["docx"])

@@ -7,6 +7,7 @@ by leaving exactly what an interrupted run leaves on disk, then running the next
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import pickle
@@ -27,7 +28,6 @@ from briefkit.manifest import (
     latest_edition,
     published_editions,
     published_publications,
-    read_manifest,
 )
 from tests.test_publishing import OUTPUT_ID, stage
 
@@ -105,7 +105,7 @@ def test_a_staging_directory_linked_elsewhere_is_neither_used_nor_cleared(tmp_pa
     assert untouched(victim)
 
 
-def test_an_edition_directory_linked_elsewhere_is_not_swapped(tmp_path: Path, victim: Path) -> None:
+def test_an_edition_directory_linked_elsewhere_is_not_written_into(tmp_path: Path, victim: Path) -> None:
     out = tmp_path / "out"
     staging, m = stage(out, D1, "one")
     edition_dir(out, OUTPUT_ID, D1).symlink_to(victim.parent, target_is_directory=True)
@@ -186,84 +186,29 @@ def test_a_leftover_latest_link_is_not_an_edition_and_is_cleaned(tmp_path: Path)
     assert not publishing.clear_staging(out, OUTPUT_ID)  # nothing left the second time
 
 
-def without_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A kernel or file system without renameat2: publish falls back to two renames."""
-    monkeypatch.setattr(publishing.ctypes, "CDLL", lambda *a, **k: object())
-
-
-def test_the_two_rename_fallback_swaps_an_edition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    without_exchange(monkeypatch)
-    out = tmp_path / "out"
+def crash_before_latest_moved(out: Path, day: dt.date) -> tuple[Path, Manifest]:
+    """Edition 'one' of D1 is published; publishing 'two' of ``day`` crashed after its rename."""
     publishing.publish(*stage(out, D1, "one"), out)
-    publishing.publish(*stage(out, D1, "two"), out)
-    assert notes(out) == "two"
-    assert sorted(os.listdir(out / OUTPUT_ID)) == [".staging", "2025-03-01", LATEST]
-
-
-def crash_after_setting_aside(out: Path) -> tuple[Path, Manifest]:
-    """Edition 'one' is published; a swap to 'two' crashed after moving the old edition aside."""
-    publishing.publish(*stage(out, D1, "one"), out)
-    staging, m = stage(out, D1, "two")
+    staging, m = stage(out, day, "two")
+    m = dataclasses.replace(m, revision=2 if day == D1 else 1, corrects="2025-03-01" if day == D1 else "")
     (staging / MANIFEST).write_text(m.to_json(), encoding="utf-8")
-    dest = edition_dir(out, OUTPUT_ID, D1)
-    os.rename(dest, dest.with_name(".2025-03-01.old"))
+    os.rename(staging, edition_dir(out, OUTPUT_ID, m.edition_id))
+    assert os.readlink(latest_dir(out, OUTPUT_ID)) == "2025-03-01"
     return staging, m
 
 
-def test_crash_after_setting_the_edition_aside_then_the_next_run_restores_it(tmp_path: Path) -> None:
+def test_crash_before_latest_moved_then_the_next_run_points_it(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    crash_after_setting_aside(out)
-    assert latest_edition(out, OUTPUT_ID) is None  # the window: latest dangles
-    found = publishing.clear_staging(out, OUTPUT_ID)  # the next run, under the lock
-    assert found.restored == ("2025-03-01",) and ".staging" in found.removed
-    assert notes(out) == "one"
-    assert archive_and_feed(out, tmp_path / "site") == (["2025-03-01/index.html"], ["2025-03-01"])
-    publishing.publish(*stage(out, D1, "three"), out)
-    assert notes(out) == "three"
-
-
-def test_crash_after_setting_the_edition_aside_then_a_retry_publishes(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    out = tmp_path / "out"
-    staging, m = crash_after_setting_aside(out)
-    assert publishing.publish(staging, m, out) == edition_dir(out, OUTPUT_ID, D1)
-    assert "restored edition 2025-03-01" in caplog.text  # the retry says what it found
-    assert notes(out) == "two" and read_manifest(latest_dir(out, OUTPUT_ID)) == m
-    assert sorted(os.listdir(out / OUTPUT_ID)) == [".staging", "2025-03-01", LATEST]
-
-
-def test_crash_between_the_two_renames_then_a_retry_finishes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    out = tmp_path / "out"
-    staging, m = crash_after_setting_aside(out)
-    os.rename(staging, edition_dir(out, OUTPUT_ID, D1))  # the second rename happened too
-    assert publishing.publish(staging, m, out) == edition_dir(out, OUTPUT_ID, D1)
-    assert "removed .2025-03-01.old" in caplog.text and "already in place" in caplog.text
+    crash_before_latest_moved(out, D1)
+    assert publishing.clear_staging(out, OUTPUT_ID).relinked == "2025-03-01-r2"  # the next run, under the lock
     assert notes(out) == "two"
-    assert sorted(os.listdir(out / OUTPUT_ID)) == [".staging", "2025-03-01", LATEST]
-
-
-def test_crash_after_the_exchange_leaves_the_old_copy_in_staging_and_a_retry_keeps_the_new(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    publishing.publish(*stage(out, D1, "one"), out)
-    staging, m = stage(out, D1, "two")
-    (staging / MANIFEST).write_text(m.to_json(), encoding="utf-8")
-    dest = edition_dir(out, OUTPUT_ID, D1)
-    aside = dest.with_name("swap")
-    for a, b in ((dest, aside), (staging, dest), (aside, staging)):  # what the exchange does in one step
-        os.rename(a, b)
-    publishing.publish(staging, m, out)  # staging now holds 'one' with its old manifest
-    assert notes(out) == "two" and not staging.exists()
 
 
 def test_crash_before_latest_moved_then_a_retry_points_it(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    publishing.publish(*stage(out, D1, "one"), out)
-    staging, m = stage(out, D2, "two")
-    (staging / MANIFEST).write_text(m.to_json(), encoding="utf-8")
-    os.rename(staging, edition_dir(out, OUTPUT_ID, D2))
-    assert os.readlink(latest_dir(out, OUTPUT_ID)) == "2025-03-01"
-    publishing.publish(staging, m, out)
+    staging, m = crash_before_latest_moved(out, D2)
+    edition, new = publishing.publish(staging, m, out)
+    assert not new and edition.directory == edition_dir(out, OUTPUT_ID, D2)  # not published twice
     assert os.readlink(latest_dir(out, OUTPUT_ID)) == "2025-04-01"
     assert archive_and_feed(out, tmp_path / "site") == (
         ["2025-04-01/index.html", "2025-03-01/index.html"],
@@ -278,6 +223,15 @@ def test_a_missing_latest_points_at_the_newest_edition_again(tmp_path: Path) -> 
     latest_dir(out, OUTPUT_ID).unlink()
     assert publishing.recover(out, OUTPUT_ID).relinked == "2025-04-01"
     assert notes(out) == "two"
+
+
+def test_an_edition_is_never_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    staging, m = stage(out, D1, "one")
+    edition_dir(out, OUTPUT_ID, D1).mkdir()  # empty, so that a rename would replace it silently
+    (out / OUTPUT_ID / "2025-03-01-r2").mkdir()  # without a manifest: not an edition, but its name is taken
+    edition, _ = publishing.publish(staging, m, out)
+    assert edition.directory.name == "2025-03-01-r3" and not any(edition_dir(out, OUTPUT_ID, D1).iterdir())
 
 
 def test_a_retry_whose_staging_is_gone_publishes_nothing_empty(tmp_path: Path) -> None:

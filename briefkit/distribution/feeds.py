@@ -1,8 +1,8 @@
 """Atom feeds (RFC 4287): one entry per edition, so feed readers pick up new editions.
 
 Every value comes from the manifests, never the clock, so an unchanged site gives
-unchanged feed bytes. Ids are UUIDs derived from publication and edition: they stay the
-same when the site moves to another address.
+unchanged feed bytes. Ids are UUIDs derived from publication and edition id: they stay the
+same when the site moves to another address, and a correction (``-r2``) is an entry of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from lxml import etree
 
-from briefkit.distribution.render import environment
+from briefkit.distribution.render import edition_label, environment
 from briefkit.manifest import Manifest
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -54,10 +54,10 @@ def atom_feed(
     _sub(feed, "link", rel="alternate", type="text/html", href=alternate_href)
     summary_list = environment().get_template("macros.html.j2").module.summary_list  # type: ignore[attr-defined]
     for m in editions:
-        base = f"{m.publication_id}/{m.edition.isoformat()}/"
+        base = f"{m.publication_id}/{m.edition_id}/"
         entry = _sub(feed, "entry")
-        _sub(entry, "id", feed_id(f"{m.publication_id}/{m.edition.isoformat()}"))
-        _sub(entry, "title", f"{m.title}, edition {m.edition.isoformat()}")
+        _sub(entry, "id", feed_id(f"{m.publication_id}/{m.edition_id}"))
+        _sub(entry, "title", f"{m.title}, {edition_label(m)}")
         _sub(entry, "updated", _stamp(m.edition))
         _sub(entry, "link", rel="alternate", type="text/html", href=url(base + "index.html"))
         for f in m.files:

@@ -3,7 +3,11 @@
     <site>/index.html                   every publication's latest edition
     <site>/feed.xml                     Atom feed of every edition of every publication
     <site>/<pub>/index.html, feed.xml   the archive of one publication and its feed
-    <site>/<pub>/<edition>/index.html   one edition, with its files beside it
+    <site>/<pub>/<edition>/index.html   one edition (2026-12-03, a correction 2026-12-03-r2), its files beside it
+
+Drafts are left out of the public site. A preview (``preview=True``, for ``briefkit open``,
+written to a directory of its own) shows them too, each marked "Draft", and its front page
+the newest edition of each publication, draft or not.
 
 Each file is written to a temporary name and moved into place with os.replace, files
 before the pages that link them and the front page last, so a reader fetching during a
@@ -88,7 +92,7 @@ def normal_base(site_url: str) -> str:
 
 
 def edition_path(m: Manifest) -> str:
-    return f"{m.publication_id}/{m.edition.isoformat()}/"
+    return f"{m.publication_id}/{m.edition_id}/"
 
 
 def check_places(output: Path, site_root: Path) -> None:
@@ -115,8 +119,8 @@ def _checked_edition(pub: str, directory: Path) -> Manifest:
         m = load_manifest(directory)
     except ManifestError as exc:
         raise PortalError(str(exc)) from None
-    if m.publication_id != pub or m.edition.isoformat() != directory.name:
-        raise PortalError(f"{directory / MANIFEST} describes {m.publication_id} {m.edition}, not this edition")
+    if m.publication_id != pub or m.edition_id != directory.name:
+        raise PortalError(f"{directory / MANIFEST} describes {m.publication_id} {m.edition_id}, not this edition")
     for f in m.files:
         path = directory / f.name
         if not path.is_file() or path.is_symlink():
@@ -126,8 +130,9 @@ def _checked_edition(pub: str, directory: Path) -> Manifest:
     return m
 
 
-def _view(output: Path, pub: str) -> PublicationView:
-    """The publication's editions, every one checked; PortalError lists every problem found."""
+def _view(output: Path, pub: str, preview: bool) -> PublicationView:
+    """The publication's editions, every one checked, drafts only in a preview; PortalError lists
+    every problem found. The latest is where ``latest`` points, or in a preview the newest edition."""
     if pub in RESERVED_IDS:
         raise PortalError(f"publication '{pub}': the id '{pub}' is reserved for the portal's directory")
     editions: list[Manifest] = []
@@ -141,8 +146,10 @@ def _view(output: Path, pub: str) -> PublicationView:
             problems.append(f"{directory}: {exc}")
     if problems:
         raise PortalError("\n".join(problems))
+    if not preview:
+        editions = [m for m in editions if not m.is_draft]
     latest = latest_edition(output, pub)
-    current = next((m for m in editions if latest and m.edition.isoformat() == latest.name), None)
+    current = editions[0] if preview else next((m for m in editions if latest and m.edition_id == latest.name), None)
     if current is None:
         raise PortalError(_dangling(pub))
     return PublicationView(current, editions)
@@ -152,8 +159,9 @@ def _dangling(pub: str) -> str:
     return f"publication '{pub}': latest does not point at one of its editions; build it again to repair it"
 
 
-def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFile]:
-    """Every file the site should hold, rendered from the editions published under ``output``.
+def plan_site(output: Path, site_title: str, base_url: str = "", preview: bool = False) -> list[SiteFile]:
+    """Every file the site should hold, rendered from the editions published under ``output``
+    (drafts too, marked, in a ``preview``).
 
     Raises PortalError naming every publication whose editions cannot be published as they are.
     """
@@ -162,6 +170,8 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
     except OSError as exc:
         raise PortalError(f"the output directory cannot be read: {exc}") from None
     publications = published_publications(output)
+    if preview:  # a publication with only drafts has no latest
+        publications = sorted({*publications, *(n for n in names if SLUG.match(n) and edition_dirs(output, n))})
     views: list[PublicationView] = []
     # e.g. a build interrupted mid-swap: an error, so that its pages are not removed meanwhile
     problems = [_dangling(n) for n in names if n not in publications and os.path.islink(output / n / LATEST)]
@@ -169,7 +179,7 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
         if not SLUG.match(pub):
             continue  # not a directory briefkit made
         try:
-            views.append(_view(output, pub))
+            views.append(_view(output, pub, preview))
         except PortalError as exc:
             problems.append(str(exc))
         except OSError as exc:
@@ -195,7 +205,7 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
             for f in m.files:
                 files.append(
                     SiteFile(
-                        path + f.name, _FILES, source=edition_dir(output, pub, m.edition) / f.name, sha256=f.sha256
+                        path + f.name, _FILES, source=edition_dir(output, pub, m.edition_id) / f.name, sha256=f.sha256
                     )
                 )
             page = render("edition.html.j2", m=m, href=lambda f: quote(f.name), root="../../", **common)
@@ -213,7 +223,7 @@ def plan_site(output: Path, site_title: str, base_url: str = "") -> list[SiteFil
         )
         files.append(SiteFile(f"{pub}/feed.xml", _FEEDS, feed))
     everything = sorted(
-        (m for v in views for m in v.editions), key=lambda m: (m.edition, m.publication_id), reverse=True
+        (m for v in views for m in v.editions), key=lambda m: (m.edition, m.revision, m.publication_id), reverse=True
     )
     files.append(
         SiteFile(
@@ -307,14 +317,17 @@ def _remove_stale(root: Path, stale: set[str], output: Path) -> list[str]:
     return removed
 
 
-def publish_site(output: Path, site_root: Path, site_title: str, base_url: str = "") -> SiteReport:
+def publish_site(
+    output: Path, site_root: Path, site_title: str, base_url: str = "", preview: bool = False
+) -> SiteReport:
     """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees.
+    With ``preview``, drafts are on it too: write a preview only to a directory of its own.
 
     Raises PortalError before anything is written or removed for overlapping directories, a
     reserved publication id, a broken edition or a link planted in the site; and for a failed write.
     """
     check_places(output, site_root)
-    files = plan_site(output, site_title, base_url)
+    files = plan_site(output, site_title, base_url, preview)
     root = site_root.resolve()
     try:
         real_dir(root, root)

@@ -11,6 +11,8 @@ from importlib import resources
 
 import jinja2
 
+from briefkit.manifest import Manifest
+
 
 def size(n: int) -> str:
     """Bytes for people: '812 kB (812,345 bytes)'; SI units, as browsers show downloads."""
@@ -24,6 +26,12 @@ def longdate(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"  # locale-independent, no leading zero
 
 
+def edition_label(m: Manifest) -> str:
+    """'Draft: edition 2026-12-03-r2, correction of 2026-12-03', the parts that apply."""
+    said = f"edition {m.edition_id}" + (f", correction of {m.corrects}" if m.corrects else "")
+    return f"Draft: {said}" if m.is_draft else said
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -34,7 +42,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(size=size, longdate=longdate)
+    env.filters.update(size=size, longdate=longdate, edition_label=edition_label)
     return env
 
 
