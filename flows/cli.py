@@ -402,7 +402,7 @@ def _latest_editions(output: Path, ids: list[str] | None) -> list[tuple[Manifest
     found = []
     for pub in published_publications(output):
         if (ids is None or pub in ids) and (manifest := read_manifest(latest_dir(output, pub))) is not None:
-            found.append((manifest, edition_dir(output, pub, manifest.edition)))
+            found.append((manifest, edition_dir(output, pub, manifest.edition_id)))
     if ids is not None and (missing := sorted(set(ids) - {m.publication_id for m, _ in found})):
         raise fail_usage(f"no published edition of {', '.join(missing)} under {output}/: build it first")
     return found
@@ -423,7 +423,7 @@ def review_copies(output: Path, ids: list[str] | None, address: str) -> int:
         )
     failed = 0
     for manifest, directory in _latest_editions(output, ids):
-        what = f"{manifest.publication_id} {manifest.edition.isoformat()}"
+        what = f"{manifest.publication_id} {manifest.edition_id}"
         try:
             send_review_copy(manifest, directory, address, settings, smtp_connector(settings))
         except (DeliveryError, NotSent, Unconfirmed, OSError) as exc:
@@ -461,7 +461,7 @@ def dry_run_report(output: Path, ids: list[str] | None, resend_unconfirmed: bool
                 would = ("attach" if out.attached else "link") if sends else f"not send ({status})"
                 row = (
                     manifest.publication_id,
-                    manifest.edition.isoformat(),
+                    manifest.edition_id,
                     reader.address,
                     ", ".join(out.formats),
                     would,

@@ -77,7 +77,7 @@ def print_outcomes(outcomes: list[Outcome], console: Console) -> None:
             table.add_row(
                 o.publication_id if first else "",
                 status if first else "",
-                o.manifest.edition.isoformat() if first else "",
+                o.manifest.edition_id if first else "",
                 f.name,
                 f"{f.bytes:,}",
                 f.sha256[:12],

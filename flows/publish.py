@@ -41,7 +41,7 @@ class PublishReport:
     site_root: Path
     site: SiteReport
     mail_enabled: bool
-    sent: tuple[tuple[str, dt.date, str], ...] = ()  # (publication, edition, address) sent by this run
+    sent: tuple[tuple[str, str, str], ...] = ()  # (publication, edition, address) sent by this run
     already_sent: int = 0
     pending: tuple[Delivery, ...] = ()  # tried again by the next run
     unconfirmed: tuple[Delivery, ...] = ()  # the server may have them: resent only when asked
@@ -79,7 +79,7 @@ def publish_portal(output: Path, site_root: Path, title: str, base_url: str) -> 
     name="deliver",
     retries=0,  # deliver_all retries what is safe to; a task retry could resend what the server has
     cache_policy=NO_CACHE,
-    task_run_name="deliver {manifest.publication_id} {manifest.edition}",
+    task_run_name="deliver {manifest.publication_id} {manifest.edition_id}",
 )
 def deliver_edition(
     manifest: Manifest,
@@ -104,7 +104,7 @@ def deliver_edition(
     logger = get_run_logger()
     for o in outcomes:
         done = ("sent" if o.now else "already sent") if o.status == SENT else o.status
-        logger.info("%s %s to %s%s", done, manifest.edition, o.key.address, f": {o.error}" if o.error else "")
+        logger.info("%s %s to %s%s", done, manifest.edition_id, o.key.address, f": {o.error}" if o.error else "")
     return outcomes
 
 
@@ -141,7 +141,7 @@ def _finished(flow: object, flow_run: FlowRun, state: State) -> None:
     output = Path(flow_run.parameters.get("output_dir") or get_distribution_settings().output_dir)
     latest = read_manifest(latest_dir(output, directory.name))
     seconds = (dt.datetime.now(dt.UTC) - flow_run.start_time).total_seconds() if flow_run.start_time else 0.0
-    edition = f"edition {latest.edition.isoformat()}" if latest else "no edition"
+    edition = f"edition {latest.edition_id}" if latest else "no edition"
     print(f"{directory.name}  {state.name}  {edition}  {seconds:.1f} s  (run {flow_run.name})", flush=True)
     if state.is_completed():
         return
@@ -185,7 +185,7 @@ def _mail(
         problems += diags
         if manifest is None or has_errors(diags):
             continue
-        directory = edition_dir(output, pub, manifest.edition)
+        directory = edition_dir(output, pub, manifest.edition_id)
         futures.append(
             deliver_edition.submit(manifest, directory, readers, ledger_path, resend_unconfirmed, retry_failed)
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing
 import sqlite3
 import threading
@@ -22,7 +21,7 @@ from briefkit.distribution.ledger import (
     Letter,
 )
 
-EDITION = dt.date(2025, 3, 1)
+EDITION = "2025-03-01"  # an edition id
 
 # The first schema, as users' deliveries.sqlite3 files have it
 _SCHEMA_0 = """
@@ -42,7 +41,7 @@ CREATE TABLE deliveries (
 """
 
 
-def letter(address: str, edition: dt.date = EDITION) -> Letter:
+def letter(address: str, edition: str = EDITION) -> Letter:
     return Letter(Key("test-brief", edition, address), "A Reader", ("pdf",), f"<{address}>")
 
 

@@ -31,6 +31,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from briefkit.manifest import parse_edition_name
+
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 UNCONFIRMED, FAILED, SUPERSEDED = "unconfirmed", "failed", "superseded"
 STATUSES = (PENDING, SENDING, SENT, UNCONFIRMED, FAILED, SUPERSEDED)
@@ -72,11 +74,11 @@ class Key:
     """Which delivery: the address is compared without case, as mail servers do."""
 
     publication_id: str
-    edition: dt.date
+    edition: str  # the edition id: 2026-12-03, or a same-day revision such as 2026-12-03-r2
     address: str
 
     def params(self) -> tuple[str, str, str]:
-        return self.publication_id, self.edition.isoformat(), self.address.lower()
+        return self.publication_id, self.edition, self.address.lower()
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Letter:
 @dataclass(frozen=True)
 class Delivery:
     publication_id: str
-    edition: dt.date
+    edition: str  # the edition id
     address: str
     name: str
     formats: tuple[str, ...]
@@ -235,13 +237,20 @@ class Ledger:
                 (status, error, _now(), *key.params()),
             )
 
-    def supersede(self, publication_id: str, edition: dt.date) -> None:
-        """Pending deliveries of editions older than ``edition`` will not be sent any more."""
+    def supersede(self, publication_id: str, edition: str) -> None:
+        """Pending deliveries of editions older than edition id ``edition`` will not be sent any more:
+        a reader gets the latest edition (or revision), not a backlog."""
+        newest = parse_edition_name(edition)
         with self._write() as db:
-            db.execute(
-                "UPDATE deliveries SET status='superseded', updated_at=? WHERE publication_id=? AND edition<? AND status='pending'",
-                (_now(), publication_id, edition.isoformat()),
-            )
+            pending = db.execute(
+                "SELECT DISTINCT edition FROM deliveries WHERE publication_id=? AND status='pending'", (publication_id,)
+            ).fetchall()
+            for (older,) in pending:
+                if newest and (parsed := parse_edition_name(older)) and parsed < newest:
+                    db.execute(
+                        "UPDATE deliveries SET status='superseded', updated_at=? WHERE publication_id=? AND edition=? AND status='pending'",
+                        (_now(), publication_id, older),
+                    )
 
     def rows(self, status: str | None = None) -> list[Delivery]:
         query = (
@@ -252,6 +261,6 @@ class Ledger:
         with self._read() as db:
             found = db.execute(query, (status,) if status else ()).fetchall()
         return [
-            Delivery(p, dt.date.fromisoformat(e), a, n, tuple(filter(None, f.split(","))), m, s, t, err, u, by, at)
+            Delivery(p, e, a, n, tuple(filter(None, f.split(","))), m, s, t, err, u, by, at)
             for p, e, a, n, f, m, s, t, err, u, by, at in found
         ]

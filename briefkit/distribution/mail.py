@@ -67,6 +67,8 @@ def subject(m: Manifest, review: bool = False) -> str:
     """'[CLASSIFICATION] Title: edition of 2026-12-03', the classification only when there is one;
     a review copy says so first."""
     text = f"{m.title}: edition of {m.edition.isoformat()}"
+    if m.corrects:
+        text += f" (revision {m.revision}, correcting {m.corrects})"
     text = f"[{m.classification}] {text}" if m.classification.strip() else text
     return header_text(f"Review copy: {text}" if review else text)
 
@@ -84,10 +86,10 @@ class Outgoing:
 
 def message_id(m: Manifest, address: str, sender: str) -> str:
     """The same id for the same publication, edition and address; only safe characters in it."""
-    key = hashlib.sha256(f"{m.publication_id}\0{m.edition.isoformat()}\0{address.lower()}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{m.publication_id}\0{m.edition_id}\0{address.lower()}".encode()).hexdigest()[:32]
     domain = parseaddr(sender)[1].rpartition("@")[2]
     prefix = f"{m.publication_id}." if SLUG.match(m.publication_id) else ""
-    return f"<{prefix}{m.edition.isoformat()}.{key}@{domain if _HOSTNAME.match(domain) else 'briefkit.invalid'}>"
+    return f"<{prefix}{m.edition_id}.{key}@{domain if _HOSTNAME.match(domain) else 'briefkit.invalid'}>"
 
 
 def address(name: str, addr_spec: str, whose: str) -> Address:
@@ -136,7 +138,7 @@ def waiting(
 ) -> list[tuple[Reader, str]]:
     """Each reader with its delivery's status in the ledger ("" for none yet); a run would send
     edition ``m`` to those with none, pending, or a status in ``reclaim``."""
-    return [(r, ledger.status(Key(m.publication_id, m.edition, r.address)) or "") for r in readers]
+    return [(r, ledger.status(Key(m.publication_id, m.edition_id, r.address)) or "") for r in readers]
 
 
 def compose(m: Manifest, edition_dir: Path, out: Outgoing, settings: DistributionSettings, date: str) -> EmailMessage:
@@ -261,7 +263,7 @@ def deliver(
     status not listed in ``reclaim``. A refusal before the server could have the message is
     tried again BRIEFKIT_MAIL_RETRIES times, then left pending; nothing else is retried.
     Call it within a run (see :func:`deliver_all`): the run's lock makes claims safe to recover."""
-    key = Key(m.publication_id, m.edition, reader.address)
+    key = Key(m.publication_id, m.edition_id, reader.address)
     status = ledger.status(key)
     if status not in (None, PENDING, *reclaim):
         return Outcome(key, status)
@@ -322,7 +324,7 @@ def deliver_all(
     reclaim = (UNCONFIRMED,) * resend_unconfirmed + (FAILED,) * retry_failed
     with ledger.exclusive():
         ledger.recover()
-        ledger.supersede(m.publication_id, m.edition)
+        ledger.supersede(m.publication_id, m.edition_id)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             return list(pool.map(lambda r: deliver(ledger, m, edition_dir, r, settings, connect, reclaim), readers))
 
