@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages briefkit needs, when they are missing and apt-get is there.
-#   build: a Java runtime (epubcheck verifies every EPUB) and DejaVu fonts (embedded in the PDF)
+#   build: a Java runtime (epubcheck verifies every EPUB) and DejaVu fonts (embedded in the PDF;
+#          the default theme needs all four faces, and the oblique ones are in fonts-dejavu-extra)
 #   test:  the same, plus chromium (the reader-portal browser test)
 set -euo pipefail
 profile=${1:-build}
 need=()
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf ] || need+=(fonts-dejavu-extra)
 if [ "$profile" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
