@@ -227,6 +227,20 @@ def test_a_long_title_is_exported_in_time(seed: Publication, tmp_path: Path) -> 
     assert "A title that goes on" in footer and "\u2026" in footer
 
 
+def test_key_points_list_every_summary_in_order(seed: Publication, tmp_path: Path) -> None:
+    """Many passages: the key points, over more than a page, give each summary once, in order."""
+    passages = tuple(
+        dataclasses.replace(seed.passages[0], id=f"p-{n}", title=f"Passage {n}", summary=f"Summary number {n} here.")
+        for n in range(120)
+    )
+    reader = PdfReader(pdf.export(dataclasses.replace(seed, passages=passages), tmp_path))
+    first_passage_page = reader.get_destination_page_number(reader.outline[0])
+    assert first_passage_page >= 2
+    text = squash("".join(page.extract_text() for page in reader.pages[: first_passage_page + 1]))
+    found = [text.find(squash(p.summary)) for p in passages]
+    assert -1 not in found and found == sorted(found)
+
+
 def test_registered(seed: Publication) -> None:
     from exporters.registry import get
 

@@ -20,6 +20,7 @@ from exporters.pdf.styles import GREY, Styles, plain
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
 TOTAL_FORM = "briefkit-page-total"
 FOOTER_SIZE = 8.5
+KEY_POINTS_ROWS = 25
 
 
 def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
@@ -55,6 +56,8 @@ def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
 
 
 def key_points(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+    """A tinted box of each passage's summary, in tables of KEY_POINTS_ROWS rows that meet seamlessly:
+    reportlab measures every remaining row of a table again at each page it splits across."""
     summaries = [p.summary for p in publication.passages if p.summary]
     if not summaries:
         return []
@@ -63,13 +66,21 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
                        bulletColor=styles.primary)  # fmt: skip
     rows = [[head], *([Paragraph(plain(s), item, bulletText="\u2022")] for s in summaries)]
     tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
-    table = Table(rows, colWidths=[width], splitInRow=1, style=TableStyle([
+    box = [
         *styles.table, ("BACKGROUND", (0, 0), (-1, -1), tint), ("LINEBEFORE", (0, 0), (0, -1), 3, styles.primary),
         ("LEFTPADDING", (0, 0), (-1, -1), 10), ("RIGHTPADDING", (0, 0), (-1, -1), 10),
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("TOPPADDING", (0, 0), (-1, 0), 8), ("BOTTOMPADDING", (0, -1), (-1, -1), 9),
-    ]))  # fmt: skip
-    return [table, Spacer(1, 4 * mm)]
+    ]  # fmt: skip
+    tables: list[Flowable] = []
+    for start in range(0, len(rows), KEY_POINTS_ROWS):
+        style = [*box]
+        if start == 0:
+            style.append(("TOPPADDING", (0, 0), (-1, 0), 8))
+        if start + KEY_POINTS_ROWS >= len(rows):
+            style.append(("BOTTOMPADDING", (0, -1), (-1, -1), 9))
+        part = rows[start : start + KEY_POINTS_ROWS]
+        tables.append(Table(part, colWidths=[width], splitInRow=1, style=TableStyle(style)))
+    return [*tables, Spacer(1, 4 * mm)]
 
 
 @dataclass
