@@ -302,7 +302,7 @@ def test_logo_on_cover(seed: Publication, tmp_path: Path) -> None:
 def test_reference_docx_styles_win(seed: Publication, tmp_path: Path) -> None:
     reference = docx.Document()
     reference.styles["Heading 1"].font.color.rgb = RGBColor.from_string("00AA00")
-    reference.styles["Normal"].font.name = "Liberation Serif"
+    reference.styles["Normal"].font.name = "DejaVu Serif"
     reference.add_paragraph("text of the reference document")
     reference_path = tmp_path / "reference.docx"
     reference.save(str(reference_path))
@@ -312,7 +312,7 @@ def test_reference_docx_styles_win(seed: Publication, tmp_path: Path) -> None:
     verify(publication, docx_exporter.EXPORTER, path)
     document = docx.Document(str(path))
     assert style_color(document, "Heading 1") == RGBColor.from_string("00AA00")
-    assert document.styles["Normal"].font.name == "Liberation Serif"
+    assert document.styles["Normal"].font.name == "DejaVu Serif"
     assert "text of the reference document" not in "\n".join(p.text for p in document.paragraphs)
     # styles the reference lacks are added, so every construct still has a named style
     assert document.styles["Verbatim Char"] is not None and document.styles["toc 1"] is not None

@@ -1,0 +1,81 @@
+"""The PDF handout: a compact, printable summary of a publication, laid out by reportlab.
+
+One layout pass: "Page X of Y" draws Y from a form XObject filled in after the last page.
+Running header, footer and list labels are artifacts, and each passage has an outline entry
+whose destination is the top of its heading: that is how read_back finds passages.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+
+from briefkit.model import Publication, block_texts
+from exporters.packaging import atomic_path
+from exporters.pdf import fixes
+from exporters.pdf.blocks import passage_flowables
+from exporters.pdf.fonts import fonts_for
+from exporters.pdf.furniture import (
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
+    DatedCanvas,
+    Furniture,
+    key_points,
+    title_block,
+)
+from exporters.pdf.readback import check, read_back
+from exporters.pdf.styles import Styles
+from exporters.registry import Exporter
+
+PAGE_SIZES = {"A4": A4, "Letter": LETTER}
+
+
+def export(publication: Publication, dest_dir: Path) -> Path:
+    """Write the handout to ``dest_dir`` and return its path."""
+    theme = publication.theme
+    fonts = fonts_for(theme.font)
+    fonts.keep_text(_all_text(publication))
+    styles = Styles(fonts, colors.HexColor(theme.primary_color), colors.HexColor(theme.accent_color))
+    page_size = PAGE_SIZES[theme.page_size]
+    width = page_size[0] - 2 * MARGIN_X
+    furniture = Furniture(publication, styles, page_size[0])
+    story = [*title_block(publication, styles, width), *key_points(publication, styles, width)]
+    for index, passage in enumerate(publication.passages):
+        story += passage_flowables(index, passage, styles)
+    dest = dest_dir / EXPORTER.filename(publication)
+    with fixes.applied(), atomic_path(dest) as tmp:
+        doc = BaseDocTemplate(
+            str(tmp), pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
+            bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
+            subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
+            creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
+        )  # fmt: skip
+        frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
+        doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
+        doc.build(story, canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
+    return dest
+
+
+def _all_text(publication: Publication) -> set[str]:
+    parts = [publication.title, publication.subtitle, publication.organisation, publication.classification]
+    for passage in publication.passages:
+        parts += [passage.title, passage.summary, *block_texts(passage.blocks)]
+    return set("".join(parts))
+
+
+EXPORTER = Exporter(
+    name="pdf",
+    label="PDF handout",
+    media_type="application/pdf",
+    suffix="handout.pdf",
+    version="3",
+    export=export,
+    read_back=read_back,
+    check=check,
+)

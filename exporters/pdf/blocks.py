@@ -1,0 +1,222 @@
+"""The passages as flowables: paragraphs, headings kept with their text, lists, quotes, anchors."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+
+from reportlab.lib import colors
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import CondPageBreak, Flowable, ListFlowable, ListItem
+from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus import paragraph as rl_paragraph
+from reportlab.platypus.flowables import DDIndenter, LIIndenter
+
+from briefkit.model import Block, BlockQuote, Heading, ListBlock, Passage
+from briefkit.model import Paragraph as Para
+from exporters.pdf.styles import Styles, markup, plain
+
+_BULLETS = ("\u2022", "\u2013", "\u25e6")
+
+
+@contextlib.contextmanager
+def artifact(canv: Canvas) -> Iterator[None]:
+    """Mark what is drawn inside as an artifact (PDF 32000-1, 14.8.2.2): not content, skipped by read_back."""
+    canv.addLiteral("/Artifact BMC")
+    yield
+    canv.addLiteral("EMC")
+
+
+class Paragraph(RLParagraph):
+    """A reportlab Paragraph whose split keeps the lines already broken for the rest."""
+
+    # the lines a split left over, and the width they were broken at (see split)
+    _carried: tuple[float, object] | None = None
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """reportlab's split, whose second part keeps the lines already broken for it.
+
+        reportlab makes the rest of a split paragraph afresh, and breaking its lines again
+        costs time in proportion to what is left: a paragraph over many pages cost time in
+        the square of its length. Greedy line breaking from the start of a line gives the
+        lines it gave before, so the rest takes them when it is broken at the same width,
+        renumbered where they index the paragraph's words (sFW), unless a word was split
+        for being wider than a line or hyphenated: reportlab breaks the pieces of those
+        differently the second time.
+        """
+        parts = super().split(availWidth, availHeight)
+        bl_para = self.__dict__.get("blPara")
+        unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
+        if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":
+            first, rest = parts
+            lines = bl_para.lines[len(first.blPara.lines) :]
+            if rl_paragraph._processed_frags(self.frags):
+                lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
+            width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
+            rest._carried = (width, bl_para.clone(lines=lines))
+        return parts
+
+    def breakLines(self, width: list[float]) -> object:
+        # kept for every wrap, not just the first: the frame wraps the rest again on the next
+        # page when the foot of this one had no room for a line of it
+        carried = self._carried
+        if carried is not None and width == [carried[0], carried[0]]:
+            return carried[1]
+        return super().breakLines(width)
+
+
+class _ArtifactBullet:
+    """A list label drawn as an artifact: furniture, not part of the item's text."""
+
+    def __init__(self, drawer: object) -> None:
+        self._drawer = drawer
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._drawer, name)
+
+    def drawOn(self, indenter: Flowable, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        with artifact(canv):
+            self._drawer.drawOn(indenter, canv, x, y, _sW)
+
+
+class _Item(LIIndenter):
+    """A list item that can always be split.
+
+    reportlab's own refuses a split that would leave one line alone on the next page, so
+    an item that is one line longer than a page fits on no page and the build stops
+    (LayoutError). At the top of a page, where moving on cannot help, the item leaves the
+    next page two lines, or three, instead. Elsewhere it splits as reportlab's does.
+    """
+
+    @staticmethod
+    def adopt(indenter: LIIndenter) -> _Item:
+        """``indenter``, made one of these; set directly, as an indenter passes attributes on."""
+        object.__setattr__(indenter, "__class__", _Item)
+        return indenter  # type: ignore[return-value]
+
+    def split(self, aW: float, aH: float) -> list[Flowable]:
+        parts = super().split(aW, aH)
+        frame = getattr(self._flowable, "_frame", None)
+        leading = getattr(getattr(self._flowable, "style", None), "leading", 0)
+        for fewer in (1, 2):
+            if parts or not (frame is not None and frame._atTop and leading):
+                break
+            parts = super().split(aW, aH - fewer * leading)
+        return [_Item.adopt(part) for part in parts]  # so the rest splits the same way
+
+
+class _List(ListFlowable):
+    def _makeBullet(self, value: object, params: dict | None = None) -> _ArtifactBullet:
+        return _ArtifactBullet(super()._makeBullet(value, params))
+
+    def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:
+        return _Item.adopt(super()._makeLIIndenter(flowable, bullet, params))
+
+
+class _QuoteBar(DDIndenter):
+    """Indents a block-quote child and draws a rule down its left side."""
+
+    _IndenterAttrs = [*DDIndenter._IndenterAttrs, "_color"]
+
+    def __init__(self, flowable: Flowable, indent: float, color: colors.Color) -> None:
+        super().__init__(flowable, leftIndent=indent)
+        self._color = color
+
+    def split(self, aW: float, aH: float) -> list[Flowable]:
+        return [_QuoteBar(s, self._leftIndent, self._color) for s in self._flowable.split(aW - self._leftIndent, aH)]
+
+    def drawOn(self, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        canv.saveState()
+        canv.setStrokeColor(self._color)
+        canv.setLineWidth(2)
+        canv.line(x + 3, y, x + 3, y + self.height)
+        canv.restoreState()
+        super().drawOn(canv, x, y, _sW)
+
+
+def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, depth: int = 0) -> list[Flowable]:
+    out: list[Flowable] = []
+    for block in blocks:
+        match block:
+            case Para(kids):
+                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body))
+            case Heading(level, kids):
+                # headings in a list item or quote are not kept with what follows: the
+                # room check belongs to the page, not to an indented box
+                heading = Paragraph if quoted or depth > 0 else _Heading
+                out.append(heading(markup(kids, styles), styles.headings[level]))
+            case ListBlock(ordered, start, items):
+                out.append(_list(ordered, start, items, styles, quoted, depth))
+            case BlockQuote(kids):
+                out.extend(_QuoteBar(f, 12, styles.primary) for f in flowables(kids, styles, True, depth))
+    return out
+
+
+def _list(
+    ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], styles: Styles, quoted: bool, depth: int
+) -> Flowable:
+    entries = [ListItem(flowables(item, styles, quoted, depth + 1) or [Paragraph("", styles.body)]) for item in items]
+    label = {"bulletType": "1", "start": start, "bulletFormat": "%s."} if ordered else {
+        "bulletType": "bullet", "start": _BULLETS[depth % len(_BULLETS)]}  # fmt: skip
+    return _List(entries, leftIndent=16, bulletFontName=styles.fonts.regular, bulletFontSize=9.5,
+                 bulletColor=styles.primary, bulletOffsetY=-1, spaceAfter=3, **label)  # fmt: skip
+
+
+class _Heading(Paragraph):
+    """A page-level heading: a _Room before it keeps it off the foot of a page."""
+
+
+class _Room(CondPageBreak):
+    """Starts a new page unless a run of headings and two body lines under it fit.
+
+    This keeps a heading with its text without keep-with-next groups, which reportlab
+    lays out twice (to try the group, then to place its members) and which it re-splits
+    forever in some nestings.
+    """
+
+    def __init__(self, headings: list[_Heading], body_leading: float) -> None:
+        super().__init__(0)
+        self._headings, self._body_leading = headings, body_leading
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        need = 2 * self._body_leading
+        for heading in self._headings:
+            need += heading.style.spaceBefore + heading.wrap(availWidth, availHeight)[1] + heading.style.spaceAfter
+        # a run taller than a page starts where it is: a fresh page would not hold it either
+        self.height = min(need, self._doctemplateAttr("height") or need)
+        return super().wrap(availWidth, availHeight)
+
+
+def keep_headings(items: list[Flowable], styles: Styles) -> list[Flowable]:
+    """``items`` with a _Room before each run of consecutive page-level headings."""
+    out: list[Flowable] = []
+    for n, item in enumerate(items):
+        if isinstance(item, _Heading) and not (n and isinstance(items[n - 1], _Heading)):
+            run = list(itertools.takewhile(lambda f: isinstance(f, _Heading), items[n:]))
+            out.append(_Room(run, styles.body.leading))
+        out.append(item)
+    return out
+
+
+class _PassageAnchor(Flowable):
+    """Zero-height mark above a passage heading: the outline entry and its destination."""
+
+    def __init__(self, key: str, title: str) -> None:
+        super().__init__()
+        self.key, self.title = key, title
+
+    def wrap(self, aW: float, aH: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv.bookmarkHorizontal(self.key, 0, 0)
+        self.canv.addOutlineEntry(self.title, self.key, level=0)
+
+
+def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
+    """The passage's room check, its anchor, heading and body (the anchor after the check,
+    so the outline points at the page the heading is on)."""
+    title = _Heading(plain(passage.title), styles.title)
+    room, *rest = keep_headings([title, *flowables(passage.blocks, styles)], styles)
+    return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]

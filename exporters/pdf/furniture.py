@@ -1,0 +1,165 @@
+"""What is not a passage: the title block, the key points, and the running header and footer."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass, field
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Image, Spacer, Table, TableStyle
+
+from briefkit.model import Publication
+from exporters.pdf.blocks import Paragraph, artifact
+from exporters.pdf.styles import GREY, Styles, plain
+
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
+TOTAL_FORM = "briefkit-page-total"
+FOOTER_SIZE = 8.5
+KEY_POINTS_ROWS = 25
+
+
+def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+    out: list[Flowable] = []
+    theme = publication.theme
+    if theme.logo is not None:
+        w, h = ImageReader(str(theme.logo)).getSize()
+        height = 16 * mm
+        out += [Image(str(theme.logo), width=height * w / h, height=height, hAlign="LEFT"), Spacer(1, 4 * mm)]
+    if publication.organisation:
+        out.append(Paragraph(plain(publication.organisation), styles.para("org", 9.5, 13, textColor=GREY)))
+    out.append(Paragraph(plain(publication.title), styles.para(
+        "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4)))  # fmt: skip
+    if publication.subtitle:
+        out.append(
+            Paragraph(plain(publication.subtitle), styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6))
+        )
+    out += [Spacer(1, 3 * mm), _banner(publication, styles, width), Spacer(1, 6 * mm)]
+    return out
+
+
+def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
+    """The classification on the accent colour, then the edition date; a rule beneath."""
+    edition = Paragraph(f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY))
+    style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+             ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
+    if not publication.classification:
+        return Table([[edition]], colWidths=[width], style=TableStyle(style))
+    banner = Paragraph(plain(publication.classification), styles.para(
+        "banner", 9.5, 12, fontName=styles.fonts.bold, textColor=colors.white))  # fmt: skip
+    style.append(("BACKGROUND", (0, 0), (0, 0), styles.accent))
+    return Table([[banner, edition]], colWidths=[width * 0.55, width * 0.45], style=TableStyle(style))
+
+
+def key_points(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+    """A tinted box of each passage's summary, in tables of KEY_POINTS_ROWS rows that meet seamlessly:
+    reportlab measures every remaining row of a table again at each page it splits across."""
+    summaries = [p.summary for p in publication.passages if p.summary]
+    if not summaries:
+        return []
+    head = Paragraph("Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary))
+    item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
+                       bulletColor=styles.primary)  # fmt: skip
+    rows = [[head], *([Paragraph(plain(s), item, bulletText="\u2022")] for s in summaries)]
+    tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
+    box = [
+        *styles.table, ("BACKGROUND", (0, 0), (-1, -1), tint), ("LINEBEFORE", (0, 0), (0, -1), 3, styles.primary),
+        ("LEFTPADDING", (0, 0), (-1, -1), 10), ("RIGHTPADDING", (0, 0), (-1, -1), 10),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]  # fmt: skip
+    tables: list[Flowable] = []
+    for start in range(0, len(rows), KEY_POINTS_ROWS):
+        style = [*box]
+        if start == 0:
+            style.append(("TOPPADDING", (0, 0), (-1, 0), 8))
+        if start + KEY_POINTS_ROWS >= len(rows):
+            style.append(("BOTTOMPADDING", (0, -1), (-1, -1), 9))
+        part = rows[start : start + KEY_POINTS_ROWS]
+        tables.append(Table(part, colWidths=[width], splitInRow=1, style=TableStyle(style)))
+    return [*tables, Spacer(1, 4 * mm)]
+
+
+@dataclass
+class Furniture:
+    """Running header and footer; remembers the page count for "of Y"."""
+
+    publication: Publication
+    styles: Styles
+    page_width: float
+    pages: int = 0
+    # the header, the footer's classification and its title, each fitted once for every page
+    header: str = field(init=False)
+    footer: str = field(init=False)
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        bold, regular = self.styles.fonts.bold, self.styles.fonts.regular
+        classification, width = self.publication.classification, self.page_width
+        self.header = fit(classification, bold, FOOTER_SIZE, width / 2)
+        self.footer = fit(classification, bold, FOOTER_SIZE, width / 3)
+        self.name = fit(self.publication.title, regular, FOOTER_SIZE, width / 3 - MARGIN_X)
+
+    def draw_page(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        self.pages = canv.getPageNumber()
+        width, height = canv._pagesize
+        fonts = self.styles.fonts
+        with artifact(canv):
+            canv.saveState()
+            if self.publication.classification:
+                canv.setFont(fonts.bold, FOOTER_SIZE)
+                canv.setFillColor(self.styles.accent)
+                canv.drawCentredString(width / 2, height - 12 * mm, self.header)
+                canv.drawCentredString(width / 2, 10 * mm, self.footer)
+            canv.setStrokeColor(self.styles.primary)
+            canv.setLineWidth(0.6)
+            canv.line(MARGIN_X, 15 * mm, width - MARGIN_X, 15 * mm)
+            canv.setFont(fonts.regular, FOOTER_SIZE)
+            canv.setFillColor(GREY)
+            label = f"Page {self.pages} of "
+            canv.drawString(MARGIN_X, 10 * mm, label)
+            canv.saveState()
+            canv.translate(MARGIN_X + pdfmetrics.stringWidth(label, fonts.regular, FOOTER_SIZE), 10 * mm)
+            canv.doForm(TOTAL_FORM)
+            canv.restoreState()
+            canv.drawRightString(width - MARGIN_X, 10 * mm, self.name)
+            canv.restoreState()
+
+    def draw_total(self, canv: Canvas) -> None:
+        canv.beginForm(TOTAL_FORM)
+        canv.setFont(self.styles.fonts.regular, FOOTER_SIZE)
+        canv.setFillColor(GREY)
+        canv.drawString(0, 0, str(self.pages))
+        canv.endForm()
+
+
+def fit(text: str, font: str, size: float, width: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` on one line, an eighth at a time."""
+    measure = functools.partial(pdfmetrics.stringWidth, fontName=font, fontSize=size)
+    if measure(text) <= width:
+        return text
+    # lengths past the first prefix wider than the line cannot fit: passed over unmeasured,
+    # as measuring each of them made a long title cost time in the square of its length
+    widths = itertools.accumulate(measure(c) for c in text)
+    wider = next((n for n, w in enumerate(widths, 1) if w > width), len(text))
+    n = len(text)
+    while n and (n > wider or measure(text[:n] + "\u2026") > width):
+        n -= max(1, n // 8)
+    return text[:n] + "\u2026"
+
+
+class DatedCanvas(Canvas):
+    """Dates the file from the edition and fills in the page total just before saving."""
+
+    def __init__(self, *args: object, furniture: Furniture, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._furniture = furniture
+        stamp = f"D:{furniture.publication.edition:%Y%m%d}000000+00'00'"
+        self.setDateFormatter(lambda *_: stamp)
+
+    def save(self) -> None:
+        self._furniture.draw_total(self)
+        super().save()

@@ -1,0 +1,67 @@
+"""Paragraph styles and inline markup: how the model's text becomes reportlab Paragraph markup."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
+
+from briefkit.model import Code, Emph, Inline, Link, Strong, Text
+from exporters.pdf.fixes import with_stand_ins
+from exporters.pdf.fonts import Fonts
+
+TITLE_SIZE = 15.0  # passage headings; read_back takes the leading text of this size as the title
+GREY = colors.HexColor("#555555")
+INK = colors.HexColor("#1A1A1A")
+
+
+class Styles:
+    """Every paragraph style of the handout, made once per export."""
+
+    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color) -> None:
+        self.fonts, self.primary, self.accent = fonts, primary, accent
+        self.body = self.para("body", 10, 14, spaceAfter=5)
+        self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY)
+        self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
+                               spaceBefore=16, spaceAfter=6)  # fmt: skip
+        self.headings = {
+            2: self.para("h2", 12.5, 16, fontName=fonts.bold, textColor=primary, spaceBefore=8, spaceAfter=3),
+            3: self.para("h3", 11, 14.5, fontName=fonts.bold, textColor=INK, spaceBefore=7, spaceAfter=2),
+        }  # fmt: skip
+        self.link_color = "#" + primary.hexval()[2:]
+        self.code_font = f'<font name="{fonts.mono}" color="#7A2E0E">'  # opens inline code
+        self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
+
+    def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
+        # no space shrinkage: text is ragged right, so a line never needs to squeeze past the margin
+        kw = {"fontName": self.fonts.regular, "textColor": INK, **kw}
+        return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, spaceShrinkage=0, **kw)
+
+
+def markup(children: tuple[Inline, ...], styles: Styles) -> str:
+    """reportlab Paragraph markup; every text is escaped before tags are added around it."""
+    parts: list[str] = []
+    for node in children:
+        match node:
+            case Text(value):
+                parts.append(plain(value))
+            case Code(value):
+                parts.append(f"{styles.code_font}{plain(value)}</font>")
+            case Emph(kids):
+                parts.append(f"<i>{markup(kids, styles)}</i>")
+            case Strong(kids):
+                parts.append(f"<b>{markup(kids, styles)}</b>")
+            case Link(href, kids):
+                parts.append(
+                    f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>'
+                )
+    return "".join(parts)
+
+
+def plain(value: str) -> str:
+    """Plain text as Paragraph markup: escaped, special characters swapped for stand-ins."""
+    return with_stand_ins(escape(value))
+
+
+_QUOTE = {'"': "&quot;"}
