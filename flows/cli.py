@@ -250,6 +250,9 @@ def serve(
         float, typer.Option("--interval", help="Schedule every N seconds instead (tests and demos).", hidden=True)
     ] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: output/).")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings stop a run from publishing, as errors do.")
+    ] = False,
 ) -> None:
     """Serve the build-and-publish deployments: the Prefect server runs them on schedule or on demand."""
     dirs = resolve_names(publications)
@@ -264,7 +267,7 @@ def serve(
     except ScheduleRejected as exc:
         raise fail_usage(str(exc)) from None
     with prefect_server():
-        serve_builds(planned, interval, output, console)
+        serve_builds(planned, interval, output, strict, console)
 
 
 @app.command()

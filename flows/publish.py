@@ -160,10 +160,11 @@ def _finished(flow: object, flow_run: FlowRun, state: State) -> None:
 
 
 @flow(name="build-and-publish", on_completion=[_finished], on_failure=[_finished], on_crashed=[_finished])
-def build_and_publish(publication: str, output_dir: str | None = None) -> PublishReport:
-    """Build one publication, then publish; a failed build raises, so nothing is published."""
+def build_and_publish(publication: str, output_dir: str | None = None, strict: bool = False) -> PublishReport:
+    """Build one publication, then publish; a failed build raises, so nothing is published.
+    ``strict``: warnings fail the build too (as a publication's own ``strict: true`` does)."""
     directory = resolve(publication)
-    build(publication=publication, output_dir=output_dir)
+    build(publication=publication, output_dir=output_dir, strict=strict)
     return publish(output_dir=output_dir, source_dir=str(directory.parent), publications=[directory.name])
 
 

@@ -103,7 +103,9 @@ def prefect_yaml(planned: list[Planned], pool: str) -> str:
     return PREFECT_YAML_HEADER.format(pool=pool) + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
-def runner_deployments(planned: list[Planned], interval: float, output: Path) -> list[RunnerDeployment]:
+def runner_deployments(
+    planned: list[Planned], interval: float, output: Path, strict: bool = False
+) -> list[RunnerDeployment]:
     deployments = []
     for p in planned:
         schedule = p.schedule()
@@ -112,7 +114,11 @@ def runner_deployments(planned: list[Planned], interval: float, output: Path) ->
         deployments.append(
             build_and_publish.to_deployment(
                 name=p.name,
-                parameters={"publication": str(p.directory.resolve()), "output_dir": str(output.resolve())},
+                parameters={
+                    "publication": str(p.directory.resolve()),
+                    "output_dir": str(output.resolve()),
+                    "strict": strict,
+                },
                 description=f"Build {p.name} into {output}/{p.name}/, then update the portal and mail its readers",
                 tags=["briefkit"],
                 concurrency_limit=1,  # a run due while the last one still builds waits for it, not for its lock
@@ -122,11 +128,11 @@ def runner_deployments(planned: list[Planned], interval: float, output: Path) ->
     return deployments
 
 
-def serve_builds(planned: list[Planned], interval: float, output: Path, console: Console) -> None:
+def serve_builds(planned: list[Planned], interval: float, output: Path, strict: bool, console: Console) -> None:
     """Serve until interrupted (Ctrl-C)."""
     # Each run prints one line as it ends (flows.publish); its whole log, tracebacks too, is on the server.
     os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
-    deployments = runner_deployments(planned, interval, output)
+    deployments = runner_deployments(planned, interval, output, strict)
     for d in deployments:
         when = d.schedules[0].schedule if d.schedules else "on demand only"
         console.print(f"serving build-and-publish/{d.name}: {when}", markup=False, highlight=False)

@@ -166,8 +166,9 @@ def test_the_scheduled_deployment_builds_then_publishes(tmp_path: Path) -> None:
     from flows.serve import plan, runner_deployments
     from tests.conftest import SEED
 
-    (deployment,) = runner_deployments(plan([SEED], "", "Europe/Kyiv"), 0, tmp_path / "output")
+    (deployment,) = runner_deployments(plan([SEED], "", "Europe/Kyiv"), 0, tmp_path / "output", strict=True)
     assert deployment.flow_name == "build-and-publish" and deployment.name == "support-for-ukraine"
+    assert deployment.parameters["strict"] is True  # serve --strict: warnings stop a run from publishing
     schedule = deployment.schedules[0].schedule
     assert (str(schedule.cron), schedule.timezone) == ("0 6 * * 1-5", "Europe/Kyiv")  # the seed's own schedule
 
