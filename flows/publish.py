@@ -63,8 +63,10 @@ def connector(settings: DistributionSettings) -> Connect:
 
 
 @task(name="publish-portal", cache_policy=NO_CACHE)
-def publish_portal(output: Path, site_root: Path, title: str, base_url: str) -> SiteReport:
-    report = publish_site(output, site_root, title, base_url)
+def publish_portal(
+    output: Path, site_root: Path, title: str, base_url: str, publications: list[str] | None = None
+) -> SiteReport:
+    report = publish_site(output, site_root, title, base_url, publications=publications)
     get_run_logger().info(
         "portal %s: %d files written, %d unchanged, %d removed",
         site_root,
@@ -124,7 +126,7 @@ def publish(
     output = Path(output_dir) if output_dir else settings.output_dir
     source = Path(source_dir) if source_dir else settings.source_dir
     site_root = Path(site_dir) if site_dir else settings.site_root(output)
-    site = publish_portal(output, site_root, settings.site_title, settings.base_url)
+    site = publish_portal(output, site_root, settings.site_title, settings.base_url, publications)
     report = PublishReport(site_root, site, settings.mail_enabled)
     if settings.mail_enabled:
         scope = [p for p in published_publications(output) if publications is None or p in publications]

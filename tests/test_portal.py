@@ -244,3 +244,31 @@ def test_colours_meet_wcag_aa_contrast() -> None:
     for fg, bg in (("fg", "bg"), ("muted", "bg"), ("link", "bg"), ("banner-fg", "banner-bg")):
         light, dark = sorted((_luminance(colours[fg]), _luminance(colours[bg])), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (fg, bg)
+
+
+def test_publishing_one_publication_publishes_no_other(tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    publish_edition(out, "first-brief", dt.date(2025, 3, 1))
+    publish_edition(out, "second-brief", dt.date(2025, 3, 1))
+    publish_site(out, site, "Briefings")
+    publish_edition(out, "first-brief", dt.date(2025, 4, 1))  # built, not yet published
+    publish_edition(out, "second-brief", dt.date(2025, 4, 1))
+
+    publish_site(out, site, "Briefings", publications=["second-brief"])
+    assert (site / "second-brief" / "2025-04-01" / "index.html").is_file()
+    assert not (site / "first-brief" / "2025-04-01").exists()
+    assert (site / "first-brief" / "2025-03-01" / "index.html").is_file()  # what it had stays
+    front = (site / "index.html").read_text(encoding="utf-8")
+    assert "first-brief/2025-03-01/" in front and "first-brief/2025-04-01/" not in front
+
+    publish_site(out, site, "Briefings")  # every publication
+    assert (site / "first-brief" / "2025-04-01" / "index.html").is_file()
+
+
+def test_a_publication_never_published_stays_off_the_portal_when_another_is_published(tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    publish_edition(out, "first-brief")
+    publish_site(out, site, "Briefings", publications=["first-brief"])
+    publish_edition(out, "second-brief")
+    publish_site(out, site, "Briefings", publications=["first-brief"])
+    assert not (site / "second-brief").exists() and "second-brief" not in (site / "index.html").read_text()

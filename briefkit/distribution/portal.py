@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -130,9 +130,11 @@ def _checked_edition(pub: str, directory: Path) -> Manifest:
     return m
 
 
-def _view(output: Path, pub: str, preview: bool) -> PublicationView:
+def _view(output: Path, pub: str, preview: bool, on_site: set[str] | None = None) -> PublicationView | None:
     """The publication's editions, every one checked, drafts only in a preview; PortalError lists
-    every problem found. The latest is where ``latest`` points, or in a preview the newest edition."""
+    every problem found. The latest is where ``latest`` points, or in a preview the newest edition.
+    With ``on_site`` (the site's files, for a publication outside the publish run's scope) only the
+    editions already on the site, the newest of them the latest; None when it has none there."""
     if pub in RESERVED_IDS:
         raise PortalError(f"publication '{pub}': the id '{pub}' is reserved for the portal's directory")
     editions: list[Manifest] = []
@@ -148,6 +150,9 @@ def _view(output: Path, pub: str, preview: bool) -> PublicationView:
         raise PortalError("\n".join(problems))
     if not preview:
         editions = [m for m in editions if not m.is_draft]
+    if on_site is not None:
+        editions = [m for m in editions if edition_path(m) + "index.html" in on_site]
+        return PublicationView(editions[0], editions) if editions else None
     latest = latest_edition(output, pub)
     current = editions[0] if preview else next((m for m in editions if latest and m.edition_id == latest.name), None)
     if current is None:
@@ -159,9 +164,17 @@ def _dangling(pub: str) -> str:
     return f"publication '{pub}': latest does not point at one of its editions; build it again to repair it"
 
 
-def plan_site(output: Path, site_title: str, base_url: str = "", preview: bool = False) -> list[SiteFile]:
+def plan_site(
+    output: Path,
+    site_title: str,
+    base_url: str = "",
+    preview: bool = False,
+    scope: Collection[str] | None = None,
+    on_site: set[str] = frozenset(),
+) -> list[SiteFile]:
     """Every file the site should hold, rendered from the editions published under ``output``
-    (drafts too, marked, in a ``preview``).
+    (drafts too, marked, in a ``preview``). Publications outside ``scope`` (default: none) keep
+    the editions they have ``on_site`` (the site's files): a run for one publication publishes no other.
 
     Raises PortalError naming every publication whose editions cannot be published as they are.
     """
@@ -179,7 +192,9 @@ def plan_site(output: Path, site_title: str, base_url: str = "", preview: bool =
         if not SLUG.match(pub):
             continue  # not a directory briefkit made
         try:
-            views.append(_view(output, pub, preview))
+            outside = scope is not None and pub not in scope
+            if (view := _view(output, pub, preview, on_site if outside else None)) is not None:
+                views.append(view)
         except PortalError as exc:
             problems.append(str(exc))
         except OSError as exc:
@@ -280,7 +295,7 @@ def _previous_listing(root: Path) -> set[str]:
     try:
         with open(open_regular(root / SITE_LISTING, os.O_RDONLY), encoding="utf-8") as f:
             listed = json.load(f)
-    except (OSError, ValueError):  # none, or unreadable: then nothing counts as the portal's own
+    except (OSError, ValueError, UnsafePath):  # none, or unreadable: then nothing counts as the portal's own
         return set()
     return {rel for rel in listed if _plain(rel)} if isinstance(listed, list) else set()
 
@@ -318,17 +333,25 @@ def _remove_stale(root: Path, stale: set[str], output: Path) -> list[str]:
 
 
 def publish_site(
-    output: Path, site_root: Path, site_title: str, base_url: str = "", preview: bool = False
+    output: Path,
+    site_root: Path,
+    site_title: str,
+    base_url: str = "",
+    preview: bool = False,
+    publications: Collection[str] | None = None,
 ) -> SiteReport:
     """Bring ``site_root`` up to date with ``output``; see the module docstring for the guarantees.
-    With ``preview``, drafts are on it too: write a preview only to a directory of its own.
+    With ``preview``, drafts are on it too: write a preview only to a directory of its own. With
+    ``publications``, only theirs change; the others keep what the site has (the index and the
+    site feed are written anew all the same).
 
     Raises PortalError before anything is written or removed for overlapping directories, a
     reserved publication id, a broken edition or a link planted in the site; and for a failed write.
     """
     check_places(output, site_root)
-    files = plan_site(output, site_title, base_url, preview)
     root = site_root.resolve()
+    on_site = _previous_listing(root) if publications is not None else set()
+    files = plan_site(output, site_title, base_url, preview, publications, on_site)
     try:
         real_dir(root, root)
         paths = sorted(f.path for f in files)
