@@ -14,10 +14,13 @@ would; ``BRIEFKIT_FAULT_CORRUPT`` cuts the file to half its length, for verifica
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
+import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -31,7 +34,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -46,6 +49,7 @@ from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
 
 T = TypeVar("T")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
 CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
 
@@ -228,12 +232,22 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> tuple[publishing
 
 
 def task_runner(dask_address: str = "") -> TaskRunner:
-    """Threads of the flow process, or the Dask cluster at ``dask_address`` or BRIEFKIT_DASK_ADDRESS."""
+    """A process per core, or the Dask cluster at ``dask_address`` or BRIEFKIT_DASK_ADDRESS.
+
+    Processes, not threads: the exporters and read-backs are pure Python, and in threads they
+    took turns on one core with each other and with EPUBCheck's JVM (docs/performance.md)."""
     if address := dask_address or get_settings().dask_address:
         from prefect_dask import DaskTaskRunner  # imports Dask: only when asked for
 
         return DaskTaskRunner(address=address)
-    return ThreadPoolTaskRunner()
+    return ProcessPoolTaskRunner(initializer=end_with_parent)
+
+
+def end_with_parent() -> None:
+    """In each worker process: end with the command, even when it is killed, rather than finish
+    an export nobody waits for (Linux's PR_SET_PDEATHSIG; elsewhere a worker ends after its task)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def dask_problem(address: str) -> str | None:
@@ -310,8 +324,13 @@ def _build(
     with ExitStack() as locks:  # every lock is held until its publication is published
         prepared = [_prepare(resolve(name), formats, strict, force, output, locks) for name in publications]
         jobs = [p for p in prepared if isinstance(p, _Job)]
+        for job in jobs:  # every export first, so that none waits for a worker behind a read-back
+            job.futures = {
+                fmt: {"export": export.submit(Sealed(job.publication), fmt, job.staging)} for fmt in job.export
+            }
         for job in jobs:
-            job.futures = {fmt: _submit_chain(job, fmt) for fmt in job.export}
+            for fmt, chain in job.futures.items():
+                chain |= _submit_checks(job, fmt, chain["export"])
             job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
@@ -383,13 +402,11 @@ def _plan(job: _Job, requested: list[str], listed: list[str], output: Path) -> N
         _progress(publication.id, note)
 
 
-def _submit_chain(job: _Job, fmt: str) -> dict[str, PrefectFuture]:
-    """Export ``fmt``, then read it back and run its check, each as soon as the file exists."""
-    pid, model = job.publication.id, Sealed(job.publication)
-    exported = export.submit(model, fmt, job.staging)
-    chain = {"export": exported, "verify": verify.submit(model, exported)}
+def _submit_checks(job: _Job, fmt: str, exported: PrefectFuture) -> dict[str, PrefectFuture]:
+    """Read ``fmt``'s file back and run its check, each as soon as the file exists."""
+    chain = {"verify": verify.submit(Sealed(job.publication), exported)}
     if registry.get(fmt).check is not None:
-        chain["check"] = check.submit(exported, pid)
+        chain["check"] = check.submit(exported, job.publication.id)
     return chain
 
 
@@ -407,18 +424,27 @@ def _watch(jobs: list[_Job]) -> None:
     }
     for future in as_completed(list(steps)):
         pid, fmt, step = steps[future]
-        future.wait()  # a future's state is final only once waited for
         done = {"export": "exported", "verify": "read back", "check": "checked", "carry": "carried over"}[step]
-        _progress(pid, f"{done} {fmt}" if future.state.is_completed() else f"{step} of {fmt} failed")
+        _progress(pid, f"{done} {fmt}" if _succeeded(future) else f"{step} of {fmt} failed")
+
+
+def _succeeded(future: PrefectFuture) -> bool:
+    try:
+        future.wait()  # a future's state is final only once waited for
+    except Exception:  # noqa: BLE001 - in a process pool, a task whose upstream failed raises here
+        return False
+    return future.state.is_completed()
 
 
 def _finish(job: _Job, output: Path, started: float) -> Outcome:
     """Publish a job whose files all verified; otherwise drop its staging directory."""
     pid = job.publication.id
-    states = [f.state for chain in job.futures.values() for f in chain.values()]
-    if not all(s.is_completed() for s in states):
+    futures = [f for chain in job.futures.values() for f in chain.values()]
+    if not all(_succeeded(f) for f in futures):
         publishing.clear_staging(output, pid)
-        return Outcome(pid, "failed", next((s.message for s in states if s.is_failed() and s.message), "a task failed"))
+        # the first failure's own message: a task skipped for its upstream's failure says nothing new
+        failed = [f.state for f in futures if f.state.is_failed() and "Upstream task" not in (f.state.message or "")]
+        return Outcome(pid, "failed", next((s.message for s in failed if s.message), "a task failed"))
     timings = {"validate": job.validate_seconds}
     exported: dict[str, Exported] = {}
     for fmt in registry.names():  # every edition lists its files in one order
