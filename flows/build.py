@@ -14,13 +14,10 @@ would; ``BRIEFKIT_FAULT_CORRUPT`` cuts the file to half its length, for verifica
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
-import signal
 import socket
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -34,7 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -49,7 +46,6 @@ from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
 
 T = TypeVar("T")
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
 CORRUPT_ENV = "BRIEFKIT_FAULT_CORRUPT"
 
@@ -232,22 +228,12 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> tuple[publishing
 
 
 def task_runner(dask_address: str = "") -> TaskRunner:
-    """A process per core, or the Dask cluster at ``dask_address`` or BRIEFKIT_DASK_ADDRESS.
-
-    Processes, not threads: the exporters and read-backs are pure Python, and in threads they
-    took turns on one core with each other and with EPUBCheck's JVM (docs/performance.md)."""
+    """Threads of the flow process, or the Dask cluster at ``dask_address`` or BRIEFKIT_DASK_ADDRESS."""
     if address := dask_address or get_settings().dask_address:
         from prefect_dask import DaskTaskRunner  # imports Dask: only when asked for
 
         return DaskTaskRunner(address=address)
-    return ProcessPoolTaskRunner(initializer=end_with_parent)
-
-
-def end_with_parent() -> None:
-    """In each worker process: end with the command, even when it is killed, rather than finish
-    an export nobody waits for (Linux's PR_SET_PDEATHSIG; elsewhere a worker ends after its task)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    return ThreadPoolTaskRunner()
 
 
 def dask_problem(address: str) -> str | None:
