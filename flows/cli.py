@@ -414,8 +414,9 @@ def _latest_editions(output: Path, ids: list[str] | None) -> list[tuple[Manifest
 def review_copies(output: Path, ids: list[str] | None, address: str) -> int:
     """Mail the latest edition of each publication to ``address`` for review; the exit status."""
     from briefkit.distribution.config import get_distribution_settings
-    from briefkit.distribution.mail import DeliveryError, NotSent, Unconfirmed, send_review_copy, smtp_connector
+    from briefkit.distribution.mail import DeliveryError, NotSent, Unconfirmed, send_review_copy
     from briefkit.distribution.readers import ADDRESS
+    from flows.publish import connector  # BRIEFKIT_SMTP_* or the named Prefect block, as deliveries use
 
     if not ADDRESS.match(address):
         raise fail_usage(f"--to {address!r} is not an email address; write one plain address such as name@example.org")
@@ -424,11 +425,11 @@ def review_copies(output: Path, ids: list[str] | None, address: str) -> int:
         raise fail_usage(
             "mail is not configured: set BRIEFKIT_SMTP_HOST (or BRIEFKIT_SMTP_BLOCK) and BRIEFKIT_SMTP_FROM"
         )
-    failed = 0
+    failed, connect = 0, connector(settings)
     for manifest, directory in _latest_editions(output, ids):
         what = f"{manifest.publication_id} {manifest.edition_id}"
         try:
-            send_review_copy(manifest, directory, address, settings, smtp_connector(settings))
+            send_review_copy(manifest, directory, address, settings, connect)
         except (DeliveryError, NotSent, Unconfirmed, OSError) as exc:
             failed += 1
             err_console.print(f"review copy of {what} to {address} not sent: {exc}", **_PLAIN)
