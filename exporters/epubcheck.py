@@ -9,6 +9,7 @@ problems: a published EPUB must have neither.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -62,6 +63,11 @@ def _start() -> str | None:
         jpype.startJVM(*JVM_OPTIONS, jvmpath=str(libjvm), classpath=[str(JAR)], interrupt=False)
     except (OSError, RuntimeError) as exc:
         return f"epubcheck could not start the Java runtime at {libjvm}: {exc}"
+    # JPype hooks Python's collector to size up the process (glibc mallinfo) and call Java's
+    # System.gc after every collection, for Python objects held by Java (proxies), which we do
+    # not make; with many threads' arenas that hook made each collection take milliseconds,
+    # most of a large build. Upstream: jpype-project/jpype native/common/jp_gc.cpp.
+    gc.callbacks[:] = [hook for hook in gc.callbacks if getattr(hook, "__module__", None) != "_jpype"]
     # The starting thread is the JVM's one non-daemon thread; if it is a worker thread that
     # ends, the JVM's shutdown at exit waits for it forever. Detached, it is re-attached on
     # its next call as a daemon thread, like every other thread that calls Java.
