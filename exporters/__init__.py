@@ -1,5 +1,6 @@
 """Exporters: one module (or package) per output format, each a plain function of the model.
 
-A format module defines ``EXPORTER = Exporter(...)`` and is listed in
-``exporters.registry.BUILTINS``. Nothing here imports prefect.
+A format is described in ``exporters.registry.BUILTINS`` (label, media type, file name,
+version) and its module defines ``export``, ``read_back`` and, optionally, ``check``.
+Nothing here imports prefect.
 """

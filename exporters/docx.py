@@ -42,7 +42,7 @@ from exporters.docx_body import (
 )
 from exporters.docx_styles import W_NS, StyleIds, prepare_styles
 from exporters.packaging import atomic_path, repack_zip
-from exporters.registry import Exporter, ReadBack
+from exporters.registry import ReadBack, describe
 
 PAGE_SIZES: dict[str, tuple[Length, Length]] = {
     "A4": (Twips(11906), Twips(16838)),
@@ -97,7 +97,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     _set_properties(document, publication)
     _settle_package(document)
 
-    path = dest_dir / EXPORTER.filename(publication)
+    path = dest_dir / describe("docx").filename(publication)
     with atomic_path(path) as tmp:
         raw = tmp.with_name(tmp.name + ".raw")
         try:
@@ -278,15 +278,3 @@ def check(path: Path) -> list[str]:
         if rid not in rels or not rels[rid].is_external:
             problems.append(f"hyperlink {rid} has no external target")
     return problems
-
-
-EXPORTER = Exporter(
-    name="docx",
-    label="Word briefing pack",
-    media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    suffix="briefing-pack.docx",
-    version="1",
-    export=export,
-    read_back=read_back,
-    check=check,
-)

@@ -40,7 +40,7 @@ from briefkit.model import (
 )
 from exporters import epubcheck
 from exporters.packaging import atomic_path, repack_zip
-from exporters.registry import Exporter, ReadBack
+from exporters.registry import ReadBack, describe
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -346,7 +346,7 @@ class _Writer(epub.EpubWriter):
 
 
 def export(publication: Publication, dest_dir: Path) -> Path:
-    dest = dest_dir / EXPORTER.filename(publication)
+    dest = dest_dir / describe("epub").filename(publication)
     book = _book(publication)
     modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
     # No page list (there are no page breaks); ebooklib's own deflate is redone by repack_zip.
@@ -396,13 +396,4 @@ def read_back(path: Path) -> ReadBack:
     return passages
 
 
-EXPORTER = Exporter(
-    name="epub",
-    label="EPUB reader",
-    media_type="application/epub+zip",
-    suffix="reader.epub",
-    version="2",
-    export=export,
-    read_back=read_back,
-    check=epubcheck.check,
-)
+check = epubcheck.check  # the EPUB's own validator, for the registry

@@ -1,8 +1,10 @@
 """The format registry: one explicit list of the built-in formats, each loaded when first asked for.
 
 As tablib's ``register_builtins`` does, the formats are named here, in order, rather than
-discovered; a format's module is imported only when that format is used, so a build of the
-Word pack alone never imports reportlab or starts Java.
+discovered, with what the pipeline needs to know of them (label, media type, file name,
+version); a format's module is imported only when that format is exported or read, so a
+build of the Word pack alone never imports reportlab or starts Java, and an up-to-date check
+imports no exporter.
 """
 
 from __future__ import annotations
@@ -19,27 +21,49 @@ ReadBack = list[tuple[str, str]]  # (title, body text) per passage, in document 
 
 
 @dataclass(frozen=True)
-class Exporter:
-    """What the pipeline needs to know about one format."""
+class Format:
+    """What is known of a format without importing its exporter."""
 
     name: str  # format name used on the command line, e.g. "docx"
     label: str  # what readers call it, e.g. "Word briefing pack"
     media_type: str  # e.g. "application/pdf"
     suffix: str  # file name after "<publication-id>-", e.g. "briefing-pack.docx"
     version: str  # bump when output bytes change for the same input; part of the up-to-date check
-    export: Callable[[Publication, Path], Path]  # writes dest_dir/<filename>, returns its path
-    read_back: Callable[[Path], ReadBack]  # the passages as a reader's program sees them
-    check: Callable[[Path], list[str]] | None = None  # the format's own validator; returns problems
+    module: str  # defines export(publication, dest_dir), read_back(path) and, optionally, check(path)
 
     def filename(self, publication: Publication) -> str:
         return f"{publication.id}-{self.suffix}"
 
 
-# format name -> the module that defines its EXPORTER, in the order formats are listed
-BUILTINS: dict[str, str] = {
-    "docx": "exporters.docx",
-    "epub": "exporters.epub",
-    "pdf": "exporters.pdf",
+@dataclass(frozen=True)
+class Exporter:
+    """A format and its functions."""
+
+    format: Format
+    export: Callable[[Publication, Path], Path]  # writes dest_dir/<filename>, returns its path
+    read_back: Callable[[Path], ReadBack]  # the passages as a reader's program sees them
+    check: Callable[[Path], list[str]] | None  # the format's own validator; returns problems
+
+    @property
+    def name(self) -> str:
+        return self.format.name
+
+
+# The built-in formats, in the order an edition lists its files.
+BUILTINS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format(
+            "docx",
+            "Word briefing pack",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "briefing-pack.docx",
+            "1",
+            "exporters.docx",
+        ),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "2", "exporters.epub"),
+        Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "3", "exporters.pdf"),
+    )
 }
 
 
@@ -48,14 +72,24 @@ def names() -> list[str]:
     return list(BUILTINS)
 
 
+def describe(name: str) -> Format:
+    """Format ``name``'s description, without importing its exporter."""
+    if name not in BUILTINS:
+        raise KeyError(f"unknown format '{name}'; known formats: {', '.join(BUILTINS)}")
+    return BUILTINS[name]
+
+
+def versions(formats: list[str]) -> dict[str, str]:
+    """Each format's exporter version, without importing the exporters."""
+    return {name: describe(name).version for name in formats}
+
+
 @functools.cache
 def get(name: str) -> Exporter:
     """The exporter of format ``name``, its module imported on first use."""
-    if name not in BUILTINS:
-        raise KeyError(f"unknown format '{name}'; known formats: {', '.join(BUILTINS)}")
-    exporter = importlib.import_module(BUILTINS[name]).EXPORTER
-    assert isinstance(exporter, Exporter) and exporter.name == name, BUILTINS[name]
-    return exporter
+    described = describe(name)
+    module = importlib.import_module(described.module)
+    return Exporter(described, module.export, module.read_back, getattr(module, "check", None))
 
 
 def registry() -> dict[str, Exporter]:

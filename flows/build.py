@@ -165,13 +165,9 @@ def validate(directory: Path, strict: bool) -> tuple[Publication, list[Diagnosti
     return publication, diagnostics
 
 
-def versions(formats: list[str]) -> dict[str, str]:
-    return {fmt: registry.get(fmt).version for fmt in formats}
-
-
 @task(name="check-up-to-date", task_run_name="check-up-to-date-{publication.id}", cache_policy=NO_CACHE)
 def check_up_to_date(publication: Publication, formats: list[str], output: Path) -> publishing.Edition | None:
-    return publishing.up_to_date(output, publication, versions(formats), briefkit_version())
+    return publishing.up_to_date(output, publication, registry.versions(formats), briefkit_version())
 
 
 @task(name="carry-over", task_run_name="carry-over-{file.format}-{publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -185,13 +181,13 @@ def carry_over(publication_id: str, edition_id: str, file: ManifestFile, staging
 @task(name="export", task_run_name="export-{fmt}-{publication.value.id}", cache_policy=NO_CACHE)
 def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exported:
     start = time.perf_counter()
-    exporter = registry.get(fmt)
-    path = exporter.export(publication.value, staging)
+    path = registry.get(fmt).export(publication.value, staging)
     if fmt in os.environ.get(FAULT_ENV, "").split(","):
         raise InjectedFault(f"fault injected into the {fmt} export by {FAULT_ENV}")
     if fmt in os.environ.get(CORRUPT_ENV, "").split(","):
         os.truncate(path, path.stat().st_size // 2)
-    file = ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path), exporter.label, exporter.media_type)
+    described = registry.describe(fmt)
+    file = ManifestFile(path.name, fmt, path.stat().st_size, sha256_file(path), described.label, described.media_type)
     return Exported(file, path, time.perf_counter() - start)
 
 
@@ -370,7 +366,7 @@ def _plan(job: _Job, requested: list[str], listed: list[str], output: Path) -> N
     """Which listed formats to export and which to carry over from the day's current edition, and why."""
     publication = job.publication
     base = publishing.current_edition(output, publication.id, publication.edition)
-    reuse = publishing.reusable(output, publication, versions(listed), briefkit_version())
+    reuse = publishing.reusable(output, publication, registry.versions(listed), briefkit_version())
     job.carry = {f: reuse[f] for f in listed if f not in requested and f in reuse}
     job.export = [f for f in listed if f not in job.carry]
     job.base = base.manifest.edition_id if base else ""
@@ -465,7 +461,7 @@ def _manifest(publication: Publication, exported: dict[str, Exported], timings: 
         edition=publication.edition,
         content_hash=publication.content_hash,
         briefkit_version=briefkit_version(),
-        exporter_versions={fmt: registry.get(fmt).version for fmt in exported},
+        exporter_versions=registry.versions(list(exported)),
         files=tuple(e.file for e in exported.values()),
         passages=tuple(PassageSummary(p.id, p.title, p.summary) for p in publication.passages),
         timings=timings,

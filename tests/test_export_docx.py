@@ -76,10 +76,6 @@ def test_front_matter_is_not_taken_for_passages(rich_docx: tuple[Publication, Pa
     assert paragraphs_with_style(document, "Heading 1")[0] == "Executive summary"
 
 
-def test_registered() -> None:
-    assert get("docx") is docx_exporter.EXPORTER
-
-
 # ---- structure --------------------------------------------------------------------------
 
 
@@ -222,7 +218,7 @@ def test_any_valid_publication_exports_and_verifies(
     publication: Publication, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     path = docx_exporter.export(publication, tmp_path_factory.mktemp("any"))
-    verify(publication, docx_exporter.EXPORTER, path)
+    verify(publication, get("docx"), path)
 
 
 def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -> None:
@@ -232,7 +228,7 @@ def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -
         seed, title=markup, subtitle=markup, organisation=markup, classification=markup, passages=(passage,)
     )
     path = docx_exporter.export(publication, tmp_path)
-    verify(publication, docx_exporter.EXPORTER, path)
+    verify(publication, get("docx"), path)
     document = docx.Document(str(path))
     assert [p.text for p in document.paragraphs[:4]] == [markup] * 4
     assert document.core_properties.title == markup
@@ -246,7 +242,7 @@ def test_empty_optional_fields_and_no_summaries(seed: Publication, tmp_path: Pat
         seed, subtitle="", organisation="", authors=(), classification="", description="", passages=passages
     )
     path = docx_exporter.export(publication, tmp_path)
-    verify(publication, docx_exporter.EXPORTER, path)
+    verify(publication, get("docx"), path)
     document = docx.Document(str(path))
     assert "Executive summary" not in [p.text for p in document.paragraphs]
     assert [p.style.name for p in document.paragraphs[:2]] == ["Title", "Date"]
@@ -290,7 +286,7 @@ def test_logo_on_cover(seed: Publication, tmp_path: Path) -> None:
     logo = tmp_path / "logo.png"
     PILImage.new("RGB", (400, 100), (200, 30, 30)).save(logo)
     path = docx_exporter.export(with_theme(seed, logo=logo), tmp_path / "out")
-    verify(seed, docx_exporter.EXPORTER, path)
+    verify(seed, get("docx"), path)
     document = docx.Document(str(path))
     (shape,) = document.inline_shapes
     assert shape.width <= docx_exporter.LOGO_BOX[0] and shape.height <= docx_exporter.LOGO_BOX[1]
@@ -309,7 +305,7 @@ def test_reference_docx_styles_win(seed: Publication, tmp_path: Path) -> None:
 
     publication = rich(with_theme(seed, reference_docx=reference_path))
     path = docx_exporter.export(publication, tmp_path / "out")
-    verify(publication, docx_exporter.EXPORTER, path)
+    verify(publication, get("docx"), path)
     document = docx.Document(str(path))
     assert style_color(document, "Heading 1") == RGBColor.from_string("00AA00")
     assert document.styles["Normal"].font.name == "DejaVu Serif"
@@ -326,5 +322,5 @@ def test_reference_docx_without_numbering_part(seed: Publication, tmp_path: Path
     reference.save(str(reference_path))
     publication = rich(with_theme(seed, reference_docx=reference_path))
     path = docx_exporter.export(publication, tmp_path / "out")
-    verify(publication, docx_exporter.EXPORTER, path)
+    verify(publication, get("docx"), path)
     assert docx.Document(str(path)).part.numbering_part.element.xpath("w:num")

@@ -31,7 +31,6 @@ from briefkit.model import (
 from exporters import epubcheck, registry
 from exporters.epub import (
     DOCUMENT_TEXT_BYTES,
-    EXPORTER,
     OPS,
     XHTML,
     book_identifier,
@@ -42,6 +41,7 @@ from exporters.packaging import FIXED_ZIP_DATE
 from exporters.verify import compare, verify
 from tests.strategies import GENERATION_CHECKS, publications
 
+EXPORTER = registry.get("epub")
 NS = {"h": XHTML, "epub": OPS, "opf": "http://www.idpf.org/2007/opf",
       "dc": "http://purl.org/dc/elements/1.1/", "ncx": "http://www.daisy.org/z3986/2005/ncx/"}  # fmt: skip
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -405,8 +405,3 @@ def test_epubcheck_started_by_a_thread_that_ends_then_the_process_exits(seed_epu
         [sys.executable, "-c", code, str(seed_epub)], capture_output=True, text=True, timeout=120, check=True
     )
     assert run.stdout.split() == ["[]", "[]"]
-
-
-def test_registered() -> None:
-    assert registry.get("epub") is EXPORTER
-    assert EXPORTER.check is epubcheck.check

@@ -241,13 +241,6 @@ def test_key_points_list_every_summary_in_order(seed: Publication, tmp_path: Pat
     assert -1 not in found and found == sorted(found)
 
 
-def test_registered(seed: Publication) -> None:
-    from exporters.registry import get
-
-    assert get("pdf") is pdf.EXPORTER
-    assert pdf.EXPORTER.filename(seed) == f"{seed.id}-handout.pdf"
-
-
 def _sized_texts(page: PageObject) -> list[tuple[float, float, str]]:
     """(font size, baseline, text) of each text pypdf finds on ``page``, in drawing order."""
     found: list[tuple[float, float, str]] = []

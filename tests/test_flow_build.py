@@ -135,7 +135,7 @@ def test_build_publishes_every_format_then_is_up_to_date(seed_copy: Path, tmp_pa
     assert [o.status for o in outcomes] == ["published"]
     manifest = assert_consistent(output, seed_copy.name)
     assert {f.format for f in manifest.files} == set(registry.names())
-    assert manifest.exporter_versions == {name: registry.get(name).version for name in registry.names()}
+    assert manifest.exporter_versions == registry.versions(registry.names())
     assert manifest.edition.isoformat() == "2025-03-01" and (output / seed_copy.name / "2025-03-01").is_dir()
     assert {f"export.{fmt}" for fmt in registry.names()} <= set(manifest.timings)
     report = artifact_text(state)

@@ -30,7 +30,9 @@ from exporters.pdf.furniture import (
 )
 from exporters.pdf.readback import check, read_back
 from exporters.pdf.styles import Styles
-from exporters.registry import Exporter
+from exporters.registry import describe
+
+__all__ = ["check", "export", "read_back"]  # the registry's interface; check and read_back live in readback
 
 PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 
@@ -47,7 +49,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     story = [*title_block(publication, styles, width), *key_points(publication, styles, width)]
     for index, passage in enumerate(publication.passages):
         story += passage_flowables(index, passage, styles)
-    dest = dest_dir / EXPORTER.filename(publication)
+    dest = dest_dir / describe("pdf").filename(publication)
     with fixes.applied(), atomic_path(dest) as tmp:
         doc = BaseDocTemplate(
             str(tmp), pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
@@ -67,15 +69,3 @@ def _all_text(publication: Publication) -> set[str]:
     for passage in publication.passages:
         parts += [passage.title, passage.summary, *block_texts(passage.blocks)]
     return set("".join(parts))
-
-
-EXPORTER = Exporter(
-    name="pdf",
-    label="PDF handout",
-    media_type="application/pdf",
-    suffix="handout.pdf",
-    version="3",
-    export=export,
-    read_back=read_back,
-    check=check,
-)
