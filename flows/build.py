@@ -44,6 +44,7 @@ from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
+from flows.outcomes import Outcome
 
 T = TypeVar("T")
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
@@ -72,23 +73,6 @@ class BuildFailed(RuntimeError):
     def __init__(self, outcomes: list[Outcome]) -> None:
         self.outcomes = outcomes
         super().__init__("; ".join(f"{o.publication_id}: {o.reason}" for o in outcomes if not o.ok))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one build did for one publication."""
-
-    publication_id: str
-    status: str  # "published", "draft" (a new edition kept from readers), "up to date", "invalid" or "failed"
-    reason: str = ""
-    diagnostics: tuple[Diagnostic, ...] = ()
-    manifest: Manifest | None = None
-    directory: Path | None = None
-    notes: tuple[str, ...] = ()  # e.g. formats rebuilt or carried over beyond those asked for
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("published", "draft", "up to date")
 
 
 @dataclass(frozen=True)

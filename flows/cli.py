@@ -31,6 +31,7 @@ from briefkit.loader import PUBLICATION_FILE, SLUG, load_publication, locate_pub
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from briefkit.settings import get_settings
 from exporters import registry
+from flows.outcomes import Outcome, already_built, print_outcomes
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -209,7 +210,21 @@ def build(
     chosen = [f.strip() for spec in formats or [] for f in spec.split(",") if f.strip()] or None
     if unknown := [f for f in chosen or [] if f not in registry.names()]:
         raise fail_usage(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry.names())}")
-    from flows.console import print_outcomes, run_build  # imports prefect: only when building
+    # Nothing to do is found without Prefect (a flow run would say the same, seconds later).
+    done = {d: None if force else already_built(d, chosen, strict, output) for d in dirs}
+    outcomes = [o for o in done.values() if o is not None]
+    if to_build := [d for d, o in done.items() if o is None]:
+        outcomes += _run_builds(to_build, chosen, strict, force, output, dask)
+        order = [d.name for d in dirs]  # a publication's id is its directory's name
+        outcomes.sort(key=lambda o: order.index(o.publication_id) if o.publication_id in order else len(order))
+    print_outcomes(outcomes, console)
+    raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+def _run_builds(
+    dirs: list[Path], chosen: list[str] | None, strict: bool, force: bool, output: Path, dask: str
+) -> list[Outcome]:
+    from flows.console import run_build  # imports prefect: only when building
 
     if address := dask or get_settings().dask_address:
         from flows.build import dask_problem
@@ -223,8 +238,7 @@ def build(
         outcomes = run_build(dirs, chosen, strict, force, output, address, console)
     if outcomes is None:
         raise typer.Exit(1)
-    print_outcomes(outcomes, console)
-    raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
+    return outcomes
 
 
 def schedule_options(cron: str, timezone: str) -> None:

@@ -1,4 +1,4 @@
-"""Running the flows from the command line: quiet Prefect, live progress, a result table."""
+"""Running the build flows from the command line: quiet Prefect, live progress."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ import flows.quiet  # noqa: F401 - before prefect is imported
 # isort: split
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from briefkit import report
-from flows.build import BuildFailed, Outcome, add_listener, build, build_all, remove_listener, task_runner
-
-_STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
+from flows.build import BuildFailed, add_listener, build, build_all, remove_listener, task_runner
+from flows.outcomes import Outcome
 
 
 def run_build(
@@ -57,32 +54,3 @@ def run_build(
         Text(f"the build run ended {state.name}: {state.message or result}", style="bold red"), soft_wrap=True
     )
     return None
-
-
-def print_outcomes(outcomes: list[Outcome], console: Console) -> None:
-    """Diagnostics of what was invalid, then one table of every publication and file."""
-    for outcome in outcomes:
-        if outcome.diagnostics:
-            report.print_text(list(outcome.diagnostics), console)
-    table = Table(title="briefkit build", title_justify="left")
-    for column in ("publication", "status", "edition", "file", "bytes", "sha256"):
-        table.add_column(column, justify="right" if column == "bytes" else "left", overflow="fold")
-    for o in outcomes:
-        status = Text(o.status, style=_STATUS_STYLE.get(o.status, ""))
-        if o.manifest is None:
-            table.add_row(o.publication_id, status, "", Text(o.reason), "", "")
-            continue
-        for n, f in enumerate(o.manifest.files):
-            first = n == 0
-            table.add_row(
-                o.publication_id if first else "",
-                status if first else "",
-                o.manifest.edition_id if first else "",
-                f.name,
-                f"{f.bytes:,}",
-                f.sha256[:12],
-            )
-    console.print(table)
-    for o in outcomes:
-        if o.directory is not None:
-            console.print(Text(f"{o.publication_id}: {o.directory}", style="dim"), soft_wrap=True)

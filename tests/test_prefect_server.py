@@ -254,8 +254,12 @@ def test_build_command_publishes_then_reports_up_to_date(server: Server, tmp_pat
     assert "published" in first.stdout and "command-brief-briefing-pack.docx" in first.stdout
     assert "Traceback" not in first.stderr
     assert_published(work / "output", "command-brief")
-    again = briefkit(work, server.env(), "build", "command-brief", "--formats", "pdf,docx")
+    # Nothing to do is found without a flow run: no Prefect server is needed to say so.
+    down = server.env() | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+    again = briefkit(work, down, "build", "command-brief", "--formats", "pdf,docx")
     assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
+    forced = briefkit(work, down, "build", "command-brief", "--force")
+    assert forced.returncode == 2 and "no Prefect server answers" in forced.stderr
 
 
 def test_build_command_shows_diagnostics_of_an_invalid_publication(server: Server, tmp_path: Path) -> None:
@@ -311,9 +315,9 @@ def test_without_a_configured_server_the_first_command_starts_a_local_one_that_l
         assert_published(work / "output", "fresh-brief")
         status = briefkit(work, env, "server", "status")
         assert status.returncode == 0 and "local Prefect server: UI http://127.0.0.1:" in status.stdout
-        again = briefkit(work, env, "build", "--formats", "docx")
-        assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
-        assert "started" not in again.stderr  # the same server, reused
+        again = briefkit(work, env, "build", "--formats", "docx", "--force")
+        assert again.returncode == 0 and "exported docx" in again.stdout, again.stdout + again.stderr
+        assert "started" not in again.stderr and "Error" not in again.stderr  # the same server, reused
     finally:
         stopped = briefkit(work, env, "server", "stop")
     assert stopped.returncode == 0 and "stopped the local Prefect server" in stopped.stdout
