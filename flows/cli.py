@@ -568,7 +568,7 @@ def server_stop() -> None:
 @server_app.command("status")
 def server_status() -> None:
     """Where runs report: PREFECT_API_URL's server, or the local one. Exit 1 when none answers."""
-    from flows.local import api_problem, configured_api, running
+    from flows.local import api_problem, checker_pid, configured_api, running
 
     if api := configured_api():
         problem = api_problem(api)
@@ -576,6 +576,9 @@ def server_status() -> None:
         raise typer.Exit(1 if problem else 0)
     server = running()
     console.print(f"local Prefect server: UI {server.ui_url}" if server else "no local Prefect server runs", **_PLAIN)
+    if server is not None:
+        pid = checker_pid(server)
+        console.print(f"format checks: {f'a warm worker, pid {pid}' if pid else 'in each run'}", **_PLAIN)
     raise typer.Exit(0 if server else 1)
 
 

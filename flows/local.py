@@ -4,13 +4,16 @@ Prefect's temporary server costs every command seconds to start, and cannot run 
 So, with no PREFECT_API_URL, the first command that needs Prefect starts ``prefect server
 start`` on 127.0.0.1 in the background, notes where it listens in PREFECT_HOME, and says
 how to stop it; later commands report to it. ``briefkit server start|stop|status`` do the
-same on request. This module imports Prefect only to report to a server, never to start one.
+same on request. Beside the server it starts the task worker that keeps format checks warm
+(flows.checks). This module imports Prefect only to report to a server, never to start one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import json
 import os
 import signal
@@ -19,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -39,6 +42,8 @@ class LocalServer:
 
     port: int
     pid: int  # of the server process, which leads its own process group
+    checker_pid: int = 0  # of the format-check worker (flows.checks), which leads its own group too
+    checker_code: str = ""  # code_fingerprint() of what that worker runs
 
     @property
     def api_url(self) -> str:
@@ -72,13 +77,17 @@ def api_problem(api_url: str) -> str | None:
     return None
 
 
-def running() -> LocalServer | None:
-    """The local server briefkit started, if it still answers."""
+def _recorded() -> LocalServer | None:
     try:
-        server = LocalServer(**json.loads(_state_file().read_text(encoding="utf-8")))
+        return LocalServer(**json.loads(_state_file().read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
-    return server if _alive(server.pid) and api_problem(server.api_url) is None else None
+
+
+def running() -> LocalServer | None:
+    """The local server briefkit started, if it still answers."""
+    server = _recorded()
+    return server if server is not None and _alive(server.pid) and api_problem(server.api_url) is None else None
 
 
 def _alive(pid: int) -> bool:
@@ -105,29 +114,81 @@ def _locked() -> Iterator[None]:
 
 def start(port: int = 0, env: dict[str, str] | None = None) -> tuple[LocalServer, bool]:
     """The running local server, or a new one on ``port`` (default 4200, else a free one);
-    True when this call started it. Raises ServerError when it does not come up."""
+    True when this call started it. Raises ServerError when it does not come up. Either way
+    its format-check worker runs afterwards."""
+    environment = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"} | (env or {})
+    environment.pop("PREFECT_API_URL", None)
     with _locked():
-        if (server := running()) is not None:
-            return server, False
-        port = port or (DEFAULT_PORT if _free(DEFAULT_PORT) else _free_port())
-        environment = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"} | (env or {})
-        environment.pop("PREFECT_API_URL", None)
-        with log_file().open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives the command, and Ctrl-C in its terminal
+        server, started = running(), False
+        if server is None:
+            server, started = (
+                _start_server(port or (DEFAULT_PORT if _free(DEFAULT_PORT) else _free_port()), environment),
+                True,
             )
-        server = LocalServer(port, process.pid)
-        if not _wait(lambda: process.poll() is None and api_problem(server.api_url) is None, START_SECONDS):
-            _kill_group(process.pid)
-            tail = log_file().read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise ServerError(f"the local Prefect server did not start on port {port}: {tail[0]} (log: {log_file()})")
-        _state_file().write_text(json.dumps(asdict(server)), encoding="utf-8")
-        return server, True
+        if not _checker_current(server):
+            if _checker_alive(server):  # running code that has changed since
+                _kill_group(server.checker_pid)
+            # a served task has no flow run to send its logs to
+            settings = {"PREFECT_API_URL": server.api_url, "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
+            checker = _background([sys.executable, "-m", "flows.checks"], environment | settings)
+            server = replace(server, checker_pid=checker.pid, checker_code=code_fingerprint())
+            _state_file().write_text(json.dumps(asdict(server)), encoding="utf-8")
+        return server, started
+
+
+def _start_server(port: int, environment: dict[str, str]) -> LocalServer:
+    process = _background(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], environment
+    )
+    server = LocalServer(port, process.pid)
+    if not _wait(lambda: process.poll() is None and api_problem(server.api_url) is None, START_SECONDS):
+        _kill_group(process.pid)
+        tail = log_file().read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise ServerError(f"the local Prefect server did not start on port {port}: {tail[0]} (log: {log_file()})")
+    return server
+
+
+def _background(command: list[str], environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a session of its own, logging to log_file()."""
+    with log_file().open("ab") as log:
+        return subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the command, and Ctrl-C in its terminal
+        )
+
+
+def checker_pid(server: LocalServer) -> int | None:
+    """The pid of ``server``'s format-check worker when it runs this code, else None."""
+    return server.checker_pid if _checker_current(server) else None
+
+
+def checker_serves(api_url: str) -> bool:
+    """Whether the local format-check worker runs and serves ``api_url``."""
+    server = _recorded()
+    return server is not None and server.api_url == api_url and _checker_current(server)
+
+
+def _checker_alive(server: LocalServer) -> bool:
+    return server.checker_pid > 0 and _alive(server.checker_pid)
+
+
+def _checker_current(server: LocalServer) -> bool:
+    return _checker_alive(server) and server.checker_code == code_fingerprint()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of briefkit's own source: a worker started before the code changed (an upgrade,
+    an edit in a checkout) must not check this code's files."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(p for package in ("briefkit", "exporters", "flows") for p in (root / package).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def stop() -> LocalServer | None:
@@ -136,7 +197,9 @@ def stop() -> LocalServer | None:
         server = running()
         _state_file().unlink(missing_ok=True)
         if server is not None:
-            _kill_group(server.pid)
+            for pid in (server.checker_pid, server.pid):
+                if pid > 0:
+                    _kill_group(pid)
         return server
 
 

@@ -315,6 +315,16 @@ def test_without_a_configured_server_the_first_command_starts_a_local_one_that_l
         assert_published(work / "output", "fresh-brief")
         status = briefkit(work, env, "server", "status")
         assert status.returncode == 0 and "local Prefect server: UI http://127.0.0.1:" in status.stdout
+        # the format check ran in the warm worker that the server's start started beside it
+        local = Server(re.search(r"UI (http://\S+)/", status.stdout).group(1) + "/api", tmp_path / "home")  # type: ignore[union-attr]
+        checks = local.api("/task_runs/filter", {"task_runs": {"name": {"any_": ["format-check-docx-fresh-brief"]}}})
+        assert [run["state_type"] for run in checks] == ["COMPLETED"]  # type: ignore[index,union-attr]
+        worker = int(re.search(r"a warm worker, pid (\d+)", status.stdout).group(1))  # type: ignore[union-attr]
+        os.killpg(worker, signal.SIGKILL)  # a worker that died is started again by the next command
+        alone = briefkit(work, env, "build", "--formats", "docx", "--force")
+        assert alone.returncode == 0 and "checked docx" in alone.stdout, alone.stdout + alone.stderr
+        assert f"a warm worker, pid {worker}" not in (restarted := briefkit(work, env, "server", "status").stdout)
+        assert "format checks: a warm worker" in restarted
         again = briefkit(work, env, "build", "--formats", "docx", "--force")
         assert again.returncode == 0 and "exported docx" in again.stdout, again.stdout + again.stderr
         assert "started" not in again.stderr and "Error" not in again.stderr  # the same server, reused

@@ -1,0 +1,46 @@
+"""Each format's own check (EPUBCheck for the EPUB), run where Java is already warm when it can be.
+
+EPUBCheck runs in a Java VM whose start costs a one-off command seconds. So the local
+Prefect server's start (flows.local) also starts a Prefect task worker,
+``python -m flows.checks``, that serves ``format_check`` and keeps its VM warm for every
+later run; a build run hands its checks to that worker when it serves the run's API, and
+checks in its own process otherwise (a server of the team's own, or a worker that stopped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_API_URL
+from prefect.task_worker import serve
+
+from exporters import registry
+from flows import local
+
+# A check takes seconds; a worker that has not answered by then has stopped or hangs.
+WORKER_SECONDS = 300.0
+
+
+@task(
+    name="format-check", task_run_name="format-check-{fmt}-{publication_id}", persist_result=True, cache_policy=NO_CACHE
+)
+def format_check(fmt: str, path: str, publication_id: str) -> list[str]:
+    """Format ``fmt``'s own validator on ``path``: its problems, none when valid."""
+    validator = registry.get(fmt).check
+    return validator(Path(path)) if validator is not None else []
+
+
+def problems(fmt: str, path: Path, publication_id: str) -> list[str]:
+    """The check's problems, from the local worker when it serves this run's API, else from here."""
+    if local.checker_serves(str(PREFECT_API_URL.value() or "")):
+        try:
+            return format_check.delay(fmt, str(path), publication_id).result(timeout=WORKER_SECONDS)
+        except TimeoutError:
+            pass  # the worker stopped: check here
+    return format_check.fn(fmt, str(path), publication_id)
+
+
+if __name__ == "__main__":
+    serve(format_check)
