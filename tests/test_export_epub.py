@@ -78,7 +78,8 @@ def _export(publication: Publication, dest: Path) -> Path:
 
 
 def _with_body(publication: Publication, markdown: str) -> Publication:
-    blocks, diagnostics = parse_body(markdown, Path("rich.md"), 1)
+    body = parse_body(markdown, Path("rich.md"), 1)
+    blocks, diagnostics = body.blocks, body.diagnostics
     assert not diagnostics
     first = dataclasses.replace(publication.passages[0], blocks=blocks)
     return dataclasses.replace(publication, passages=(first, *publication.passages[1:]))

@@ -7,15 +7,29 @@ from pathlib import Path
 import pytest
 
 from briefkit.markdown import parse_body
-from briefkit.model import block_texts
+from briefkit.model import (
+    Code,
+    Emph,
+    Footnote,
+    NoteRef,
+    Paragraph,
+    Passage,
+    Strong,
+    Table,
+    Text,
+    block_texts,
+    figures,
+    numbered,
+    plain_text,
+)
 
 CONSTRUCTS = {
-    "a table": "| Option | Cost |\n|---|---:|\n| A | 10 |",
     "strikethrough": "Text ~~struck~~ here.",
-    "a footnote reference": "A claim.[^1]\n\n[^1]: The source.",
+    "an inline footnote": "A claim.^[The source.]",
+    "a footnote that is not one paragraph": "A claim.[^1]\n\n[^1]: The source.\n\n    More of it.",
+    "an image inside a paragraph": "Text ![alt](figure.png) text.",
     "a definition list": "Term\n: Its definition.",
     "raw HTML": "<div>block</div>",
-    "an image": "![alt](figure.png)",
     "a fenced code block": "```\ncode\n```",
     "an indented code block": "    code",
     "a thematic break": "Above.\n\n***\n\nBelow.",
@@ -28,7 +42,8 @@ CONSTRUCTS = {
 @pytest.mark.parametrize("name", CONSTRUCTS)
 def test_an_unsupported_construct_is_reported_on_its_line(name: str) -> None:
     body = "An opening paragraph.\n\n" + CONSTRUCTS[name] + "\n"
-    blocks, diagnostics = parse_body(body, Path("p.md"), 10)
+    parsed = parse_body(body, Path("p.md"), 10, figure_file=lambda src: (Path(src), 1, 1))
+    blocks, diagnostics = parsed.blocks, parsed.diagnostics
     assert [d.code for d in diagnostics][:1] == ["BK112"], diagnostics
     assert any(name in d.message for d in diagnostics), [d.message for d in diagnostics]
     assert diagnostics[0].line >= 12  # on the construct's lines, not the opening paragraph's
@@ -36,6 +51,65 @@ def test_an_unsupported_construct_is_reported_on_its_line(name: str) -> None:
     assert "|---" not in text and "~~" not in text and "[^" not in text
 
 
-def test_a_table_is_reported_once() -> None:
-    _, diagnostics = parse_body(CONSTRUCTS["a table"] + "\n", Path("p.md"), 1)
-    assert [(d.code, d.line) for d in diagnostics] == [("BK112", 1)]
+def test_a_table_reads_with_its_alignment_inline_markup_and_caption() -> None:
+    body = (
+        "Above.\n\n| Option | **Cost** | Note |\n|:---|---:|:-:|\n| A `x` | 10 | a \\| b |\n\nTable: Costs *per year*\n"
+    )
+    parsed = parse_body(body, Path("p.md"), 1)
+    assert not parsed.diagnostics
+    table = parsed.blocks[1]
+    assert isinstance(table, Table)
+    assert table.aligns == ("left", "right", "center")
+    assert table.header[1] == (Strong((Text("Cost"),)),)
+    assert table.rows == (((Text("A "), Code("x")), (Text("10"),), (Text("a | b"),)),)
+    assert table.caption == (Text("Costs "), Emph((Text("per year"),)))
+    assert block_texts(parsed.blocks) == ["Above.", "Costs per year", "Option", "Cost", "Note", "A x", "10", "a | b"]
+
+
+def test_footnotes_are_numbered_in_order_of_first_reference() -> None:
+    body = "One[^b] two[^a] again[^b].\n\n[^a]: Note A.\n[^b]: Note *B*.\n"
+    parsed = parse_body(body, Path("p.md"), 1)
+    assert not parsed.diagnostics
+    assert parsed.blocks == (
+        Paragraph((Text("One"), NoteRef(1), Text(" two"), NoteRef(2), Text(" again"), NoteRef(1), Text("."))),
+    )
+    assert parsed.notes == (
+        Footnote(1, (Text("Note "), Emph((Text("B"),)), Text("."))),
+        Footnote(2, (Text("Note A."),)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "line", "column"),
+    [
+        ("Claim[^x].\n", "BK128", 10, 6),
+        ("Claim.\n\n[^x]: Unused.\n", "BK129", 12, 1),
+        ("Claim[^x].\n\n[^x]: One.\n\n[^x]: Two.\n", "BK130", 14, 1),
+    ],
+)
+def test_footnote_mistakes_are_reported_with_file_and_line(body: str, code: str, line: int, column: int) -> None:
+    diagnostics = parse_body(body, Path("p.md"), 10).diagnostics
+    assert [(d.code, str(d.file), d.line, d.column) for d in diagnostics] == [(code, "p.md", line, column)]
+
+
+def test_footnotes_and_figures_are_numbered_through_the_publication() -> None:
+    def passage(n: int, body: str) -> Passage:
+        parsed = parse_body(body, Path(f"{n}.md"), 1, figure_file=lambda src: (Path(src), 4, 3))
+        assert not parsed.diagnostics
+        return Passage(f"p{n}", "T", "", (), parsed.blocks, Path(f"{n}.md"), 1, notes=parsed.notes)
+
+    first = passage(1, "A[^1] B[^2].\n\n![A chart](c.png)\n\n[^1]: One.\n[^2]: Two.\n")
+    second = passage(2, 'C[^z].\n\n![A map](m.png "The map")\n\n[^z]: Three.\n')
+    one, two = numbered((first, second))
+    assert [n.number for n in two.notes] == [3] and two.blocks[0] == Paragraph((Text("C"), NoteRef(3), Text(".")))
+    assert [f.number for f in figures(one.blocks) + figures(two.blocks)] == [1, 2]
+    assert plain_text(two).split("\n") == ["T", "C3.", "A map", "Figure 2: The map", "3 Three."]
+
+
+def test_an_image_needs_alt_text_unless_marked_decorative() -> None:
+    found = lambda src: (Path(src), 4, 3)  # noqa: E731
+    missing = parse_body("![](c.png)\n", Path("p.md"), 5, found).diagnostics
+    assert [(d.code, d.line) for d in missing] == [("BK131", 5)]
+    decorative = parse_body('![](c.png "decorative")\n', Path("p.md"), 5, found)
+    assert not decorative.diagnostics
+    assert block_texts(decorative.blocks) == ["Figure 1"]
