@@ -187,10 +187,13 @@ def inline_text(children: tuple[Inline, ...]) -> str:
     return "".join(parts)
 
 
+FIGURE_LABEL = "Figure"
+
+
 def figure_label(figure: Figure) -> str:
     """The caption line under a figure, e.g. "Figure 2: Monthly aid"."""
     caption = inline_text(figure.caption)
-    return f"Figure {figure.number}: {caption}" if caption else f"Figure {figure.number}"
+    return f"{FIGURE_LABEL} {figure.number}: {caption}" if caption else f"{FIGURE_LABEL} {figure.number}"
 
 
 def block_texts(blocks: tuple[Block, ...]) -> list[str]:

@@ -61,7 +61,7 @@ BUILTINS: dict[str, Format] = {
             "1",
             "exporters.docx",
         ),
-        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "2", "exporters.epub"),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "3", "exporters.epub"),
         Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "3", "exporters.pdf"),
     )
 }
