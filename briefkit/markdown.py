@@ -187,6 +187,14 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
 def _table(tokens: list[Token], i: int, ctx: _Ctx) -> tuple[Table, int]:
     """The table opening at ``i``, with the caption paragraph right after it; the next index."""
     end = _after(tokens, i)
+    caption: tuple[Inline, ...] = ()
+    # the caption first: it is read before the cells, so its footnotes are numbered first
+    if end + 2 < len(tokens) and tokens[end].type == "paragraph_open":
+        kids = tokens[end + 1].children or []
+        if kids and kids[0].type == "text" and kids[0].content.startswith(CAPTION_PREFIX):
+            kids[0].content = kids[0].content.removeprefix(CAPTION_PREFIX).lstrip()
+            caption = _inlines(tokens[end + 1], ctx)
+            end += 3
     rows: list[tuple[tuple[Inline, ...], ...]] = []
     aligns: list[str] = []
     for j in range(i, end):
@@ -197,13 +205,6 @@ def _table(tokens: list[Token], i: int, ctx: _Ctx) -> tuple[Table, int]:
             if len(rows) == 1:
                 style = str(tokens[j].attrGet("style") or "")
                 aligns.append(style.removeprefix("text-align:"))
-    caption: tuple[Inline, ...] = ()
-    if end + 2 < len(tokens) and tokens[end].type == "paragraph_open":
-        kids = _inlines(tokens[end + 1], ctx)
-        if kids and isinstance(kids[0], Text) and kids[0].text.startswith(CAPTION_PREFIX):
-            first = kids[0].text.removeprefix(CAPTION_PREFIX).lstrip()
-            caption = ((Text(first),) if first else ()) + kids[1:]
-            end += 3
     return Table(rows[0], tuple(rows[1:]), tuple(aligns), caption), end
 
 
