@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from briefkit.markdown import parse_body
 from briefkit.model import (
     Code,
     Emph,
     Footnote,
+    Inline,
     NoteRef,
     Paragraph,
     Passage,
@@ -19,9 +22,11 @@ from briefkit.model import (
     Text,
     block_texts,
     figures,
+    inline_text,
     numbered,
     plain_text,
 )
+from tests.strategies import tables
 
 CONSTRUCTS = {
     "strikethrough": "Text ~~struck~~ here.",
@@ -113,3 +118,41 @@ def test_an_image_needs_alt_text_unless_marked_decorative() -> None:
     decorative = parse_body('![](c.png "decorative")\n', Path("p.md"), 5, found)
     assert not decorative.diagnostics
     assert block_texts(decorative.blocks) == ["Figure 1"]
+
+
+_labels = st.sampled_from(["a", "b", "note-1", "x_2", "Ω"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(refs=st.lists(_labels, max_size=6), defined=st.lists(_labels, unique=True, max_size=5))
+def test_any_footnotes_are_numbered_or_reported(refs: list[str], defined: list[str]) -> None:
+    text = "Claims" + "".join(f" and[^{label}]" for label in refs) + ".\n\n"
+    body = text + "".join(f"[^{label}]: Note {label}.\n" for label in defined)
+    parsed = parse_body(body, Path("p.md"), 1)
+    first_use = list(dict.fromkeys(refs))
+    assert sorted(d.code for d in parsed.diagnostics) == sorted(
+        ["BK128"] * len(set(refs) - set(defined)) + ["BK129"] * len(set(defined) - set(refs))
+    )
+    numbers = [n.number for n in parsed.blocks[0].children if isinstance(n, NoteRef)]
+    assert numbers == [first_use.index(label) + 1 for label in refs]
+    assert [inline_text(n.children) for n in parsed.notes] == [
+        f"Note {label}." for label in first_use if label in defined
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=tables())
+def test_any_table_reads_back_from_its_markdown(table: Table) -> None:
+    def cell(kids: tuple[Inline, ...]) -> str:
+        return inline_text(kids).replace("\\", "\\\\").replace("|", "\\|")
+
+    def row(cells: tuple[tuple[Inline, ...], ...]) -> str:
+        return "| " + " | ".join(cell(c) for c in cells) + " |\n"
+
+    rule = {"": "---", "left": ":--", "center": ":-:", "right": "--:"}
+    source = row(table.header) + "|" + "|".join(rule[a] for a in table.aligns) + "|\n"
+    source += "".join(row(r) for r in table.rows)
+    parsed = parse_body(source, Path("p.md"), 1)
+    (read,) = parsed.blocks
+    assert isinstance(read, Table) and read.aligns == table.aligns
+    assert len(read.header) == len(table.header) and len(read.rows) == len(table.rows)
