@@ -689,7 +689,7 @@ def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
 
 def figure_file(root: Path, src: str) -> tuple[Path, int, int] | Diagnostic:
     """The image a passage shows as a figure: its resolved path and pixel size, or why not."""
-    if not src or urlsplit(src).scheme or os.path.isabs(src):
+    if not src or "\0" in src or urlsplit(src).scheme or os.path.isabs(src):
         return Diagnostic(
             "BK127", root, "is not a path inside the publication directory",
             "copy the image into the publication, e.g. figures/chart.png, and give that path",
