@@ -38,9 +38,9 @@ from briefkit.model import (
 )
 
 # CommonMark plus what editors type from habit (GitHub tables and strikethrough, footnotes,
-# definition lists), parsed so that it is recognised and reported, never printed as text.
+# definition lists): what the exporters lack is recognised and reported, never printed as text.
 # Footnote definitions stay where they are written, so each is reported on its own line.
-_MD = (
+PARSER = (
     MarkdownIt("commonmark")
     .enable(["table", "strikethrough"])
     .use(footnote_plugin, move_to_end=False, always_match_refs=True)
@@ -115,7 +115,7 @@ def parse_body(body: str, file: Path, first_line: int, figure_file: FigureFile |
     """Parse a passage body; ``first_line`` is where the body starts in ``file`` (1-based).
     Without ``figure_file`` (which reads the images), an image is reported as unsupported."""
     ctx = _Ctx(file, first_line, body.split("\n"), figure_file)
-    tokens = _MD.parse(body)
+    tokens = PARSER.parse(body)
     blocks, _ = _blocks(tokens, 0, ctx, closing=None)
     for label in ctx.refs:
         if label not in ctx.notes:
