@@ -16,6 +16,7 @@ from briefkit.loader import load_publication
 from briefkit.model import figures
 from flows.cli import app
 from tests.conftest import SEED
+from tests.samples import BRIEFING_BODY, chart_png
 
 GOOD_YAML = "title: Test publication\nlanguage: en\n"
 GOOD_PASSAGE = "---\ntitle: A passage\nsummary: One sentence.\n---\nSome text here.\n"
@@ -497,3 +498,20 @@ def test_figure_bytes_are_part_of_the_content_hash(tmp_path: Path) -> None:
     assert changed is not None and changed.content_hash != first.content_hash
     (figure,) = figures(changed.passages[0].blocks)
     assert (figure.path, figure.width, figure.height) == ((root / "figures/chart.png").resolve(), 8, 5)
+
+
+def test_the_briefing_sample_loads_clean_from_its_sources(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", GOOD_YAML, {"010-aid.md": passage(BRIEFING_BODY)})
+    chart_png(root / "figures" / "pledges.png")
+    publication, diagnostics = load_publication(root)
+    assert publication is not None and diagnostics == [], diagnostics  # no sentence or spacing warnings on the table
+    (aid,) = publication.passages
+    assert [type(b).__name__ for b in aid.blocks] == ["Paragraph", "Table", "Figure", "Paragraph"]
+    assert [n.number for n in aid.notes] == [1, 2]
+
+
+def test_table_cells_are_style_checked_one_by_one(tmp_path: Path) -> None:
+    table = "| Name | Note |\n|---|---|\n| A | the the end |\n| B  C | fine |\n"
+    root = write_publication(tmp_path / "pub", GOOD_YAML, {"010-t.md": passage(table)})
+    _, diagnostics = load_publication(root)
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("BK203", 7, 11), ("BK204", 8, 4)]
