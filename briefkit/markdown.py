@@ -140,7 +140,7 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
         tok = tokens[i]
         if tok.type == closing:
             return tuple(out), i + 1
-        if tok.type == "paragraph_open" and (image := _lone_image(tokens[i + 1])) is not None:
+        if tok.type == "paragraph_open" and not ctx.in_note and (image := _lone_image(tokens[i + 1])) is not None:
             if (figure := _figure(image, tokens[i + 1], ctx)) is not None:
                 out.append(figure)
             i += 3

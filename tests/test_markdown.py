@@ -156,3 +156,11 @@ def test_any_table_reads_back_from_its_markdown(table: Table) -> None:
     (read,) = parsed.blocks
     assert isinstance(read, Table) and read.aligns == table.aligns
     assert len(read.header) == len(table.header) and len(read.rows) == len(table.rows)
+
+
+def test_an_image_in_a_footnote_is_no_figure_and_takes_no_number() -> None:
+    found = lambda src: (Path(src), 4, 3)  # noqa: E731
+    parsed = parse_body("A claim.[^1]\n\n[^1]: ![alt](a.png)\n\n![A chart](c.png)\n", Path("p.md"), 1, found)
+    assert [(d.code, d.line) for d in parsed.diagnostics] == [("BK112", 3)]
+    assert "an image inside a paragraph" in parsed.diagnostics[0].message
+    assert [f.number for f in figures(parsed.blocks)] == [1]
