@@ -2,18 +2,20 @@
 
 The samples are keyed by markdown-it's rule names, so a rule that a new plugin or version
 brings fails ``test_every_parser_rule_has_samples`` until it is given a sample and a verdict.
+What is rendered is read back, table cells, footnotes, alt text and captions included.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from briefkit.markdown import PARSER, parse_body
-from briefkit.model import Publication
+from briefkit.model import Publication, Table, Text, figures
 from exporters import registry
-from exporters.verify import verify
+from exporters.verify import compare, verify
 from tests.samples import briefing
 
 RENDERED, REJECTED = True, False
@@ -78,3 +80,34 @@ def test_every_other_construct_is_rendered_and_read_back_by_every_format(
     publication = briefing(seed, tmp_path / "source", "\n\n".join(_samples(RENDERED)) + "\n")
     exporter = registry.get(name)
     verify(publication, exporter, exporter.export(publication, tmp_path))  # and the format's own check
+
+
+def _changed(publication: Publication, change: str) -> Publication:
+    """``publication`` with one piece of the briefing passage's table, notes or figure changed."""
+    aid = publication.passages[1]
+    table, figure = next(b for b in aid.blocks if isinstance(b, Table)), figures(aid.blocks)[0]
+    blocks, notes = list(aid.blocks), aid.notes
+    if change == "table cell":
+        blocks[blocks.index(table)] = dataclasses.replace(
+            table, rows=((table.rows[0][0], (Text("99.9"),), *table.rows[0][2:]), *table.rows[1:])
+        )
+    elif change == "table caption":
+        blocks[blocks.index(table)] = dataclasses.replace(table, caption=(Text("Another caption"),))
+    elif change == "footnote text":
+        notes = (dataclasses.replace(notes[0], children=(Text("Another source."),)), *notes[1:])
+    elif change == "alt text":
+        blocks[blocks.index(figure)] = dataclasses.replace(figure, alt="Another description")
+    elif change == "figure caption":
+        blocks[blocks.index(figure)] = dataclasses.replace(figure, caption=(Text("Another caption"),))
+    passage = dataclasses.replace(aid, blocks=tuple(blocks), notes=notes)
+    return dataclasses.replace(publication, passages=(publication.passages[0], passage, *publication.passages[2:]))
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_the_read_back_compares_cells_notes_alt_text_and_captions(name: str, seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source")
+    exporter = registry.get(name)
+    read = exporter.read_back(exporter.export(publication, tmp_path))
+    assert compare(publication, read) == []
+    for change in ("table cell", "table caption", "footnote text", "alt text", "figure caption"):
+        assert compare(_changed(publication, change), read), f"{name}: a changed {change} went unnoticed"
