@@ -515,3 +515,14 @@ def test_table_cells_are_style_checked_one_by_one(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub", GOOD_YAML, {"010-t.md": passage(table)})
     _, diagnostics = load_publication(root)
     assert [(d.code, d.line, d.column) for d in diagnostics] == [("BK203", 7, 11), ("BK204", 8, 4)]
+
+
+def test_the_content_hash_is_the_same_from_a_relative_or_an_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _figure_publication(tmp_path / "pub", "figures/chart.png", _png())
+    monkeypatch.chdir(tmp_path)
+    relative, _ = load_publication(Path("pub"))
+    absolute, _ = load_publication(root)
+    assert relative is not None and absolute is not None
+    assert relative.content_hash == absolute.content_hash
