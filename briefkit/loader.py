@@ -861,7 +861,7 @@ def content_hash(root: Path, files: list[Path], edition: dt.date) -> str:
     limit = max(get_settings().max_file_bytes, LOGO_MAX_BYTES, DOCX_MAX_BYTES)
     h = hashlib.sha256(b"briefkit-source-1\0" + edition.isoformat().encode() + b"\0")
     real_root = Path(os.path.realpath(root))
-    named = {}
+    named: dict[str, Path] = {}
     for f in files:
         real = Path(os.path.realpath(f))  # figures come resolved: name every file from the resolved root
         named[real.relative_to(real_root).as_posix() if real.is_relative_to(real_root) else f.name] = f

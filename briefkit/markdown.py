@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -234,7 +234,8 @@ def _lone_image(inline: Token) -> Token | None:
 
 
 def _figure(image: Token, inline: Token, ctx: _Ctx) -> Figure | None:
-    src, title = str(image.attrGet("src") or ""), str(image.attrGet("title") or "")
+    # markdown-it percent-encodes the path as a URL; the file is named as the editor wrote it
+    src, title = unquote(str(image.attrGet("src") or "")), str(image.attrGet("title") or "")
     # the alt text as plain text, as HTML has it
     alt = " ".join("".join(t.content for t in image.children or [] if t.type in ("text", "code_inline")).split())
     if ctx.figure_file is None:

@@ -164,3 +164,15 @@ def test_an_image_in_a_footnote_is_no_figure_and_takes_no_number() -> None:
     assert [(d.code, d.line) for d in parsed.diagnostics] == [("BK112", 3)]
     assert "an image inside a paragraph" in parsed.diagnostics[0].message
     assert [f.number for f in figures(parsed.blocks)] == [1]
+
+
+def test_a_figure_path_is_the_file_name_as_written() -> None:
+    asked: list[str] = []
+
+    def found(src: str) -> tuple[Path, int, int]:
+        asked.append(src)
+        return Path(src), 4, 3
+
+    body = "![Карта](figures/карта.png)\n\n![A chart](<figures/my chart.png>)\n"
+    assert not parse_body(body, Path("p.md"), 1, found).diagnostics
+    assert asked == ["figures/карта.png", "figures/my chart.png"]
