@@ -369,7 +369,8 @@ def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool, has
     if has_logo or has_figures:
         _meta(book, "schema:accessMode", "visual")
     _meta(book, "schema:accessModeSufficient", "textual")
-    for feature in ("structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"):
+    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+    for feature in features + (["alternativeText"] if has_figures else []):
         _meta(book, "schema:accessibilityFeature", feature)
     _meta(book, "schema:accessibilityHazard", "none")
     if has_figures:

@@ -428,5 +428,9 @@ def test_briefing_with_table_footnotes_and_figure(seed: Publication, tmp_path: P
     assert "".join(section.find("h:figure/h:figcaption", NS).itertext()) == "Figure 1: Pledges by donor, 2023-2024"
     with zipfile.ZipFile(path) as zf:
         assert zf.read("EPUB/figures/figure-1.png") == (tmp_path / "source/figures/pledges.png").read_bytes()
+    opf = _xml(path, "content.opf")
+    features = opf.xpath("//opf:meta[@property='schema:accessibilityFeature']/text()", namespaces=NS)
+    modes = opf.xpath("//opf:meta[@property='schema:accessMode']/text()", namespaces=NS)
+    assert "alternativeText" in features and modes == ["textual", "visual"]
     (tmp_path / "again").mkdir()
     assert EXPORTER.export(publication, tmp_path / "again").read_bytes() == path.read_bytes()
