@@ -35,6 +35,7 @@ from briefkit.model import (
     Strong,
     Table,
     Text,
+    inline_text,
 )
 
 # CommonMark plus what editors type from habit (GitHub tables and strikethrough, footnotes,
@@ -47,6 +48,11 @@ PARSER = (
     .use(deflist_plugin)
 )
 CAPTION_PREFIX = "Table:"  # a paragraph right after a table that starts so is its caption
+# A table row must fit on a PDF page under the header row repeated there: at most so many
+# columns, and so many characters a row, shared by its cells (measured with the widest
+# letters, a row of ten 80-character cells takes 280 points of a Letter page's 667).
+MAX_COLUMNS = 10
+ROW_CHARS = 800
 DECORATIVE = "decorative"  # the title that lets an image have empty alt text
 # A figure's source -> its resolved path and pixel size, or why it cannot be used
 FigureFile = Callable[[str], "tuple[Path, int, int] | Diagnostic"]
@@ -197,15 +203,34 @@ def _table(tokens: list[Token], i: int, ctx: _Ctx) -> tuple[Table, int]:
             end += 3
     rows: list[tuple[tuple[Inline, ...], ...]] = []
     aligns: list[str] = []
+    maps: list[list[int] | None] = []  # each row's line
     for j in range(i, end):
         if tokens[j].type == "tr_open":
             rows.append(())
+            maps.append(tokens[j].map)
         elif tokens[j].type in ("th_open", "td_open"):
             rows[-1] += (_inlines(tokens[j + 1], ctx),)
             if len(rows) == 1:
                 style = str(tokens[j].attrGet("style") or "")
                 aligns.append(style.removeprefix("text-align:"))
+    _check_size(rows, maps, ctx)
     return Table(rows[0], tuple(rows[1:]), tuple(aligns), caption), end
+
+
+def _check_size(rows: list[tuple[tuple[Inline, ...], ...]], maps: list[list[int] | None], ctx: _Ctx) -> None:
+    """Report a table whose rows would not fit on a page beside the header row repeated there."""
+    columns = len(rows[0])
+    if columns > MAX_COLUMNS:
+        hint = "split the table in two, or turn it round so that its columns become rows"
+        ctx.report("BK133", maps[0], "|", f"a table of {columns} columns, over the limit of {MAX_COLUMNS}", hint)
+        return
+    most = ROW_CHARS // columns
+    for row, where in zip(rows, maps, strict=True):
+        if (longest := max(len(inline_text(cell)) for cell in row)) > most:
+            ctx.report(
+                "BK133", where, "|", f"a table cell of {longest:,} characters, over the limit of {most:,} for {columns} columns",
+                "keep cells to figures and short phrases; put longer text in a paragraph or a footnote",
+            )  # fmt: skip
 
 
 def _note(tokens: list[Token], i: int, ctx: _Ctx) -> int:

@@ -21,7 +21,7 @@ from pypdf import PageObject, PdfReader, mult
 from reportlab.platypus import Paragraph as ReportlabParagraph
 
 from briefkit.fonts import FONT_DIRS
-from briefkit.markdown import parse_body
+from briefkit.markdown import ROW_CHARS, parse_body
 from briefkit.model import BlockQuote, Inline, ListBlock, Publication, Text, Theme, block_texts, squash
 from briefkit.model import Paragraph as Para
 from exporters import pdf, registry
@@ -361,3 +361,18 @@ def test_a_long_table_repeats_its_header_on_every_page_and_reads_once(seed: Publ
     verify(publication, registry.get("pdf"), path)  # the repeated header rows are artifacts: read once
     with_rows = [t for t in (p.extract_text() for p in PdfReader(path).pages) if re.search(r"Row \d+", t)]
     assert len(with_rows) >= 3 and all("Name" in t and "Text" in t for t in with_rows)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 10])
+def test_the_largest_table_validation_allows_fits_its_rows_on_a_page(
+    columns: int, seed: Publication, tmp_path: Path
+) -> None:
+    cell = "Ш" * (ROW_CHARS // columns)  # a wide letter, unbroken: the most lines a cell can take
+    row = "|" + f" {cell} |" * columns + "\n"
+    body = parse_body(f"Intro.\n\n{row}|{'---|' * columns}\n{row}{row}", Path("t.md"), 1)
+    assert not body.diagnostics
+    first = dataclasses.replace(seed.passages[0], blocks=body.blocks)
+    publication = dataclasses.replace(
+        seed, passages=(first,), theme=dataclasses.replace(seed.theme, page_size="Letter")
+    )
+    verify(publication, registry.get("pdf"), pdf.export(publication, tmp_path))

@@ -176,3 +176,19 @@ def test_a_figure_path_is_the_file_name_as_written() -> None:
     body = "![Карта](figures/карта.png)\n\n![A chart](<figures/my chart.png>)\n"
     assert not parse_body(body, Path("p.md"), 1, found).diagnostics
     assert asked == ["figures/карта.png", "figures/my chart.png"]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("|" + " c |" * 11 + "\n|" + "---|" * 11 + "\n", "a table of 11 columns, over the limit of 10"),
+        (
+            "| A | B |\n|---|---|\n| x | " + "y" * 401 + " |\n",
+            "a table cell of 401 characters, over the limit of 400",
+        ),
+    ],
+)
+def test_a_table_too_large_for_a_page_is_reported(table: str, message: str) -> None:
+    diagnostics = parse_body("Intro.\n\n" + table, Path("p.md"), 1).diagnostics
+    assert [(d.code, d.line) for d in diagnostics] == [("BK133", 3 if "columns" in message else 5)]
+    assert message in diagnostics[0].message

@@ -235,6 +235,10 @@ CASES = [
     ),
     Case("BK131", "passages/010-first.md", 7, passages={"010-first.md": passage("Fine.\n\n![](chart.png)\n")}),
     Case(
+        "BK133", "passages/010-first.md", 9, in_message="a table cell of 401 characters",
+        passages={"010-first.md": passage("Fine.\n\n| A | B |\n|---|---|\n| x | " + "y" * 401 + " |\n")},
+    ),
+    Case(
         "BK132", "passages/010-first.md", 7, in_message="not a PNG or JPEG",
         passages={"010-first.md": passage("Fine.\n\n![A chart](passages/chart.gif)\n"), "chart.gif": b"GIF89a" + bytes(40)},
     ),
