@@ -258,6 +258,16 @@ def test_check_finds_a_document_without_fields(tmp_path: Path) -> None:
     assert any("table of contents" in p for p in problems) and any("PAGE" in p for p in problems)
 
 
+def test_check_finds_a_footnote_reference_without_its_footnote(seed: Publication, tmp_path: Path) -> None:
+    path = docx_exporter.export(briefing(seed, tmp_path / "source"), tmp_path)
+    with zipfile.ZipFile(path) as original, zipfile.ZipFile(tmp_path / "broken.docx", "w") as broken:
+        for entry in original.infolist():  # the same package, its notes gone
+            empty = b'<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>'
+            broken.writestr(entry, empty if entry.filename == "word/footnotes.xml" else original.read(entry))
+    problems = docx_exporter.check(tmp_path / "broken.docx")
+    assert problems == ["footnote reference 1 has no footnote", "footnote reference 2 has no footnote"]
+
+
 # ---- theme --------------------------------------------------------------------------------
 
 
