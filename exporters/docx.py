@@ -56,7 +56,7 @@ PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds pass
 SUMMARY_BOOKMARK = "summary"
 SUMMARY_TITLE = "Executive summary"
 LOGO_BOX = (Cm(6), Cm(2.5))  # the logo is scaled to fit, keeping its proportions
-MARGIN = Cm(2.5)
+MARGIN = Cm(2.5)  # on every side; tables are laid out for the width between
 FIGURE_BOX = (Cm(16), Cm(12))  # figures are scaled down to fit, keeping their proportions
 FIGURE_DPI = 150  # a figure smaller than the box is shown at this resolution, not blown up
 FIGURE_DRAWING_IDS = 1000  # drawing ids of figures start here, clear of the logo's
@@ -206,8 +206,8 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
     section = document.sections[-1]
     section.page_width, section.page_height = PAGE_SIZES[publication.theme.page_size]
     if restyle:
-        section.top_margin = section.bottom_margin = Cm(2.5)
-        section.left_margin = section.right_margin = Cm(2.5)
+        section.top_margin = section.bottom_margin = MARGIN
+        section.left_margin = section.right_margin = MARGIN
         section.header_distance = section.footer_distance = Cm(1.25)
     section.different_first_page_header_footer = True
     document.settings.odd_and_even_pages_header_footer = False  # one running header, whatever a reference had
