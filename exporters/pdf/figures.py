@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reportlab.lib.utils import simpleSplit
 from reportlab.platypus import Flowable, KeepTogether
 
 from briefkit.model import FIGURE_LABEL, Figure
@@ -34,11 +35,12 @@ class _Image(Flowable):
     def draw(self) -> None:
         canv = self.canv
         canv.drawImage(str(self._figure.path), self._x, 0, self.width, self.height)
-        if self._figure.alt:
-            text = canv.beginText(self._x, self.height / 2)
+        if self._figure.alt:  # in lines across the image, from its top, so it stays on the page
+            text = canv.beginText(self._x, self.height - ALT_SIZE)
             text.setTextRenderMode(INVISIBLE)
-            text.setFont(self._font, ALT_SIZE)
-            text.textOut(self._figure.alt)
+            text.setFont(self._font, ALT_SIZE, ALT_SIZE)
+            for line in simpleSplit(self._figure.alt, self._font, ALT_SIZE, self.width):
+                text.textLine(line)
             canv.drawText(text)
 
 
