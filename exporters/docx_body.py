@@ -246,6 +246,8 @@ class BodyWriter:
             self.footnotes.append(f'<w:footnote w:id="{note.number}">{text}</w:footnote>')
 
     def _table(self, table: Table) -> None:
+        if self.parts and self.parts[-1].endswith("</w:tbl>"):  # Word joins tables with nothing between them
+            self.parts.append(paragraph(Props(self.styles.table_text), ""))
         if table.caption:
             self.parts.append(paragraph(Props(self.styles.caption, keep_next=True), self.inlines(table.caption)))
         columns = len(table.header)

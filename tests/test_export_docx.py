@@ -376,3 +376,12 @@ def test_reference_docx_footnotes_are_replaced(seed: Publication, tmp_path: Path
     verify(publication, get("docx"), path)
     with zipfile.ZipFile(path) as zf:
         assert zf.read("word/footnotes.xml").count(b"<w:footnote ") == 4  # two separators, two notes
+
+
+def test_tables_one_after_another_stay_apart(seed: Publication, tmp_path: Path) -> None:
+    table = "| A | B |\n|---|---|\n| 1 | 2 |\n"
+    publication = briefing(seed, tmp_path / "source", f"Two tables.\n\n{table}\n{table}")
+    path = docx_exporter.export(publication, tmp_path)
+    verify(publication, get("docx"), path)
+    tables = docx.Document(str(path)).tables
+    assert len(tables) == 2 and tables[0]._tbl.getnext().tag == qn("w:p")
