@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import io
 import os
@@ -22,13 +23,14 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from briefkit import style
 from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.fonts import coverage, find_family, installed_families
 from briefkit.markdown import parse_body
-from briefkit.model import DRAFT, FINAL, Passage, Publication, Theme, block_texts, squash
+from briefkit.model import DRAFT, FINAL, Passage, Publication, Theme, block_texts, figures, numbered, squash
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
@@ -406,7 +408,8 @@ def _load_passage(
         ))  # fmt: skip
     title = meta.required_title()
     provisional = meta.mapping.get("provisional_title") is True
-    blocks, body_diags = parse_body(body, path, body_line)
+    parsed = parse_body(body, path, body_line, functools.partial(figure_file, root))
+    blocks, body_diags = parsed.blocks, parsed.diagnostics
     diags.extend(body_diags)
     texts = block_texts(blocks)
     if not squash(" ".join(texts)) and not body_diags:
@@ -424,6 +427,7 @@ def _load_passage(
         file=path,
         body_line=body_line,
         provisional_title=provisional,
+        notes=parsed.notes,
     )
     diags.extend(style.check_passage(passage, body, settings, drawable))
     return passage
@@ -476,7 +480,7 @@ def load_publication(
     drawable = coverage(family) if family else None
     passage_files = list_passage_files(root)
     loaded = [p for f in passage_files if (p := _load_passage(f, root, settings, drawable, diags)) is not None]
-    passages = _order(loaded, passage_files, meta, diags)
+    passages = numbered(tuple(_order(loaded, passage_files, meta, diags)))
     if not passage_files:
         diags.append(Diagnostic(
             "BK115", root, "publication has no passages",
@@ -488,7 +492,8 @@ def load_publication(
         meta.report(
             "BK116", "language", f"language '{language}' is not a BCP 47 tag", "use a tag such as en, en-GB or uk"
         )
-    edition = _edition(meta, [yaml_path, *passage_files, *_assets(theme)])
+    assets = [*_assets(theme), *(f.path for p in passages for f in figures(p.blocks))]
+    edition = _edition(meta, [yaml_path, *passage_files, *assets])
     schedule = meta.text("schedule")
     if schedule and (problem := cron_problem(schedule)):
         meta.report(
@@ -529,9 +534,7 @@ def load_publication(
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
     if has_errors(diags):
         return None, diags
-    return replace(
-        publication, content_hash=content_hash(root, [yaml_path, *passage_files, *_assets(theme)], edition)
-    ), diags
+    return replace(publication, content_hash=content_hash(root, [yaml_path, *passage_files, *assets], edition)), diags
 
 
 def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[Diagnostic]) -> list[Passage]:
@@ -673,7 +676,7 @@ def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
         sub.report(d.code, key, f"theme {key} '{shown(rel)}': {d.message}", hint)
     if data is None:
         return None
-    if problem := (_logo_problem(data) if key == "logo" else _docx_problem(data)):
+    if isinstance(problem := image_size(data) if key == "logo" else _docx_problem(data), str):
         sub.report(
             "BK119",
             key,
@@ -684,9 +687,28 @@ def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
     return path
 
 
-def _logo_problem(data: bytes) -> str | None:
-    """Why ``data`` is not a PNG or JPEG that decodes within the pixel limit; None if it is."""
-    from PIL import Image  # only when a theme has a logo: Pillow takes a while to import
+def figure_file(root: Path, src: str) -> tuple[Path, int, int] | Diagnostic:
+    """The image a passage shows as a figure: its resolved path and pixel size, or why not."""
+    if not src or "\0" in src or urlsplit(src).scheme or os.path.isabs(src):
+        return Diagnostic(
+            "BK127", root, "is not a path inside the publication directory",
+            "copy the image into the publication, e.g. figures/chart.png, and give that path",
+        )  # fmt: skip
+    path = root / src
+    try:
+        data = regular_bytes(path, LOGO_MAX_BYTES, root)
+    except Refused as exc:
+        hint = exc.diagnostic.hint if exc.diagnostic.code != "BK114" else "use a smaller image"
+        return replace(exc.diagnostic, hint=hint)
+    size = image_size(data)
+    if isinstance(size, str):
+        return Diagnostic("BK132", path, size, "give a PNG or JPEG image")
+    return Path(os.path.realpath(path)), *size
+
+
+def image_size(data: bytes) -> tuple[int, int] | str:
+    """The pixel size of a PNG or JPEG that decodes within the pixel limit, or why ``data`` is not one."""
+    from PIL import Image  # only when there are images: Pillow takes a while to import
 
     with warnings.catch_warnings():
         # the size is checked below; Pillow's own check would only warn up to 179 megapixels
@@ -705,7 +727,7 @@ def _logo_problem(data: bytes) -> str | None:
             return "is not a PNG or JPEG image"
         except Exception as exc:  # noqa: BLE001 -- a decoder fed untrusted bytes may fail in any way; each means unusable
             return f"is not a readable PNG or JPEG image ({type(exc).__name__}: {shown(exc, 100)})"
-    return None
+    return width, height
 
 
 def _docx_problem(data: bytes) -> str | None:
@@ -838,8 +860,12 @@ def content_hash(root: Path, files: list[Path], edition: dt.date) -> str:
     """
     limit = max(get_settings().max_file_bytes, LOGO_MAX_BYTES, DOCX_MAX_BYTES)
     h = hashlib.sha256(b"briefkit-source-1\0" + edition.isoformat().encode() + b"\0")
-    for f in sorted(set(files)):
-        rel = f.relative_to(root).as_posix() if f.is_relative_to(root) else f.name
+    real_root = Path(os.path.realpath(root))
+    named: dict[str, Path] = {}
+    for f in files:
+        real = Path(os.path.realpath(f))  # figures come resolved: name every file from the resolved root
+        named[real.relative_to(real_root).as_posix() if real.is_relative_to(real_root) else f.name] = f
+    for rel, f in sorted(named.items()):
         h.update(rel.encode() + b"\0" + regular_bytes(f, limit, root) + b"\0")
     return h.hexdigest()
 

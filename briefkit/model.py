@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # ---- inline nodes -------------------------------------------------------------------
@@ -42,7 +42,14 @@ class Link:
     children: tuple[Inline, ...]
 
 
-Inline = Text | Emph | Strong | Code | Link
+@dataclass(frozen=True)
+class NoteRef:
+    """A footnote reference; ``number`` counts footnotes through the whole publication."""
+
+    number: int
+
+
+Inline = Text | Emph | Strong | Code | Link | NoteRef
 
 # ---- block nodes --------------------------------------------------------------------
 
@@ -70,7 +77,38 @@ class BlockQuote:
     children: tuple[Block, ...]
 
 
-Block = Paragraph | Heading | ListBlock | BlockQuote
+Cell = tuple[Inline, ...]
+ALIGNS = ("", "left", "center", "right")  # "" leaves a column's alignment to the reader
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[Cell, ...]
+    rows: tuple[tuple[Cell, ...], ...]  # each as long as the header
+    aligns: tuple[str, ...]  # one of ALIGNS per column
+    caption: tuple[Inline, ...] = ()  # shown above the table
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG or JPEG image of the publication, on a line of its own."""
+
+    path: Path  # resolved, inside the publication directory
+    alt: str  # "" only for a decorative image
+    caption: tuple[Inline, ...]  # shown below the image as "Figure N: caption"
+    number: int  # counts figures through the whole publication
+    width: int  # pixels
+    height: int
+
+
+Block = Paragraph | Heading | ListBlock | BlockQuote | Table | Figure
+
+
+@dataclass(frozen=True)
+class Footnote:
+    number: int
+    children: tuple[Inline, ...]
+
 
 # ---- publication --------------------------------------------------------------------
 
@@ -99,6 +137,7 @@ class Passage:
     file: Path
     body_line: int  # 1-based line of the first body line in ``file``
     provisional_title: bool = False
+    notes: tuple[Footnote, ...] = ()  # in order of first reference; shown after the body
 
 
 @dataclass(frozen=True)
@@ -143,11 +182,23 @@ def inline_text(children: tuple[Inline, ...]) -> str:
                 parts.append(text)
             case Emph(kids) | Strong(kids) | Link(_, kids):
                 parts.append(inline_text(kids))
+            case NoteRef(number):
+                parts.append(str(number))
     return "".join(parts)
 
 
+FIGURE_LABEL = "Figure"
+
+
+def figure_label(figure: Figure) -> str:
+    """The caption line under a figure, e.g. "Figure 2: Monthly aid"."""
+    caption = inline_text(figure.caption)
+    return f"{FIGURE_LABEL} {figure.number}: {caption}" if caption else f"{FIGURE_LABEL} {figure.number}"
+
+
 def block_texts(blocks: tuple[Block, ...]) -> list[str]:
-    """The text of each leaf block, in reading order."""
+    """The text of each leaf block, in reading order: a table's caption, header cells, then
+    its rows' cells; a figure's alt text, then its caption line."""
     out: list[str] = []
     for block in blocks:
         match block:
@@ -158,12 +209,27 @@ def block_texts(blocks: tuple[Block, ...]) -> list[str]:
                     out.extend(block_texts(item))
             case BlockQuote(kids):
                 out.extend(block_texts(kids))
+            case Table(header, rows, _, caption):
+                out.extend([inline_text(caption)] if caption else [])
+                out.extend(inline_text(cell) for row in (header, *rows) for cell in row)
+            case Figure() as figure:
+                out.extend([figure.alt, figure_label(figure)] if figure.alt else [figure_label(figure)])
     return out
+
+
+def note_texts(notes: tuple[Footnote, ...]) -> list[str]:
+    """Each footnote as read: its number, then its text."""
+    return [f"{note.number} {inline_text(note.children)}" for note in notes]
+
+
+def body_texts(passage: Passage) -> list[str]:
+    """The canonical reading of a passage body: its blocks, then its footnotes."""
+    return [*block_texts(passage.blocks), *note_texts(passage.notes)]
 
 
 def plain_text(passage: Passage) -> str:
     """Title and body as plain text, one block a line."""
-    return "\n".join([passage.title, *block_texts(passage.blocks)])
+    return "\n".join([passage.title, *body_texts(passage)])
 
 
 _SPACE = re.compile(r"\s+")
@@ -180,3 +246,79 @@ def squash(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return [w for w in _SPACE.split(text) if w]
+
+
+# ---- numbering through a publication --------------------------------------------------
+
+
+def numbered(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
+    """``passages`` (each numbering its footnotes and figures from 1) numbered on through the
+    publication, in reading order."""
+    out: list[Passage] = []
+    notes = shown = 0
+    for passage in passages:
+        shifted = _Shift(notes, shown)
+        out.append(
+            replace(
+                passage,
+                blocks=shifted.blocks(passage.blocks),
+                notes=tuple(Footnote(n.number + notes, shifted.inlines(n.children)) for n in passage.notes),
+            )
+        )
+        notes += len(passage.notes)
+        shown += len(figures(passage.blocks))
+    return tuple(out)
+
+
+def figures(blocks: tuple[Block, ...]) -> list[Figure]:
+    """Every figure in ``blocks``, in reading order."""
+    found: list[Figure] = []
+    for block in blocks:
+        match block:
+            case Figure():
+                found.append(block)
+            case ListBlock(_, _, items):
+                for item in items:
+                    found += figures(item)
+            case BlockQuote(kids):
+                found += figures(kids)
+    return found
+
+
+@dataclass(frozen=True)
+class _Shift:
+    notes: int
+    figures: int
+
+    def inlines(self, children: tuple[Inline, ...]) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for node in children:
+            match node:
+                case NoteRef(number):
+                    out.append(NoteRef(number + self.notes))
+                case Emph(kids) | Strong(kids):
+                    out.append(type(node)(self.inlines(kids)))
+                case Link(href, kids):
+                    out.append(Link(href, self.inlines(kids)))
+                case _:
+                    out.append(node)
+        return tuple(out)
+
+    def blocks(self, blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+        out: list[Block] = []
+        for block in blocks:
+            match block:
+                case Paragraph(kids):
+                    out.append(Paragraph(self.inlines(kids)))
+                case Heading(level, kids):
+                    out.append(Heading(level, self.inlines(kids)))
+                case ListBlock(ordered, start, items):
+                    out.append(ListBlock(ordered, start, tuple(self.blocks(item) for item in items)))
+                case BlockQuote(kids):
+                    out.append(BlockQuote(self.blocks(kids)))
+                case Table(header, rows, aligns, caption):
+                    cells = [tuple(self.inlines(c) for c in row) for row in (header, *rows)]
+                    out.append(Table(cells[0], tuple(cells[1:]), aligns, self.inlines(caption)))
+                case Figure():
+                    out.append(replace(block, number=block.number + self.figures, caption=self.inlines(block.caption)))
+        return tuple(out)

@@ -15,12 +15,26 @@ from briefkit.settings import Settings
 _DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _REPEATED = re.compile(r"\b(\w+)\s+(\1)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:\n(?!\n)[^.!?\n]*)*[.!?]*")
+_DELIMITER_ROW = re.compile(r"^ *\|? *:?-+:? *(\| *:?-+:? *)*\|? *$")  # |:--|--:| under a table's header
+_CELL_EDGE = re.compile(r" *\| *")
 
 
 def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset)
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return first_line + line, column
+
+
+def _cells_apart(body: str) -> str:
+    """``body`` with each table's cell borders (pipes and the padding around them) turned into
+    full stops of the same length: each cell is a sentence of its own, and aligned columns are
+    no doubled spaces."""
+    blocks = re.split(r"(\n\s*\n)", body)  # paragraphs and the blank lines between them
+    for n, block in enumerate(blocks):
+        lines = block.split("\n")
+        if len(lines) > 1 and "|" in lines[0] and _DELIMITER_ROW.match(lines[1]):
+            blocks[n] = _CELL_EDGE.sub(lambda m: "." * len(m.group()), block)
+    return "".join(blocks)
 
 
 def check_passage(passage: Passage, body: str, settings: Settings, drawable: frozenset[int] | None) -> list[Diagnostic]:
@@ -42,11 +56,12 @@ def check_passage(passage: Passage, body: str, settings: Settings, drawable: fro
             "BK206", file, f"title '{passage.title}' was derived by import and needs an editor",
             "write a real title, then delete the line 'provisional_title: true'", 1, 1,
         ))  # fmt: skip
-    for m in _DOUBLE_SPACE.finditer(body):
+    text = _cells_apart(body)
+    for m in _DOUBLE_SPACE.finditer(text):
         warn("BK204", m.start(), "doubled space", "use a single space between words")
-    for m in _REPEATED.finditer(body):
+    for m in _REPEATED.finditer(text):
         warn("BK203", m.start(2), f"repeated word '{m.group(1)} {m.group(2)}'", f"delete one '{m.group(2)}'")
-    for m in _SENTENCE.finditer(body):
+    for m in _SENTENCE.finditer(text):
         count = len(words(m.group()))
         if count > settings.max_sentence_words:
             start = m.start() + len(m.group()) - len(m.group().lstrip())

@@ -22,14 +22,16 @@ from docx.oxml.ns import qn
 from docx.oxml.parser import OxmlElement, parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.parts.numbering import NumberingPart
-from docx.shared import Cm, Length, Twips
+from docx.shared import Cm, Emu, Length, Twips
 from docx.text.paragraph import Paragraph as DocxParagraph
 from lxml import etree
 
-from briefkit.model import Publication
+from briefkit.model import Figure, Publication
+from exporters import docx_notes
 from exporters.docx_body import (
     FIELD_END,
     BodyWriter,
+    Frame,
     Look,
     Numbering,
     Props,
@@ -54,6 +56,10 @@ PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds pass
 SUMMARY_BOOKMARK = "summary"
 SUMMARY_TITLE = "Executive summary"
 LOGO_BOX = (Cm(6), Cm(2.5))  # the logo is scaled to fit, keeping its proportions
+MARGIN = Cm(2.5)  # on every side; tables are laid out for the width between
+FIGURE_BOX = (Cm(16), Cm(12))  # figures are scaled down to fit, keeping their proportions
+FIGURE_DPI = 150  # a figure smaller than the box is shown at this resolution, not blown up
+FIGURE_DRAWING_IDS = 1000  # drawing ids of figures start here, clear of the logo's
 CORE_PROPERTY_LIMIT = 255
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -77,7 +83,9 @@ def export(publication: Publication, dest_dir: Path) -> Path:
         body.remove(child)
     styles = prepare_styles(document, theme, publication.language, restyle)
     numbering = Numbering(_numbering_root(document))
-    writer = BodyWriter(styles, numbering, _link_ids(document))
+    page_width = PAGE_SIZES[theme.page_size][0]
+    frame = Frame((page_width - 2 * MARGIN) // 635, theme.primary_color.lstrip("#"), _pictures(document))  # EMU/twip
+    writer = BodyWriter(styles, numbering, _link_ids(document), frame)
     writer.parts += _cover(publication, styles, _logo(document, theme.logo) if theme.logo else "")
     writer.parts += _contents(publication, styles)
     summaries = [p.summary for p in publication.passages if p.summary]
@@ -89,10 +97,12 @@ def export(publication: Publication, dest_dir: Path) -> Path:
         heading = bookmark(n, PASSAGE_BOOKMARK.format(n), run(passage.title))
         writer.parts.append(paragraph(Props(styles.headings[0], page_break=n == 1), heading))
         writer.blocks(passage.blocks)
+        writer.notes(passage.notes)
     sect_pr = body.get_or_add_sectPr()
     for element in parse_fragment("".join(writer.parts)):
         sect_pr.addprevious(element)
     numbering.install()
+    docx_notes.install(document, writer.footnotes)
     _page_setup(document, publication, styles, restyle)
     _set_properties(document, publication)
     _settle_package(document)
@@ -150,6 +160,24 @@ def _logo(document: Document, path: Path) -> str:
     return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
 
 
+def _pictures(document: Document) -> Callable[[Figure], str]:
+    def picture(figure: Figure) -> str:
+        """A run holding the figure's image, with its alt text as the drawing's description."""
+        width, height = FIGURE_BOX
+        cx = min(width, Emu(figure.width * 914400 // FIGURE_DPI))
+        cy = cx * figure.height // figure.width
+        if cy > height:
+            cx, cy = height * figure.width // figure.height, height
+        inline = document.part.new_pic_inline(str(figure.path), Emu(cx), Emu(cy))
+        doc_pr = inline.docPr
+        doc_pr.set("id", str(FIGURE_DRAWING_IDS + figure.number))  # python-docx counts only ids already in the body
+        doc_pr.set("name", f"Figure {figure.number}")
+        doc_pr.set("descr", figure.alt)
+        return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
+
+    return picture
+
+
 def _link_ids(document: Document) -> Callable[[str], str]:
     cache: dict[str, str] = {}
 
@@ -178,8 +206,8 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
     section = document.sections[-1]
     section.page_width, section.page_height = PAGE_SIZES[publication.theme.page_size]
     if restyle:
-        section.top_margin = section.bottom_margin = Cm(2.5)
-        section.left_margin = section.right_margin = Cm(2.5)
+        section.top_margin = section.bottom_margin = MARGIN
+        section.left_margin = section.right_margin = MARGIN
         section.header_distance = section.footer_distance = Cm(1.25)
     section.different_first_page_header_footer = True
     document.settings.odd_and_even_pages_header_footer = False  # one running header, whatever a reference had
@@ -238,17 +266,44 @@ _PASSAGE_NAME = re.compile(PASSAGE_BOOKMARK.format(r"\d+"))
 
 def read_back(path: Path) -> ReadBack:
     """Passages as Word sees them: each Heading 1 carrying a passage bookmark, and every
-    paragraph up to the next one; the cover, contents and summary come before the first."""
+    paragraph and table cell up to the next one, then the footnotes it references; the
+    cover, contents and summary come before the first."""
     document = docx.Document(str(path))
     # by name, in any case: Word writes "heading 1", LibreOffice "Heading 1"
     heading_1 = next(s.style_id for s in document.styles if (s.name or "").lower() == "heading 1")
-    passages: list[tuple[str, list[str]]] = []
-    for par in document.paragraphs:
-        if _is_passage_heading(par, heading_1):
-            passages.append((par.text, []))
+    notes = docx_notes.footnotes(document)
+    passages: list[tuple[str, list[str], list[int]]] = []  # title, texts, notes referenced
+    for item in document.iter_inner_content():
+        if isinstance(item, DocxParagraph) and _is_passage_heading(item, heading_1):
+            passages.append((item.text, [], []))
         elif passages:
-            passages[-1][1].append(par.text)
-    return [(title, "\n".join(body)) for title, body in passages]
+            _, texts, refs = passages[-1]
+            paragraphs = [item._p] if isinstance(item, DocxParagraph) else item._tbl.xpath(".//w:p")
+            texts += [_text(p, refs) for p in paragraphs]
+    return [
+        (
+            title,
+            "\n".join(texts + [_text(p, []) for n in dict.fromkeys(refs) for p in notes[n].iterchildren(qn("w:p"))]),
+        )
+        for title, texts, refs in passages
+    ]
+
+
+def _text(p: BaseOxmlElement, refs: list[int]) -> str:
+    """A paragraph's text as Word shows it: a footnote's number where it is referenced (noted in
+    ``refs``) and at the head of the note, an image's description where the image is."""
+    parts: list[str] = []
+    for r in p.iter(qn("w:r")):
+        if (ref := r.find(qn("w:footnoteReference"))) is not None:
+            refs.append(int(ref.get(qn("w:id"))))
+            parts.append(ref.get(qn("w:id")))
+        elif r.find(qn("w:footnoteRef")) is not None:
+            parts.append(next(p.iterancestors(qn("w:footnote"))).get(qn("w:id")))
+        elif r.find(qn("w:drawing")) is not None:
+            parts += r.xpath(".//wp:docPr/@descr")
+        else:
+            parts.append(r.text)
+    return "".join(parts)
 
 
 def _is_passage_heading(par: DocxParagraph, heading_1: str) -> bool:
@@ -273,6 +328,9 @@ def check(path: Path) -> list[str]:
     if len(set(names)) != len(names) or len(set(ids)) != len(ids):
         problems.append("bookmark names or ids repeat")
     problems += [f"link to missing bookmark '{a}'" for a in root.xpath("//w:hyperlink/@w:anchor") if a not in names]
+    notes = docx_notes.footnotes(document)
+    problems += [f"footnote reference {n} has no footnote" for n in map(int, root.xpath("//w:footnoteReference/@w:id"))
+                 if n not in notes]  # fmt: skip
     rels = document.part.rels
     for rid in root.xpath("//w:hyperlink/@r:id"):
         if rid not in rels or not rels[rid].is_external:

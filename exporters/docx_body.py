@@ -17,7 +17,24 @@ from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
 
-from briefkit.model import Block, BlockQuote, Code, Emph, Heading, Inline, Link, ListBlock, Paragraph, Strong, Text
+from briefkit.model import (
+    FIGURE_LABEL,
+    Block,
+    BlockQuote,
+    Code,
+    Emph,
+    Figure,
+    Footnote,
+    Heading,
+    Inline,
+    Link,
+    ListBlock,
+    NoteRef,
+    Paragraph,
+    Strong,
+    Table,
+    Text,
+)
 from exporters.docx_styles import W_NS, StyleIds
 
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -26,6 +43,9 @@ HANGING = 360  # room for the bullet or number
 QUOTE_STEP = 720
 BULLETS = ("•", "◦", "▪")  # cycled through the nine list levels
 FIELD_END = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+NOTE_BOOKMARK = "_RefNote{}"  # around a note's first reference; later references are NOTEREF fields to it
+NOTE_BOOKMARK_IDS = 1_000_000  # bookmark ids of notes start here, clear of the passages' ids
+TABLE_BORDER = "999999"
 
 _BREAKS = re.compile(r"(\t|\n)")
 
@@ -90,14 +110,18 @@ class Props:
     page_break: bool = False
     num: tuple[int, int] | None = None  # (numId, level) of a list marker
     indent: tuple[int, int] | None = None  # (left, hanging) in twips
+    keep_next: bool = False
+    align: str = ""  # "", "left", "center" or "right"
 
     def ppr(self) -> str:
         xml = f'<w:pStyle w:val="{self.style}"/>' if self.style else ""
+        xml += "<w:keepNext/>" if self.keep_next else ""
         xml += "<w:pageBreakBefore/>" if self.page_break else ""
         if self.num:
             xml += f'<w:numPr><w:ilvl w:val="{self.num[1]}"/><w:numId w:val="{self.num[0]}"/></w:numPr>'
         if self.indent:
             xml += f'<w:ind w:left="{self.indent[0]}" w:hanging="{self.indent[1]}"/>'
+        xml += f'<w:jc w:val="{self.align}"/>' if self.align else ""
         return f"<w:pPr>{xml}</w:pPr>" if xml else ""
 
 
@@ -163,14 +187,26 @@ class _Marker:
     level: int
 
 
-class BodyWriter:
-    """Appends the paragraphs of passage bodies to ``parts``."""
+@dataclass(frozen=True)
+class Frame:
+    """What tables and figures are fitted to, and how a table's header row looks."""
 
-    def __init__(self, styles: StyleIds, numbering: Numbering, link_id: Callable[[str], str]) -> None:
+    text_width: int  # twips between the margins
+    header_fill: str  # RRGGBB behind a table's header row
+    picture: Callable[[Figure], str]  # a run holding a figure's image
+
+
+class BodyWriter:
+    """Appends the paragraphs and tables of passage bodies to ``parts``, their footnotes to ``footnotes``."""
+
+    def __init__(self, styles: StyleIds, numbering: Numbering, link_id: Callable[[str], str], frame: Frame) -> None:
         self.styles = styles
         self.numbering = numbering
         self._link_id = link_id  # relationship id of an external URL
+        self._frame = frame
         self.parts: list[str] = []
+        self.footnotes: list[str] = []  # w:footnote elements, ids the notes' numbers
+        self._referenced: set[int] = set()  # notes whose first reference is written
         self._marker: _Marker | None = None  # a list item's marker, waiting for the item's first paragraph
 
     def inlines(self, children: tuple[Inline, ...], look: Look = Look(), linked: bool = False) -> str:
@@ -190,7 +226,67 @@ class BodyWriter:
                     out.append(f'<w:hyperlink r:id="{self._link_id(href)}" w:history="1">{inner}</w:hyperlink>')
                 case Link(_, kids):  # Word cannot nest hyperlinks: the outer one wins
                     out.append(self.inlines(kids, look, linked))
+                case NoteRef(number):
+                    out.append(self._note_ref(number))
         return "".join(out)
+
+    def _note_ref(self, number: int) -> str:
+        """A real footnote reference the first time; later ones a NOTEREF field showing the same number."""
+        ref_look = Look(style=self.styles.footnote_reference)
+        if number not in self._referenced:
+            self._referenced.add(number)
+            ref = f'<w:r>{ref_look.rpr()}<w:footnoteReference w:id="{number}"/></w:r>'
+            return bookmark(NOTE_BOOKMARK_IDS + number, NOTE_BOOKMARK.format(number), ref)
+        return field_start(f"NOTEREF {NOTE_BOOKMARK.format(number)} \\f \\h") + run(str(number), ref_look) + FIELD_END
+
+    def notes(self, notes: tuple[Footnote, ...]) -> None:
+        for note in notes:
+            mark = f"<w:r>{Look(style=self.styles.footnote_reference).rpr()}<w:footnoteRef/></w:r>{run(' ')}"
+            text = paragraph(Props(self.styles.footnote_text), mark + self.inlines(note.children))
+            self.footnotes.append(f'<w:footnote w:id="{note.number}">{text}</w:footnote>')
+
+    def _table(self, table: Table) -> None:
+        if self.parts and self.parts[-1].endswith("</w:tbl>"):  # Word joins tables with nothing between them
+            self.parts.append(paragraph(Props(self.styles.table_text), ""))
+        if table.caption:
+            self.parts.append(paragraph(Props(self.styles.caption, keep_next=True), self.inlines(table.caption)))
+        columns = len(table.header)
+        width = self._frame.text_width // columns
+        line = f'w:val="single" w:sz="4" w:space="0" w:color="{TABLE_BORDER}"'
+        borders = "".join(f"<w:{side} {line}/>" for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+        grid = f'<w:gridCol w:w="{width}"/>' * columns
+        xml = [
+            '<w:tbl><w:tblPr><w:tblW w:w="5000" w:type="pct"/>'
+            f'<w:tblBorders>{borders}</w:tblBorders><w:tblLayout w:type="autofit"/>'
+            '<w:tblCellMar><w:left w:w="80" w:type="dxa"/><w:right w:w="80" w:type="dxa"/></w:tblCellMar>'
+            '<w:tblLook w:val="0020" w:firstRow="1" w:lastRow="0" w:firstColumn="0" w:lastColumn="0" w:noHBand="1" w:noVBand="1"/>'
+            f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>"
+        ]
+        header_look = Look(bold=True, color="FFFFFF")
+        for n, row in enumerate((table.header, *table.rows)):
+            # the header row repeats at the top of every page the table runs onto
+            xml.append(
+                "<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>"
+                if n == 0
+                else "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+            )
+            for cell, align in zip(row, table.aligns, strict=True):
+                fill = f'<w:shd w:val="clear" w:color="auto" w:fill="{self._frame.header_fill}"/>' if n == 0 else ""
+                content = self.inlines(cell, header_look if n == 0 else Look())
+                props = Props(self.styles.table_text, keep_next=n == 0, align=align)
+                xml.append(
+                    f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{fill}</w:tcPr>{paragraph(props, content)}</w:tc>'
+                )
+            xml.append("</w:tr>")
+        xml.append("</w:tbl>")
+        self.parts.append("".join(xml))
+
+    def _figure(self, figure: Figure) -> None:
+        self.parts.append(paragraph(Props(keep_next=True, align="center"), self._frame.picture(figure)))
+        label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
+        self.parts.append(
+            paragraph(Props(self.styles.caption, align="center"), run(label) + self.inlines(figure.caption))
+        )
 
     def blocks(self, blocks: tuple[Block, ...], quote: int = 0, depth: int = 0) -> None:
         """``quote`` is the block-quote depth, ``depth`` the number of enclosing list items."""
@@ -210,6 +306,12 @@ class BodyWriter:
                         self._marker = _Marker(style, num_id, depth)
                         self.blocks(item, quote, depth + 1)
                         self._flush_marker(quote, depth + 1)
+                case Table():
+                    self._flush_marker(quote, depth)
+                    self._table(block)
+                case Figure():
+                    self._flush_marker(quote, depth)
+                    self._figure(block)
 
     def _flush_marker(self, quote: int, depth: int) -> None:
         """An item that opens with a list (or is empty) still shows its own marker."""

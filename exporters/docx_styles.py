@@ -42,6 +42,10 @@ class StyleIds:
     code: str
     header: str
     footer: str
+    caption: str
+    table_text: str
+    footnote_text: str
+    footnote_reference: str
 
 
 def _style(
@@ -119,6 +123,16 @@ def _definitions(theme: Theme) -> dict[str, str]:
             '<w:shd w:val="clear" w:color="auto" w:fill="F2F2F2"/>',
             based="",
         ),
+        "caption": _style(
+            "paragraph", "Caption", "caption", '<w:spacing w:before="60" w:after="200"/>',
+            f'<w:i/><w:iCs/><w:color w:val="{primary}"/><w:sz w:val="18"/><w:szCs w:val="18"/>',
+            extra='<w:next w:val="Normal"/>',
+        ),
+        "table text": _style("paragraph", "TableText", "Table Text", '<w:spacing w:before="40" w:after="40" w:line="240" w:lineRule="auto"/>',
+                             '<w:sz w:val="20"/><w:szCs w:val="20"/>'),
+        "footnote text": _style("paragraph", "FootnoteText", "footnote text", '<w:spacing w:after="0" w:line="240" w:lineRule="auto"/>',
+                                '<w:sz w:val="18"/><w:szCs w:val="18"/>'),
+        "footnote reference": _style("character", "FootnoteReference", "footnote reference", rpr='<w:vertAlign w:val="superscript"/>', based=""),
         "header": _style("paragraph", "Header", "header", running, small),
         "footer": _style("paragraph", "Footer", "footer", running, small),
     }  # fmt: skip
@@ -154,6 +168,8 @@ def prepare_styles(document: Document, theme: Theme, language: str, restyle: boo
         toc_heading=sid("toc heading"), toc=sid("toc 1"), list_bullet=sid("list bullet"),
         list_number=sid("list number"), list_continue=sid("list continue"), quote=sid("quote"),
         hyperlink=sid("hyperlink"), code=sid("verbatim char"), header=sid("header"), footer=sid("footer"),
+        caption=sid("caption"), table_text=sid("table text"), footnote_text=sid("footnote text"),
+        footnote_reference=sid("footnote reference"),
     )  # fmt: skip
 
 

@@ -23,19 +23,25 @@ from ebooklib import epub
 from lxml import etree
 
 from briefkit.model import (
+    FIGURE_LABEL,
     Block,
     BlockQuote,
     Code,
     Emph,
+    Figure,
+    Footnote,
     Heading,
     Inline,
     Link,
     ListBlock,
+    NoteRef,
     Paragraph,
     Publication,
     Strong,
+    Table,
     Text,
     Theme,
+    figures,
     plain_text,
 )
 from exporters import epubcheck
@@ -47,7 +53,7 @@ OPS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{OPS}}}type"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STYLESHEET = "style.css"
-_H1, _SECTION = f"{{{XHTML}}}h1", f"{{{XHTML}}}section"
+_H1, _SECTION, _IMG = f"{{{XHTML}}}h1", f"{{{XHTML}}}section", f"{{{XHTML}}}img"
 _CSS = string.Template(resources.files("exporters").joinpath("epub.css").read_text(encoding="utf-8"))
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:briefkit:publication")
 
@@ -171,6 +177,39 @@ def _inlines(parent: etree._Element, children: tuple[Inline, ...], in_link: bool
                 _inlines(parent, kids, in_link)
             case Link(href, kids):
                 _inlines(_sub(parent, "a", {"href": href}), kids, in_link=True)
+            case NoteRef(number) if in_link:  # a note reference is a link of its own: the number only
+                _append_text(parent, str(number))
+            case NoteRef(number):
+                attrs = {"href": f"#{_note_id(number)}", EPUB_TYPE: "noteref", "role": "doc-noteref"}
+                _sub(_sub(parent, "sup"), "a", {"id": _ref_id(number), **attrs}).text = str(number)
+
+
+def _note_id(number: int) -> str:
+    return f"note-{number}"
+
+
+def _ref_id(number: int) -> str:
+    return f"noteref-{number}"
+
+
+def _figure_name(figure: Figure) -> str:
+    with figure.path.open("rb") as file:
+        _, ext = _image_type(file.read(4))
+    return f"figures/figure-{figure.number}.{ext}"
+
+
+def _table(parent: etree._Element, table: Table) -> None:
+    element = _sub(parent, "table")
+    if table.caption:
+        _inlines(_sub(element, "caption"), table.caption)
+    for group, tag, rows in (("thead", "th", (table.header,)), ("tbody", "td", table.rows)):
+        if rows:
+            body = _sub(element, group)
+        for row in rows:
+            tr = _sub(body, "tr")
+            for cell, align in zip(row, table.aligns, strict=True):
+                attrs = {"scope": "col"} if tag == "th" else {}
+                _inlines(_sub(tr, tag, {**attrs, **({"class": f"align-{align}"} if align else {})}), cell)
 
 
 def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:
@@ -188,11 +227,30 @@ def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:
                     _blocks(_sub(listing, "li"), item)
             case BlockQuote(kids):
                 _blocks(_sub(parent, "blockquote"), kids)
+            case Table():
+                _table(parent, block)
+            case Figure(alt=alt, caption=caption, number=number):
+                figure = _sub(parent, "figure")
+                _sub(figure, "img", {"src": _figure_name(block), "alt": alt})
+                label = _sub(figure, "figcaption")
+                label.text = f"{FIGURE_LABEL} {number}: " if caption else f"{FIGURE_LABEL} {number}"
+                _inlines(label, caption)
+
+
+def _notes(parent: etree._Element, notes: tuple[Footnote, ...]) -> None:
+    """Each note as an aside after the passage, its number linking back to the first reference."""
+    for note in notes:
+        aside = _sub(parent, "aside", {"id": _note_id(note.number), EPUB_TYPE: "footnote", "role": "doc-footnote"})
+        para = _sub(aside, "p")
+        _sub(para, "a", {"href": f"#{_ref_id(note.number)}", "role": "doc-backlink"}).text = str(note.number)
+        _append_text(para, " ")
+        _inlines(para, note.children)
 
 
 def _passages_page(publication: Publication, group: list[int]) -> bytes:
     first, last = publication.passages[group[0]], publication.passages[group[-1]]
     html, body = _document(publication.language, first.title if first is last else f"{first.title} – {last.title}")
+    seen_refs: set[str | None] = set()
     for index in group:
         passage = publication.passages[index]
         section = _sub(
@@ -200,6 +258,11 @@ def _passages_page(publication: Publication, group: list[int]) -> bytes:
         )
         _sub(section, "h1").text = passage.title
         _blocks(section, passage.blocks)
+        _notes(section, passage.notes)
+        for ref in section.iterfind(f".//{{{XHTML}}}a[@role='doc-noteref']"):  # later references: no second id
+            if ref.get("id") in seen_refs:
+                del ref.attrib["id"]
+            seen_refs.add(ref.get("id"))
     return _serialise(html)
 
 
@@ -245,15 +308,29 @@ def _css(theme: Theme) -> bytes:
 _IMAGE_TYPES = {b"\x89PNG": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
 
 
+def _image_type(data: bytes) -> tuple[str, str]:
+    """Media type and file name extension of a PNG or JPEG; ("", "") for anything else."""
+    return next((kind for magic, kind in _IMAGE_TYPES.items() if data.startswith(magic)), ("", ""))
+
+
 def _logo_item(theme: Theme) -> epub.EpubImage | None:
     """The theme's logo as a package item; None without one (or if it is no PNG/JPEG)."""
     if theme.logo is None:
         return None
     data = theme.logo.read_bytes()
-    for magic, (media_type, ext) in _IMAGE_TYPES.items():
-        if data.startswith(magic):
-            return epub.EpubImage(uid="logo", file_name=f"logo.{ext}", media_type=media_type, content=data)
-    return None
+    media_type, ext = _image_type(data)
+    return epub.EpubImage(uid="logo", file_name=f"logo.{ext}", media_type=media_type, content=data) if ext else None
+
+
+def _figure_items(publication: Publication) -> list[epub.EpubImage]:
+    """Every figure's image as a package item (the loader let only PNG and JPEG through)."""
+    items = []
+    for figure in (f for passage in publication.passages for f in figures(passage.blocks)):
+        data = figure.path.read_bytes()
+        media_type, _ = _image_type(data)
+        items.append(epub.EpubImage(uid=f"figure-{figure.number}", file_name=_figure_name(figure),
+                                    media_type=media_type, content=data))  # fmt: skip
+    return items
 
 
 _ACCESSIBILITY_SUMMARY = (
@@ -266,7 +343,7 @@ def _meta(book: epub.EpubBook, prop: str, value: str, **others: str) -> None:
     book.add_metadata(None, "meta", value, {"property": prop, **others})
 
 
-def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool) -> None:
+def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool, has_figures: bool) -> None:
     book.set_identifier(book_identifier(publication.id))
     book.title = publication.title  # ebooklib's NCX and nav read it
     book.add_metadata("DC", "title", publication.title, {"id": "title"})
@@ -289,13 +366,17 @@ def _metadata(book: epub.EpubBook, publication: Publication, has_logo: bool) -> 
         book.add_metadata("DC", "subject", keyword)
     # EPUB Accessibility 1.1 discovery metadata (schema.org).
     _meta(book, "schema:accessMode", "textual")
-    if has_logo:
+    if has_logo or has_figures:
         _meta(book, "schema:accessMode", "visual")
     _meta(book, "schema:accessModeSufficient", "textual")
-    for feature in ("structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"):
+    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+    for feature in features + (["alternativeText"] if has_figures else []):
         _meta(book, "schema:accessibilityFeature", feature)
     _meta(book, "schema:accessibilityHazard", "none")
-    images = "The only image is a decorative logo." if has_logo else "There are no images."
+    if has_figures:
+        images = "Every figure has a caption, and a text alternative unless it only decorates."
+    else:
+        images = "The only image is a decorative logo." if has_logo else "There are no images."
     _meta(book, "schema:accessibilitySummary", f"{_ACCESSIBILITY_SUMMARY} {images}")
 
 
@@ -305,13 +386,14 @@ def _book(publication: Publication) -> epub.EpubBook:
     ncx_lang = b'version="2005-1" xml:lang="%s"' % publication.language.encode("ascii")
     book.set_template("ncx", epub.NCX_XML.replace(b'version="2005-1"', ncx_lang))
     logo = _logo_item(publication.theme)
-    _metadata(book, publication, has_logo=logo is not None)
+    figure_items = _figure_items(publication)
+    _metadata(book, publication, has_logo=logo is not None, has_figures=bool(figure_items))
     labels = _labels(publication.language)
 
     style = epub.EpubItem(uid="style", file_name=STYLESHEET, media_type="text/css", content=_css(publication.theme))
     book.add_item(style)
-    if logo is not None:
-        book.add_item(logo)
+    for item in [logo, *figure_items] if logo is not None else figure_items:
+        book.add_item(item)
     title_page = _xhtml_item(book, "titlepage", _title_page(publication, logo.file_name if logo else None))
     nav = book.add_item(epub.EpubNav(uid="nav", title=labels.contents, direction=book.direction))
     nav.add_item(style)
@@ -364,14 +446,19 @@ def export(publication: Publication, dest_dir: Path) -> Path:
 # ---- reading back -----------------------------------------------------------------------
 
 
-_BLOCK_TAGS = frozenset(f"{{{XHTML}}}{tag}" for tag in ("p", "h2", "h3", "ul", "ol", "li", "blockquote"))
+_BLOCK_TAGS = frozenset(
+    f"{{{XHTML}}}{tag}"
+    for tag in ("p", "h2", "h3", "ul", "ol", "li", "blockquote", "table", "caption", "tr", "th", "td", "figure",
+                "figcaption", "aside")
+)  # fmt: skip
 
 
 def _text(element: etree._Element) -> str:
-    """All text of ``element``, with a line break around each block inside it, as laid out."""
+    """All text of ``element``, with a line break around each block inside it, as laid out,
+    and an image's text alternative where the image is."""
     parts = [element.text or ""]
     for child in element:
-        text = _text(child)
+        text = f"\n{child.get('alt', '')}\n" if child.tag == _IMG else _text(child)
         parts.append(f"\n{text}\n" if child.tag in _BLOCK_TAGS else text)
         parts.append(child.tail or "")
     return "".join(parts)

@@ -58,10 +58,10 @@ BUILTINS: dict[str, Format] = {
             "Word briefing pack",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "briefing-pack.docx",
-            "1",
+            "2",
             "exporters.docx",
         ),
-        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "2", "exporters.epub"),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "3", "exporters.epub"),
         Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "3", "exporters.pdf"),
     )
 }

@@ -9,20 +9,27 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from briefkit.loader import NONCHARACTERS
+from briefkit.markdown import ROW_CHARS
 from briefkit.model import (
+    ALIGNS,
     Block,
     BlockQuote,
     Code,
     Emph,
+    Footnote,
     Heading,
     Inline,
     Link,
     ListBlock,
+    NoteRef,
     Paragraph,
     Passage,
     Publication,
     Strong,
+    Table,
     Text,
+    inline_text,
+    numbered,
     squash,
 )
 
@@ -60,8 +67,23 @@ def _inline(depth: int = 2) -> st.SearchStrategy[Inline]:
 inlines = st.lists(_inline(), min_size=1, max_size=4).map(tuple)
 
 
+@st.composite
+def tables(draw: st.DrawFn) -> Table:
+    """A table of 1-4 columns and 0-4 rows whose cells validation lets through; a cell may be
+    empty, as in Markdown."""
+    columns = draw(st.integers(1, 4))
+    cell = st.one_of(st.just(()), inlines.filter(lambda c: len(inline_text(c)) <= ROW_CHARS // columns))
+    row = st.lists(cell, min_size=columns, max_size=columns).map(tuple)
+    return Table(
+        header=draw(row),
+        rows=tuple(draw(st.lists(row, max_size=4))),
+        aligns=tuple(draw(st.lists(st.sampled_from(ALIGNS), min_size=columns, max_size=columns))),
+        caption=draw(st.one_of(st.just(()), inlines)),
+    )
+
+
 def _block(depth: int = 1) -> st.SearchStrategy[Block]:
-    leaf = st.one_of(inlines.map(Paragraph), st.builds(Heading, st.sampled_from([2, 3]), inlines))
+    leaf = st.one_of(inlines.map(Paragraph), st.builds(Heading, st.sampled_from([2, 3]), inlines), tables())
     if depth == 0:
         return leaf
     items = st.lists(st.lists(_block(depth - 1), min_size=1, max_size=2).map(tuple), min_size=1, max_size=3).map(tuple)
@@ -74,14 +96,23 @@ def _block(depth: int = 1) -> st.SearchStrategy[Block]:
 
 @st.composite
 def passages(draw: st.DrawFn, index: int) -> Passage:
+    """A passage whose footnotes (numbered from 1, as the parser numbers them) are referenced,
+    some twice, from a paragraph and a table cell after its other blocks."""
+    notes = tuple(Footnote(n, draw(inlines)) for n in range(1, draw(st.integers(0, 3)) + 1))
+    refs = [r for note in notes for r in (Text(" see"), NoteRef(note.number))]
+    cited: tuple[Block, ...] = ()
+    if notes:
+        again = NoteRef(draw(st.sampled_from(notes)).number)
+        cited = (Paragraph((*draw(inlines), *refs)), Table(((Text("cell"), again),), (), ("",)))
     return Passage(
         id=f"passage-{index}",
         title=draw(text),
         summary=draw(st.one_of(st.just(""), text)),
         tags=tuple(draw(st.lists(st.sampled_from(["nato", "europe", "ceasefire"]), max_size=2, unique=True))),
-        blocks=tuple(draw(st.lists(_block(), min_size=1, max_size=4))),
+        blocks=tuple(draw(st.lists(_block(), min_size=1, max_size=4))) + cited,
         file=Path(f"passages/{index:03d}.md"),
         body_line=5,
+        notes=notes,
     )
 
 
@@ -98,7 +129,7 @@ def publications(draw: st.DrawFn, max_passages: int = 3) -> Publication:
         edition=draw(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31))),
         classification=draw(st.sampled_from(["", "OFFICIAL", "OFFICIAL-SENSITIVE & <draft>"])),
         description=draw(st.one_of(st.just(""), text)),
-        passages=tuple(draw(passages(i)) for i in range(count)),
+        passages=numbered(tuple(draw(passages(i)) for i in range(count))),
         source_dir=Path("generated"),
         content_hash="0" * 64,
     )

@@ -21,7 +21,7 @@ from exporters import docx as docx_exporter
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.registry import get
 from exporters.verify import compare, verify
-from tests.samples import rich
+from tests.samples import briefing, rich
 from tests.strategies import GENERATION_CHECKS, publications
 
 
@@ -258,6 +258,16 @@ def test_check_finds_a_document_without_fields(tmp_path: Path) -> None:
     assert any("table of contents" in p for p in problems) and any("PAGE" in p for p in problems)
 
 
+def test_check_finds_a_footnote_reference_without_its_footnote(seed: Publication, tmp_path: Path) -> None:
+    path = docx_exporter.export(briefing(seed, tmp_path / "source"), tmp_path)
+    with zipfile.ZipFile(path) as original, zipfile.ZipFile(tmp_path / "broken.docx", "w") as broken:
+        for entry in original.infolist():  # the same package, its notes gone
+            empty = b'<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>'
+            broken.writestr(entry, empty if entry.filename == "word/footnotes.xml" else original.read(entry))
+    problems = docx_exporter.check(tmp_path / "broken.docx")
+    assert problems == ["footnote reference 1 has no footnote", "footnote reference 2 has no footnote"]
+
+
 # ---- theme --------------------------------------------------------------------------------
 
 
@@ -324,3 +334,54 @@ def test_reference_docx_without_numbering_part(seed: Publication, tmp_path: Path
     path = docx_exporter.export(publication, tmp_path / "out")
     verify(publication, get("docx"), path)
     assert docx.Document(str(path)).part.numbering_part.element.xpath("w:num")
+
+
+# ---- tables, footnotes, figures --------------------------------------------------------
+
+
+def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source")
+    path = docx_exporter.export(publication, tmp_path)
+    verify(publication, get("docx"), path)  # cells, notes, alt text and caption read back
+    document = docx.Document(str(path))
+    (table,) = document.tables
+    assert [c.text for c in table.rows[0].cells] == ["Donor", "Pledged 2023 (€ bn)", "Pledged 2024 (€ bn)", "Change"]
+    assert table._tbl.xpath("w:tr[1]/w:trPr/w:tblHeader") and not table._tbl.xpath("w:tr[2]/w:trPr/w:tblHeader")
+    assert table._tbl.xpath("string(w:tblPr/w:tblW/@w:type)") == "pct"  # the width of the text
+    assert table.rows[1].cells[1].paragraphs[0]._p.xpath("string(w:pPr/w:jc/@w:val)") == "right"
+    caption = table._tbl.getprevious()
+    assert caption.xpath("string(w:pPr/w:pStyle/@w:val)") == "Caption"
+    root = document.element
+    assert root.xpath("//w:footnoteReference/@w:id") == ["1", "2"]  # the second reference to note 1 is a NOTEREF field
+    assert "NOTEREF _RefNote1 \\f \\h" in "".join(root.xpath("//w:instrText/text()"))
+    with zipfile.ZipFile(path) as zf:
+        notes = zf.read("word/footnotes.xml").decode()
+        assert 'w:id="-1"' in notes and "Kiel Institute for the World Economy" in notes
+        assert zf.read("word/media/image1.png") == (tmp_path / "source/figures/pledges.png").read_bytes()
+    doc_pr = root.xpath("//wp:docPr")[0]
+    assert doc_pr.get("descr").startswith("Bar chart") and doc_pr.get("name") == "Figure 1"
+    assert "Figure 1: Pledges by donor, 2023-2024" in [p.text for p in document.paragraphs]
+    again = tmp_path / "again"
+    again.mkdir()
+    assert docx_exporter.export(publication, again).read_bytes() == path.read_bytes()
+
+
+def test_reference_docx_footnotes_are_replaced(seed: Publication, tmp_path: Path) -> None:
+    reference_path = tmp_path / "reference.docx"
+    docx_exporter.export(briefing(seed, tmp_path / "source"), tmp_path)  # a document with footnotes of its own
+    (tmp_path / f"{seed.id}-briefing-pack.docx").rename(reference_path)
+    publication = briefing(with_theme(seed, reference_docx=reference_path), tmp_path / "source")
+    (tmp_path / "out").mkdir()
+    path = docx_exporter.export(publication, tmp_path / "out")
+    verify(publication, get("docx"), path)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("word/footnotes.xml").count(b"<w:footnote ") == 4  # two separators, two notes
+
+
+def test_tables_one_after_another_stay_apart(seed: Publication, tmp_path: Path) -> None:
+    table = "| A | B |\n|---|---|\n| 1 | 2 |\n"
+    publication = briefing(seed, tmp_path / "source", f"Two tables.\n\n{table}\n{table}")
+    path = docx_exporter.export(publication, tmp_path)
+    verify(publication, get("docx"), path)
+    tables = docx.Document(str(path)).tables
+    assert len(tables) == 2 and tables[0]._tbl.getnext().tag == qn("w:p")

@@ -39,6 +39,7 @@ from exporters.epub import (
 from exporters.epub import documents as epub_documents
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.verify import compare, verify
+from tests.samples import briefing
 from tests.strategies import GENERATION_CHECKS, publications
 
 EXPORTER = registry.get("epub")
@@ -78,7 +79,8 @@ def _export(publication: Publication, dest: Path) -> Path:
 
 
 def _with_body(publication: Publication, markdown: str) -> Publication:
-    blocks, diagnostics = parse_body(markdown, Path("rich.md"), 1)
+    body = parse_body(markdown, Path("rich.md"), 1)
+    blocks, diagnostics = body.blocks, body.diagnostics
     assert not diagnostics
     first = dataclasses.replace(publication.passages[0], blocks=blocks)
     return dataclasses.replace(publication, passages=(first, *publication.passages[1:]))
@@ -405,3 +407,30 @@ def test_epubcheck_started_by_a_thread_that_ends_then_the_process_exits(seed_epu
         [sys.executable, "-c", code, str(seed_epub)], capture_output=True, text=True, timeout=120, check=True
     )
     assert run.stdout.split() == ["[]", "[]"]
+
+
+@pytest.mark.slow
+def test_briefing_with_table_footnotes_and_figure(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source")
+    path = _export(publication, tmp_path)
+    verify(publication, EXPORTER, path)  # read-back (cells, notes, alt text, caption) and epubcheck
+    section = _xml(path, _document_of(publication, 1)).find("h:body/h:section[@id='passage-0002']", NS)
+    assert section.xpath("h:table/h:caption//text()", namespaces=NS)[0].startswith("Military aid pledges")
+    assert section.xpath("h:table/h:thead/h:tr/h:th/@scope", namespaces=NS) == ["col"] * 4
+    assert section.xpath("h:table/h:tbody/h:tr[1]/h:td/@class", namespaces=NS)[1] == "align-right"
+    refs = section.xpath(".//h:a[@epub:type='noteref']", namespaces=NS)
+    assert [(a.text, a.get("id")) for a in refs] == [("1", "noteref-1"), ("1", None), ("2", "noteref-2")]
+    notes = section.xpath("h:aside[@epub:type='footnote']", namespaces=NS)
+    assert [n.get("role") for n in notes] == ["doc-footnote"] * 2
+    assert notes[0].xpath("h:p/h:a[@role='doc-backlink']/@href", namespaces=NS) == ["#noteref-1"]
+    img = section.find("h:figure/h:img", NS)
+    assert img.get("alt").startswith("Bar chart") and img.get("src") == "figures/figure-1.png"
+    assert "".join(section.find("h:figure/h:figcaption", NS).itertext()) == "Figure 1: Pledges by donor, 2023-2024"
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("EPUB/figures/figure-1.png") == (tmp_path / "source/figures/pledges.png").read_bytes()
+    opf = _xml(path, "content.opf")
+    features = opf.xpath("//opf:meta[@property='schema:accessibilityFeature']/text()", namespaces=NS)
+    modes = opf.xpath("//opf:meta[@property='schema:accessMode']/text()", namespaces=NS)
+    assert "alternativeText" in features and modes == ["textual", "visual"]
+    (tmp_path / "again").mkdir()
+    assert EXPORTER.export(publication, tmp_path / "again").read_bytes() == path.read_bytes()

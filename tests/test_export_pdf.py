@@ -21,13 +21,14 @@ from pypdf import PageObject, PdfReader, mult
 from reportlab.platypus import Paragraph as ReportlabParagraph
 
 from briefkit.fonts import FONT_DIRS
+from briefkit.markdown import ROW_CHARS, parse_body
 from briefkit.model import BlockQuote, Inline, ListBlock, Publication, Text, Theme, block_texts, squash
 from briefkit.model import Paragraph as Para
-from exporters import pdf
+from exporters import pdf, registry
 from exporters.pdf import blocks
-from exporters.verify import compare
+from exporters.verify import compare, verify
 from tests.conftest import ROOT
-from tests.samples import rich
+from tests.samples import briefing, rich
 from tests.strategies import GENERATION_CHECKS, inlines, publications
 
 
@@ -328,3 +329,50 @@ def test_a_list_item_one_line_longer_than_a_page_still_splits(seed: Publication,
     publication = dataclasses.replace(seed, passages=passages)
     path = pdf.export(publication, tmp_path)
     assert compare(publication, pdf.read_back(path)) == []
+
+
+# ---- tables, footnotes, figures --------------------------------------------------------
+
+
+def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source")
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # cells, notes, alt text and caption read back, fonts embedded
+    body = pdf.read_back(path)[1][1]
+    assert "Figure 1: Pledges by donor, 2023-2024" in body and "Bar chart of military aid" in body
+    assert body.endswith("2 Ministry of Defence of Ukraine, statement of 12 January 2025.")
+    reader = PdfReader(path)
+    images = [o for p in reader.pages for o in p["/Resources"].get("/XObject", {}).values()]
+    assert [o.get_object()["/Subtype"] for o in images].count("/Image") == 1  # the chart; the seed has no logo
+    links = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
+    assert sum("/Dest" in a for a in links) == 3  # each note reference links to its note
+    again = tmp_path / "again"
+    again.mkdir()
+    assert pdf.export(publication, again).read_bytes() == path.read_bytes()
+
+
+def test_a_long_table_repeats_its_header_on_every_page_and_reads_once(seed: Publication, tmp_path: Path) -> None:
+    rows = "".join(f"| Row {n} | {'many words in a cell that wraps ' * (n % 4 + 1)} | {n} |\n" for n in range(120))
+    body = parse_body(f"Intro.\n\n| Name | Text | N |\n|---|---|--:|\n{rows}\nTable: A long one\n", Path("t.md"), 1)
+    assert not body.diagnostics
+    first = dataclasses.replace(seed.passages[0], blocks=body.blocks)
+    publication = dataclasses.replace(seed, passages=(first, *seed.passages[1:]))
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # the repeated header rows are artifacts: read once
+    with_rows = [t for t in (p.extract_text() for p in PdfReader(path).pages) if re.search(r"Row \d+", t)]
+    assert len(with_rows) >= 3 and all("Name" in t and "Text" in t for t in with_rows)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 10])
+def test_the_largest_table_validation_allows_fits_its_rows_on_a_page(
+    columns: int, seed: Publication, tmp_path: Path
+) -> None:
+    cell = "Ш" * (ROW_CHARS // columns)  # a wide letter, unbroken: the most lines a cell can take
+    row = "|" + f" {cell} |" * columns + "\n"
+    body = parse_body(f"Intro.\n\n{row}|{'---|' * columns}\n{row}{row}", Path("t.md"), 1)
+    assert not body.diagnostics
+    first = dataclasses.replace(seed.passages[0], blocks=body.blocks)
+    publication = dataclasses.replace(
+        seed, passages=(first,), theme=dataclasses.replace(seed.theme, page_size="Letter")
+    )
+    verify(publication, registry.get("pdf"), pdf.export(publication, tmp_path))

@@ -452,7 +452,7 @@ def hostile_publication(draw: st.DrawFn) -> dict[str, str]:
     fields = ["title", "subtitle", "classification", "organisation", "author", "reader", "passage_title",
               "summary", "tag"]  # fmt: skip
     # a few fields hostile, the others benign: so that a model often comes back, and is checked too
-    hostile = draw(st.sets(st.sampled_from([*fields, "logo", "file", "body"]), min_size=1, max_size=3))
+    hostile = draw(st.sets(st.sampled_from([*fields, "logo", "file", "body", "figure"]), min_size=1, max_size=3))
     benign = st.text("abcXYZ 019-é", min_size=1, max_size=20).map(str.strip).filter(bool)
     styled = {
         f: _yaml_value(draw(hostile_text if f in hostile else benign), draw(st.sampled_from(_STYLES)), "    ")
@@ -470,6 +470,7 @@ def hostile_publication(draw: st.DrawFn) -> dict[str, str]:
         "passage": (
             f"---\ntitle: {styled['passage_title']}\nsummary: {styled['summary']}\ntags:\n  - {styled['tag']}\n---\n"
             + (draw(hostile_text) if "body" in hostile else "Body text.\n")
+            + (f"\n![A figure]({draw(hostile_paths)})\n" if "figure" in hostile else "")
         ),
     }
 

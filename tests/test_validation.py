@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 from briefkit.diagnostics import RULES, Severity
 from briefkit.loader import load_publication
+from briefkit.model import figures
 from flows.cli import app
 from tests.conftest import SEED
+from tests.samples import BRIEFING_BODY, chart_png
 
 GOOD_YAML = "title: Test publication\nlanguage: en\n"
 GOOD_PASSAGE = "---\ntitle: A passage\nsummary: One sentence.\n---\nSome text here.\n"
@@ -225,7 +227,22 @@ CASES = [
         passages={"010-first.md": passage("Body.\n", "title: x\nsummary: y\nprovisional_title: true\n")},
     ),
     Case("BK207", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine.\nA 漢 character.\n")}, column=3),
-]
+    Case("BK128", "passages/010-first.md", 6, passages={"010-first.md": passage("Fine.\nA claim.[^src]\n")}, column=9),
+    Case("BK129", "passages/010-first.md", 7, passages={"010-first.md": passage("Fine.\n\n[^src]: A source.\n")}),
+    Case(
+        "BK130", "passages/010-first.md", 9,
+        passages={"010-first.md": passage("A claim.[^a]\n\n[^a]: One.\n\n[^a]: Two.\n")}, in_message="[^a]",
+    ),
+    Case("BK131", "passages/010-first.md", 7, passages={"010-first.md": passage("Fine.\n\n![](chart.png)\n")}),
+    Case(
+        "BK133", "passages/010-first.md", 9, in_message="a table cell of 401 characters",
+        passages={"010-first.md": passage("Fine.\n\n| A | B |\n|---|---|\n| x | " + "y" * 401 + " |\n")},
+    ),
+    Case(
+        "BK132", "passages/010-first.md", 7, in_message="not a PNG or JPEG",
+        passages={"010-first.md": passage("Fine.\n\n![A chart](passages/chart.gif)\n"), "chart.gif": b"GIF89a" + bytes(40)},
+    ),
+]  # fmt: skip
 
 
 def case_id(case: Case) -> str:
@@ -403,3 +420,113 @@ def test_arbitrary_publication_yaml_never_raises(tmp_path_factory: pytest.TempPa
     write_publication(root, yaml_text.encode("utf-8", "surrogatepass"))
     publication, diagnostics = load_publication(root)
     assert (publication is None) == any(d.is_error for d in diagnostics)
+
+
+def _figure_publication(root: Path, src: str, image: bytes | None = None, name: str = "figures/chart.png") -> Path:
+    write_publication(
+        root, GOOD_YAML + "edition: 2025-01-02\n", {"010-first.md": passage(f"Text.\n\n![A chart]({src})\n")}
+    )
+    if image is not None:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(image)
+    return root
+
+
+def _png(size: tuple[int, int] = (8, 4)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _bomb() -> bytes:
+    """A PNG that claims 20,000 x 20,000 pixels (400 megapixels): a few hundred bytes, gigabytes decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("src", "image", "code", "in_message"),
+    [
+        ("figures/chart.png", _png()[:40], "BK132", "PNG or JPEG"),  # cut in its header
+        ("figures/chart.png", _png((64, 64))[:-30], "BK132", "not a readable PNG or JPEG"),  # cut in its pixels
+        ("figures/chart.png", _png()[:8] + b"garbage" * 20, "BK132", "PNG or JPEG"),
+        ("figures/chart.png", _bomb(), "BK132", "pixels"),
+        ("figures/chart.png", b"GIF89a" + bytes(40), "BK132", "not a PNG or JPEG"),
+        ("figures/missing.png", None, "BK118", "cannot read"),
+        ("../outside.png", None, "BK127", "outside the publication"),
+        ("/etc/passwd", None, "BK127", "not a path inside"),
+        ("https://example.org/chart.png", None, "BK127", "not a path inside"),
+    ],
+)
+def test_an_unusable_figure_is_diagnosed_at_its_line(
+    tmp_path: Path, src: str, image: bytes | None, code: str, in_message: str
+) -> None:
+    (tmp_path / "outside.png").write_bytes(_png())
+    root = _figure_publication(tmp_path / "pub", src, image)
+    publication, diagnostics = load_publication(root)
+    assert publication is None
+    assert [(d.code, d.file, d.line) for d in diagnostics if d.is_error] == [(code, root / "passages/010-first.md", 7)]
+    assert in_message in diagnostics[0].message and src in diagnostics[0].message, diagnostics
+
+
+def test_a_figure_linked_out_of_the_publication_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret.png").write_bytes(_png())
+    root = _figure_publication(tmp_path / "pub", "figures/chart.png")
+    (root / "figures").mkdir()
+    (root / "figures" / "chart.png").symlink_to(tmp_path / "secret.png")
+    _, diagnostics = load_publication(root)
+    assert [(d.code, d.line) for d in diagnostics if d.is_error] == [("BK127", 7)]
+
+
+def test_figure_bytes_are_part_of_the_content_hash(tmp_path: Path) -> None:
+    root = _figure_publication(tmp_path / "pub", "figures/chart.png", _png())
+    first, diagnostics = load_publication(root)
+    assert first is not None, diagnostics
+    (root / "figures" / "chart.png").write_bytes(_png((8, 5)))
+    changed, _ = load_publication(root)
+    assert changed is not None and changed.content_hash != first.content_hash
+    (figure,) = figures(changed.passages[0].blocks)
+    assert (figure.path, figure.width, figure.height) == ((root / "figures/chart.png").resolve(), 8, 5)
+
+
+def test_the_briefing_sample_loads_clean_from_its_sources(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", GOOD_YAML, {"010-aid.md": passage(BRIEFING_BODY)})
+    chart_png(root / "figures" / "pledges.png")
+    publication, diagnostics = load_publication(root)
+    assert publication is not None and diagnostics == [], diagnostics  # no sentence or spacing warnings on the table
+    (aid,) = publication.passages
+    assert [type(b).__name__ for b in aid.blocks] == ["Paragraph", "Table", "Figure", "Paragraph"]
+    assert [n.number for n in aid.notes] == [1, 2]
+
+
+def test_table_cells_are_style_checked_one_by_one(tmp_path: Path) -> None:
+    table = "| Name | Note |\n|---|---|\n| A | the the end |\n| B  C | fine |\n"
+    root = write_publication(tmp_path / "pub", GOOD_YAML, {"010-t.md": passage(table)})
+    _, diagnostics = load_publication(root)
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("BK203", 7, 11), ("BK204", 8, 4)]
+
+
+def test_the_content_hash_is_the_same_from_a_relative_or_an_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _figure_publication(tmp_path / "pub", "figures/chart.png", _png())
+    monkeypatch.chdir(tmp_path)
+    relative, _ = load_publication(Path("pub"))
+    absolute, _ = load_publication(root)
+    assert relative is not None and absolute is not None
+    assert relative.content_hash == absolute.content_hash

@@ -14,7 +14,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
-from briefkit.model import Publication, block_texts
+from briefkit.model import Publication, body_texts
 from exporters.packaging import atomic_path
 from exporters.pdf import fixes
 from exporters.pdf.blocks import passage_flowables
@@ -67,5 +67,5 @@ def export(publication: Publication, dest_dir: Path) -> Path:
 def _all_text(publication: Publication) -> set[str]:
     parts = [publication.title, publication.subtitle, publication.organisation, publication.classification]
     for passage in publication.passages:
-        parts += [passage.title, passage.summary, *block_texts(passage.blocks)]
+        parts += [passage.title, passage.summary, *body_texts(passage)]
     return set("".join(parts))

@@ -2,68 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator
 
 from reportlab.lib import colors
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import CondPageBreak, Flowable, ListFlowable, ListItem
-from reportlab.platypus import Paragraph as RLParagraph
-from reportlab.platypus import paragraph as rl_paragraph
+from reportlab.platypus import CondPageBreak, Flowable, HRFlowable, ListFlowable, ListItem
 from reportlab.platypus.flowables import DDIndenter, LIIndenter
 
-from briefkit.model import Block, BlockQuote, Heading, ListBlock, Passage
+from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlock, Passage, Table
 from briefkit.model import Paragraph as Para
-from exporters.pdf.styles import Styles, markup, plain
+from exporters.pdf.figures import figure_flowables
+from exporters.pdf.paragraphs import Paragraph, artifact
+from exporters.pdf.styles import Styles, markup, note_anchor, plain
+from exporters.pdf.tables import table_flowables
 
 _BULLETS = ("\u2022", "\u2013", "\u25e6")
-
-
-@contextlib.contextmanager
-def artifact(canv: Canvas) -> Iterator[None]:
-    """Mark what is drawn inside as an artifact (PDF 32000-1, 14.8.2.2): not content, skipped by read_back."""
-    canv.addLiteral("/Artifact BMC")
-    yield
-    canv.addLiteral("EMC")
-
-
-class Paragraph(RLParagraph):
-    """A reportlab Paragraph whose split keeps the lines already broken for the rest."""
-
-    # the lines a split left over, and the width they were broken at (see split)
-    _carried: tuple[float, object] | None = None
-
-    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
-        """reportlab's split, whose second part keeps the lines already broken for it.
-
-        reportlab makes the rest of a split paragraph afresh, and breaking its lines again
-        costs time in proportion to what is left: a paragraph over many pages cost time in
-        the square of its length. Greedy line breaking from the start of a line gives the
-        lines it gave before, so the rest takes them when it is broken at the same width,
-        renumbered where they index the paragraph's words (sFW), unless a word was split
-        for being wider than a line or hyphenated: reportlab breaks the pieces of those
-        differently the second time.
-        """
-        parts = super().split(availWidth, availHeight)
-        bl_para = self.__dict__.get("blPara")
-        unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
-        if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":
-            first, rest = parts
-            lines = bl_para.lines[len(first.blPara.lines) :]
-            if rl_paragraph._processed_frags(self.frags):
-                lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
-            width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
-            rest._carried = (width, bl_para.clone(lines=lines))
-        return parts
-
-    def breakLines(self, width: list[float]) -> object:
-        # kept for every wrap, not just the first: the frame wraps the rest again on the next
-        # page when the foot of this one had no room for a line of it
-        carried = self._carried
-        if carried is not None and width == [carried[0], carried[0]]:
-            return carried[1]
-        return super().breakLines(width)
 
 
 class _ArtifactBullet:
@@ -150,7 +103,22 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
                 out.append(_list(ordered, start, items, styles, quoted, depth))
             case BlockQuote(kids):
                 out.extend(_QuoteBar(f, 12, styles.primary) for f in flowables(kids, styles, True, depth))
+            case Table():
+                out.extend(table_flowables(block, styles))
+            case Figure():
+                out.extend(figure_flowables(block, styles))
     return out
+
+
+def note_flowables(notes: tuple[Footnote, ...], styles: Styles) -> list[Flowable]:
+    """The passage's footnotes after its text, under a short rule, each the target of its references."""
+    if not notes:
+        return []
+    rule = HRFlowable(width="30%", thickness=0.5, color=styles.rule, hAlign="LEFT", spaceBefore=6, spaceAfter=4)
+    return [rule] + [
+        Paragraph(f'<a name="{note_anchor(n.number)}"/>{n.number} {markup(n.children, styles)}', styles.note)
+        for n in notes
+    ]
 
 
 def _list(
@@ -218,5 +186,6 @@ def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flow
     """The passage's room check, its anchor, heading and body (the anchor after the check,
     so the outline points at the page the heading is on)."""
     title = _Heading(plain(passage.title), styles.title)
-    room, *rest = keep_headings([title, *flowables(passage.blocks, styles)], styles)
+    body = [*flowables(passage.blocks, styles), *note_flowables(passage.notes, styles)]
+    room, *rest = keep_headings([title, *body], styles)
     return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]

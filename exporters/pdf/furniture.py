@@ -14,7 +14,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Image, Spacer, Table, TableStyle
 
 from briefkit.model import Publication
-from exporters.pdf.blocks import Paragraph, artifact
+from exporters.pdf.paragraphs import Paragraph, artifact
 from exporters.pdf.styles import GREY, Styles, plain
 
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm

@@ -5,15 +5,18 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 
-from briefkit.model import Code, Emph, Inline, Link, Strong, Text
+from briefkit.model import Code, Emph, Inline, Link, NoteRef, Strong, Text
 from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.fonts import Fonts
 
 TITLE_SIZE = 15.0  # passage headings; read_back takes the leading text of this size as the title
 GREY = colors.HexColor("#555555")
 INK = colors.HexColor("#1A1A1A")
+RULE = colors.HexColor("#999999")
+_ALIGNMENTS = {"": TA_LEFT, "left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
 
 class Styles:
@@ -32,6 +35,21 @@ class Styles:
         self.link_color = "#" + primary.hexval()[2:]
         self.code_font = f'<font name="{fonts.mono}" color="#7A2E0E">'  # opens inline code
         self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
+        self.rule = RULE
+        self.caption = self.para("caption", 9, 12, spaceBefore=4, spaceAfter=6, textColor=primary,
+                                 fontName=fonts.italic)  # fmt: skip
+        self.figure_caption = self.para("figure caption", 9, 12, spaceBefore=3, spaceAfter=8, textColor=primary,
+                                        fontName=fonts.italic, alignment=TA_CENTER)  # fmt: skip
+        self.note = self.para("note", 8.5, 11, spaceAfter=2)
+        self._cells: dict[tuple[str, bool], ParagraphStyle] = {}
+
+    def cell(self, align: str, header: bool) -> ParagraphStyle:
+        """The style of a table cell: header cells bold on the primary colour."""
+        key = (align, header)
+        if key not in self._cells:
+            look = {"fontName": self.fonts.bold, "textColor": colors.white} if header else {}
+            self._cells[key] = self.para(f"cell {align} {header}", 9, 11.5, alignment=_ALIGNMENTS[align], **look)
+        return self._cells[key]
 
     def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
         # no space shrinkage: text is ragged right, so a line never needs to squeeze past the margin
@@ -56,7 +74,15 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
                 parts.append(
                     f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>'
                 )
+            case NoteRef(number):
+                parts.append(
+                    f'<super><a href="#{note_anchor(number)}" color="{styles.link_color}">{number}</a></super>'
+                )
     return "".join(parts)
+
+
+def note_anchor(number: int) -> str:
+    return f"note-{number}"
 
 
 def plain(value: str) -> str:

@@ -1,0 +1,50 @@
+"""Figures: the image at a sensible size, its alt text as invisible text over it, the caption below."""
+
+from __future__ import annotations
+
+from reportlab.lib.utils import simpleSplit
+from reportlab.platypus import Flowable, KeepTogether
+
+from briefkit.model import FIGURE_LABEL, Figure
+from exporters.pdf.paragraphs import Paragraph
+from exporters.pdf.styles import Styles, markup
+
+DPI = 150  # a figure narrower than the frame is shown at this resolution, never blown up
+MAX_HEIGHT = 340.0  # points (12 cm): a figure always fits on a page, with its caption
+ALT_SIZE = 6.0
+INVISIBLE = 3  # text render mode: neither filled nor stroked
+
+
+class _Image(Flowable):
+    """The image, scaled to fit; its alt text is drawn invisibly across it, so search, copy and
+    read-back find it where the image is, as a screen reader would announce it."""
+
+    def __init__(self, figure: Figure, font: str) -> None:
+        super().__init__()
+        self._figure, self._font = figure, font
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        figure = self._figure
+        self.width = min(availWidth, figure.width * 72 / DPI)
+        self.height = self.width * figure.height / figure.width
+        if self.height > MAX_HEIGHT:
+            self.width, self.height = MAX_HEIGHT * figure.width / figure.height, MAX_HEIGHT
+        self._x = (availWidth - self.width) / 2
+        return availWidth, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        canv.drawImage(str(self._figure.path), self._x, 0, self.width, self.height)
+        if self._figure.alt:  # in lines across the image, from its top, so it stays on the page
+            text = canv.beginText(self._x, self.height - ALT_SIZE)
+            text.setTextRenderMode(INVISIBLE)
+            text.setFont(self._font, ALT_SIZE, ALT_SIZE)
+            for line in simpleSplit(self._figure.alt, self._font, ALT_SIZE, self.width):
+                text.textLine(line)
+            canv.drawText(text)
+
+
+def figure_flowables(figure: Figure, styles: Styles) -> list[Flowable]:
+    label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
+    caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption)
+    return [KeepTogether([_Image(figure, styles.fonts.regular), caption])]

@@ -1,0 +1,57 @@
+"""Paragraphs that split cheaply, and artifacts: what every part of the handout draws text with."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable
+from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus import paragraph as rl_paragraph
+
+
+@contextlib.contextmanager
+def artifact(canv: Canvas) -> Iterator[None]:
+    """Mark what is drawn inside as an artifact (PDF 32000-1, 14.8.2.2): not content, skipped by read_back."""
+    canv.addLiteral("/Artifact BMC")
+    yield
+    canv.addLiteral("EMC")
+
+
+class Paragraph(RLParagraph):
+    """A reportlab Paragraph whose split keeps the lines already broken for the rest."""
+
+    # the lines a split left over, and the width they were broken at (see split)
+    _carried: tuple[float, object] | None = None
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """reportlab's split, whose second part keeps the lines already broken for it.
+
+        reportlab makes the rest of a split paragraph afresh, and breaking its lines again
+        costs time in proportion to what is left: a paragraph over many pages cost time in
+        the square of its length. Greedy line breaking from the start of a line gives the
+        lines it gave before, so the rest takes them when it is broken at the same width,
+        renumbered where they index the paragraph's words (sFW), unless a word was split
+        for being wider than a line or hyphenated: reportlab breaks the pieces of those
+        differently the second time.
+        """
+        parts = super().split(availWidth, availHeight)
+        bl_para = self.__dict__.get("blPara")
+        unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
+        if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":
+            first, rest = parts
+            lines = bl_para.lines[len(first.blPara.lines) :]
+            if rl_paragraph._processed_frags(self.frags):
+                lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
+            width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
+            rest._carried = (width, bl_para.clone(lines=lines))
+        return parts
+
+    def breakLines(self, width: list[float]) -> object:
+        # kept for every wrap, not just the first: the frame wraps the rest again on the next
+        # page when the foot of this one had no room for a line of it
+        carried = self._carried
+        if carried is not None and width == [carried[0], carried[0]]:
+            return carried[1]
+        return super().breakLines(width)
