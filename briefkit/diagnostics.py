@@ -59,6 +59,7 @@ RULES: dict[str, Rule] = _rules(
     ("BK125", E, "invisible formatting character in a one-line field (bidi control, zero-width, tag)"),
     ("BK126", E, "one-line field is over its length limit"),
     ("BK127", E, "source or theme file leads outside the publication directory"),
+    ("BK128", E, "timezone is not an IANA time zone name"),
     ("BK201", W, "sentence over the word limit"),
     ("BK202", W, "passage over the word limit"),
     ("BK203", W, "repeated word"),
