@@ -470,6 +470,7 @@ def _manifest(publication: Publication, exported: dict[str, Exported], timings: 
         passages=tuple(PassageSummary(p.id, p.title, p.summary) for p in publication.passages),
         timings=timings,
         status=publication.status,
+        tags=publication.tags,
     )
 
 

@@ -1,8 +1,10 @@
 """The reader portal: a static site of every published edition, written atomically.
 
-    <site>/index.html                   every publication's latest edition
+    <site>/index.html                   one compact entry per publication, newest edition first
+    <site>/tag-<tag>.html               the same, for the publications with one of the ``tags:``
     <site>/feed.xml                     Atom feed of every edition of every publication
-    <site>/<pub>/index.html, feed.xml   the archive of one publication and its feed
+    <site>/<pub>/index.html, feed.xml   the publication: its latest edition's downloads (checksums
+                                        folded) and executive summary, every edition; its feed
     <site>/<pub>/<edition>/index.html   one edition (2026-12-03, a correction 2026-12-03-r2), its files beside it
 
 Drafts are left out of the public site. A preview (``preview=True``, for ``briefkit open``,
@@ -225,7 +227,14 @@ def plan_site(
                 )
             page = render("edition.html.j2", m=m, href=lambda f: quote(f.name), root="../../", **common)
             files.append(SiteFile(path + "index.html", _EDITION_PAGES, page.encode()))
-        archive = render("archive.html.j2", latest=view.latest, editions=view.editions, root="../", **common)
+        archive = render(
+            "archive.html.j2",
+            href=lambda f, m=view.latest: f"{m.edition_id}/{quote(f.name)}",
+            latest=view.latest,
+            editions=view.editions,
+            root="../",
+            **common,
+        )
         files.append(SiteFile(f"{pub}/index.html", _ARCHIVES, archive.encode()))
         feed = atom_feed(
             pub,
@@ -255,10 +264,32 @@ def plan_site(
             ),
         )
     )
-    files.append(
-        SiteFile("index.html", _FRONT, render("index.html.j2", publications=views, root="", **common).encode())
-    )
+    files += _front_pages(views, common)
     return files
+
+
+def _front_pages(views: list[PublicationView], common: dict[str, str]) -> list[SiteFile]:
+    """The front page and a page per tag: static, so filtering needs no JavaScript; newest edition first."""
+    views = sorted(views, key=lambda v: v.latest.publication_id)
+    views.sort(key=lambda v: (v.latest.edition, v.latest.revision), reverse=True)
+    tags = {t: sum(t in v.latest.tags for v in views) for t in sorted({t for v in views for t in v.latest.tags})}
+    pages = [
+        SiteFile(
+            f"tag-{tag}.html",  # a file beside index.html: never a publication's directory
+            _ARCHIVES,
+            render(
+                "index.html.j2",
+                publications=[v for v in views if tag in v.latest.tags],
+                tags=tags,
+                tag=tag,
+                root="",
+                **common,
+            ).encode(),
+        )
+        for tag in tags
+    ]
+    front = render("index.html.j2", publications=views, tags=tags, tag="", root="", **common)
+    return [*pages, SiteFile("index.html", _FRONT, front.encode())]
 
 
 def _is_current(root: Path, item: SiteFile) -> bool:
