@@ -348,8 +348,12 @@ def _prepare(
             "add it to formats: in publication.yaml to build it"
         )
         return Outcome(pid, "failed", reason, tuple(diagnostics))
+
+    def waiting(holder: str) -> None:
+        _progress(pid, f"locked by {holder}: waiting up to {lock_wait:g} s")
+
     try:
-        locks.enter_context(publishing.lock(output, pid, _run_name(), wait=lock_wait))
+        locks.enter_context(publishing.lock(output, pid, _run_name(), wait=lock_wait, waiting=waiting))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
         return Outcome(pid, "locked", str(exc), tuple(diagnostics))

@@ -17,7 +17,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 
 from briefkit import publishing
 from briefkit.manifest import latest_dir
-from flows.build import build
+from flows.build import add_listener, build, remove_listener
 from flows.publish import build_and_publish
 from tests.test_flow_build import edit, only
 
@@ -69,10 +69,21 @@ def test_a_locked_publication_makes_the_run_wait_then_end_cancelled(
     output = tmp_path / "output"
     only(seed_copy, "docx")
     monkeypatch.setenv("BRIEFKIT_LOCK_WAIT_SECONDS", "3")
-    with publishing.lock(output, seed_copy.name, "the test's own build"):
-        started = time.monotonic()
-        state = build_and_publish(str(seed_copy), str(output), return_state=True)
-        waited = time.monotonic() - started
+    said: list[str] = []
+
+    def listen(publication_id: str, message: str) -> None:
+        said.append(message)
+
+    add_listener(listen)
+    try:
+        with publishing.lock(output, seed_copy.name, "the test's own build"):
+            started = time.monotonic()
+            state = build_and_publish(str(seed_copy), str(output), return_state=True)
+            waited = time.monotonic() - started
+    finally:
+        remove_listener(listen)
+    assert said[0].startswith("locked by the test's own build (pid ") and said[0].endswith(": waiting up to 3 s")
+    assert said[1:] == ["locked"]  # the run's log says so too
     assert state.is_cancelled() and waited >= 3
     assert "is already being built by the test's own build" in state.message and "waited 3 s" in state.message
     run = server_run(state)
