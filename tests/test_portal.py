@@ -101,8 +101,25 @@ def test_a_page_per_tag_lists_the_publications_with_it(tmp_path: Path) -> None:
     assert nato.xpath("//a[@aria-current='page']/@href") == ["tag-nato.html"]
     air = html.parse(str(site / "air-brief" / "index.html")).getroot()
     assert air.xpath("//p[@class='tags']/a/@href") == ["../tag-nato.html", "../tag-air-defence.html"]
+    feed = etree.parse(str(site / "tag-nato.xml"))  # and a feed per tag, to follow one subject
+    assert [e.findtext("a:title", namespaces=ATOM) for e in feed.findall("a:entry", ATOM)] == [
+        "Land Brief, edition 2025-04-15",
+        "Air Brief, edition 2025-03-01",
+    ]
+    assert nato.xpath("//link[@rel='alternate']/@href") == ["tag-nato.xml"]
     publish_edition(out, "air-brief", D2, title="Air Brief", tags=("nato",))  # the tag is dropped: its page goes
-    assert "tag-air-defence.html" in publish_site(out, site, "Briefings").removed
+    assert {"tag-air-defence.html", "tag-air-defence.xml"} <= set(publish_site(out, site, "Briefings").removed)
+
+
+def test_a_feed_holds_the_newest_hundred_editions_and_the_site_every_one(tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    for n in range(120):
+        publish_edition(out, "daily", D1 + dt.timedelta(days=n), files={"pdf": bytes([n])})
+    publish_site(out, site, "Briefings")
+    for feed in (site / "feed.xml", site / "daily" / "feed.xml"):
+        updated = [e.findtext("a:updated", namespaces=ATOM) for e in etree.parse(str(feed)).findall("a:entry", ATOM)]
+        assert len(updated) == 100 and updated[0] == f"{D1 + dt.timedelta(days=119)}T00:00:00Z", feed
+    assert len(html.parse(str(site / "daily" / "index.html")).getroot().xpath("//ul[@class='editions']/li")) == 120
 
 
 def test_every_link_on_every_page_resolves(output: Path, tmp_path: Path) -> None:

@@ -246,50 +246,42 @@ def plan_site(
             url_from("../"),
         )
         files.append(SiteFile(f"{pub}/feed.xml", _FEEDS, feed))
-    everything = sorted(
-        (m for v in views for m in v.editions), key=lambda m: (m.edition, m.revision, m.publication_id), reverse=True
-    )
-    files.append(
-        SiteFile(
-            "feed.xml",
-            _FEEDS,
-            atom_feed(
-                "site",
-                site_title,
-                site_title,
-                url_from("")("feed.xml"),
-                url_from("")("index.html"),
-                everything,
-                url_from(""),
-            ),
-        )
-    )
-    files += _front_pages(views, common)
+    files += _front_pages(views, site_title, url_from(""))
     return files
 
 
-def _front_pages(views: list[PublicationView], common: dict[str, str]) -> list[SiteFile]:
-    """The front page and a page per tag: static, so filtering needs no JavaScript; newest edition first."""
+def _front_pages(views: list[PublicationView], site_title: str, url: Callable[[str], str]) -> list[SiteFile]:
+    """The front page and the site feed, and a page and feed per tag: static, so filtering needs
+    no JavaScript; newest edition first. A tag's files sit beside index.html, never in a
+    publication's directory."""
     views = sorted(views, key=lambda v: v.latest.publication_id)
     views.sort(key=lambda v: (v.latest.edition, v.latest.revision), reverse=True)
     tags = {t: sum(t in v.latest.tags for v in views) for t in sorted({t for v in views for t in v.latest.tags})}
-    pages = [
-        SiteFile(
-            f"tag-{tag}.html",  # a file beside index.html: never a publication's directory
-            _ARCHIVES,
-            render(
-                "index.html.j2",
-                publications=[v for v in views if tag in v.latest.tags],
-                tags=tags,
-                tag=tag,
-                root="",
-                **common,
-            ).encode(),
+    files = []
+    for tag in (*tags, ""):  # the front page last: it links the pages of the tags
+        shown = [v for v in views if not tag or tag in v.latest.tags]
+        name = f"tag-{tag}" if tag else "index"
+        feed = f"tag-{tag}.xml" if tag else "feed.xml"
+        editions = sorted(
+            (m for v in shown for m in v.editions),
+            key=lambda m: (m.edition, m.revision, m.publication_id),
+            reverse=True,
         )
-        for tag in tags
-    ]
-    front = render("index.html.j2", publications=views, tags=tags, tag="", root="", **common)
-    return [*pages, SiteFile("index.html", _FRONT, front.encode())]
+        title = f"{site_title}: {tag}" if tag else site_title
+        files.append(
+            SiteFile(
+                feed,
+                _FEEDS,
+                atom_feed(
+                    f"tag/{tag}" if tag else "site", title, site_title, url(feed), url(f"{name}.html"), editions, url
+                ),
+            )
+        )
+        page = render(
+            "index.html.j2", publications=shown, tags=tags, tag=tag, feed=feed, root="", site_title=site_title
+        )
+        files.append(SiteFile(f"{name}.html", _FRONT, page.encode()))
+    return files
 
 
 def _is_current(root: Path, item: SiteFile) -> bool:
