@@ -3,6 +3,7 @@ that finds its publication locked by another waits a bounded time, then ends Can
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -64,7 +65,7 @@ def test_a_build_and_publish_run_and_its_build_are_named_alike(seed_copy: Path, 
 
 
 def test_a_locked_publication_makes_the_run_wait_then_end_cancelled(
-    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "output"
     only(seed_copy, "docx")
@@ -90,6 +91,9 @@ def test_a_locked_publication_makes_the_run_wait_then_end_cancelled(
     assert run.state_type == StateType.CANCELLED and "the test's own build" in (run.state.message or "")
     assert [r.state_type for r in child_runs(run)] == [StateType.CANCELLED]  # the build; no publish run
     assert not latest_dir(output, seed_copy.name).exists()  # nothing built, nothing published
+    assert re.search(
+        r"^support-for-ukraine  Cancelled  no edition  \d+\.\d s", capfd.readouterr().out, re.M
+    )  # serve's line
 
 
 def test_a_run_waiting_for_the_lock_builds_once_it_is_released(seed_copy: Path, tmp_path: Path) -> None:
