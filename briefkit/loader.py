@@ -626,13 +626,14 @@ def _timezone(meta: _Fields) -> str:
 def _tags(meta: _Fields) -> tuple[str, ...]:
     """``tags:`` without repeats; each a lower-case slug, as it names the portal's page of the tag."""
     tags = tuple(dict.fromkeys(meta.strings("tags")))
-    written = [str(v).strip() for v in meta.mapping.get("tags") or []]
-    for tag in tags:
-        if not SLUG.match(tag):
+    bad = {t for t in tags if not SLUG.match(t)}
+    for n in range(len(tags) and len(meta.mapping["tags"])):  # each bad one at its own line
+        if (tag := (meta.doc.text(*meta.prefix, "tags", n) or "").strip()) in bad:
+            bad.discard(tag)
             meta.diags.append(Diagnostic(
                 "BK116", meta.file, f"tag '{shown(tag)}' is not a lower-case slug",
                 "write tags as lower-case words joined by hyphens, e.g. tags: [nato, air-defence]",
-                meta.line("tags", written.index(tag)), 1,
+                meta.line("tags", n), 1,
             ))  # fmt: skip
     return tags
 
