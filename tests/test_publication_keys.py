@@ -66,3 +66,9 @@ def test_a_tag_that_is_not_a_slug_is_an_error(tmp_path: Path) -> None:
     publication, [d] = load_publication(root, known_formats=registry.names())
     assert publication is None and (d.code, d.line) == ("BK116", 5)
     assert "'Air Defence' is not a lower-case slug" in d.message
+
+
+def test_tags_that_yaml_reads_as_other_types_are_diagnosed_not_a_traceback(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "brief", GOOD_YAML + "tags: [Yes, 12, on]\n")
+    publication, [d] = load_publication(root)
+    assert publication is None and (d.code, d.line) == ("BK116", 3) and "'Yes' is not a lower-case slug" in d.message
