@@ -20,6 +20,7 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.fonts import coverage, find_family, installed_families
 from briefkit.markdown import parse_body
-from briefkit.model import DRAFT, FINAL, Passage, Publication, Theme, block_texts, figures, numbered, squash
+from briefkit.model import DRAFT, FINAL, SLUG, Passage, Publication, Theme, block_texts, figures, numbered, squash
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
@@ -39,12 +40,12 @@ PASSAGES_DIR = "passages"
 
 PUBLICATION_KEYS = (
     "title", "subtitle", "language", "organisation", "authors", "edition", "classification",
-    "description", "passages", "theme", "schedule", "formats", "readers", "editors", "status", "strict",
+    "description", "passages", "theme", "schedule", "timezone", "formats", "readers", "editors", "status",
+    "strict", "tags",
 )  # fmt: skip
 PASSAGE_KEYS = ("title", "id", "summary", "tags", "provisional_title")
 THEME_KEYS = tuple(f.name for f in fields(Theme))
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PAGE_SIZES = ("A4", "Letter")
@@ -190,7 +191,7 @@ def check_control_chars(text: str, path: Path, first_line: int, diags: list[Diag
 LINE_LIMITS: dict[str, int] = {
     "title": 200, "subtitle": 300, "summary": 600, "description": 2000, "classification": 64,
     "organisation": 200, "authors": 120, "name": 120, "tags": 64, "id": 64, "passages": 64,
-    "address": 254, "language": 35, "schedule": 100, "font": 100, "logo": 1024, "reference_docx": 1024,
+    "address": 254, "language": 35, "schedule": 100, "timezone": 64, "font": 100, "logo": 1024, "reference_docx": 1024,
 }  # fmt: skip
 DEFAULT_LINE_LIMIT = 200  # the other one-line fields: colours, page size
 
@@ -502,6 +503,7 @@ def load_publication(
             f"schedule '{schedule}' is not a cron expression: {problem}",
             'write e.g. schedule: "0 6 * * 1-5" (06:00 on weekdays)',
         )
+    timezone = _timezone(meta)
     formats = _formats(meta, known_formats)
     status = meta.text("status", FINAL)
     if status not in (FINAL, DRAFT):
@@ -529,6 +531,8 @@ def load_publication(
         formats=formats,
         status=status,
         strict=strict is True,
+        timezone=timezone,
+        tags=_tags(meta),
         extra=tuple((k, meta.mapping[k]) for k in ("readers",) if k in meta.mapping),
     )
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
@@ -603,6 +607,38 @@ def _formats(meta: _Fields, known: Sequence[str] | None) -> tuple[str, ...]:
             f"known formats: {', '.join(known)}",
         )
     return formats
+
+
+def _timezone(meta: _Fields) -> str:
+    """``timezone:``, an IANA name zoneinfo knows (as ``--timezone`` must be)."""
+    name = meta.text("timezone")
+    if name and name not in (known := zoneinfo.available_timezones()):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        meta.report(
+            "BK134",
+            "timezone",
+            f"timezone '{shown(name)}' is not an IANA time zone name",
+            f"did you mean '{close[0]}'?"
+            if close
+            else "write e.g. timezone: Europe/Kyiv (a name in /usr/share/zoneinfo)",
+        )
+        return ""
+    return name
+
+
+def _tags(meta: _Fields) -> tuple[str, ...]:
+    """``tags:`` without repeats; each a lower-case slug, as it names the portal's page of the tag."""
+    tags = tuple(dict.fromkeys(meta.strings("tags")))
+    bad = {t for t in tags if not SLUG.match(t)}
+    for n in range(len(tags) and len(meta.mapping["tags"])):  # each bad one at its own line
+        if (tag := (meta.doc.text(*meta.prefix, "tags", n) or "").strip()) in bad:
+            bad.discard(tag)
+            meta.diags.append(Diagnostic(
+                "BK116", meta.file, f"tag '{shown(tag)}' is not a lower-case slug",
+                "write tags as lower-case words joined by hyphens, e.g. tags: [nato, air-defence]",
+                meta.line("tags", n), 1,
+            ))  # fmt: skip
+    return tags
 
 
 def _theme(meta: _Fields, root: Path) -> Theme:

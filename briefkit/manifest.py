@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from briefkit.model import DRAFT, FINAL
+from briefkit.model import DRAFT, FINAL, SLUG
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -96,6 +96,7 @@ class Manifest:
     revision: int = 1  # 1 for the first edition of its date, 2 for the first correction...
     corrects: str = ""  # the id of the final edition this one replaces, "" for none
     status: str = FINAL  # or DRAFT: built and previewable, never on the public portal nor mailed
+    tags: tuple[str, ...] = ()  # the publication's tags (slugs), for the portal's pages per tag
     schema: int = SCHEMA
 
     @property
@@ -125,6 +126,7 @@ class Manifest:
             for f in data["files"]
         )
         data["passages"] = tuple(PassageSummary(**p) for p in data["passages"])
+        data["tags"] = tuple(data.get("tags", ()))  # none before tags were kept
         return cls(**data)
 
 
@@ -215,6 +217,8 @@ def _problems(m: Manifest) -> list[str]:
             problems.append(f"file {f.name!r}: sha256 is not 64 hex digits")
     if len(set(names)) != len(names) or len({f.format for f in m.files}) != len(m.files):
         problems.append("a file name or format is listed twice")
+    if not all(isinstance(t, str) and SLUG.match(t) for t in m.tags):  # a tag names a page of the portal
+        problems.append("a tag is not a lower-case slug")
     for p in m.passages:
         for attr in ("id", "title", "summary"):
             text(f"passage {p.id!r}: {attr}", getattr(p, attr), attr in _PROSE)

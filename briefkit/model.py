@@ -113,6 +113,7 @@ class Footnote:
 # ---- publication --------------------------------------------------------------------
 
 FINAL, DRAFT = "final", "draft"  # a publication's status: a draft is built and previewed, never published
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # ids and tags: safe in file names and URLs
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class Publication:
     formats: tuple[str, ...] = ()  # what every edition holds; () for every format briefkit has
     status: str = FINAL  # or DRAFT
     strict: bool = False  # warnings fail the build, as --strict does
+    timezone: str = ""  # IANA name the schedule is in, "" for the serve/deploy default
+    tags: tuple[str, ...] = ()  # the publication's own tags (slugs): the portal lists it under each
     extra: tuple[tuple[str, object], ...] = ()  # later keys (readers), kept verbatim
 
     @property

@@ -23,7 +23,8 @@ import shutil
 import socket
 import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -106,8 +107,12 @@ def check_publication_id(publication_id: str) -> None:
 
 
 @contextlib.contextmanager
-def lock(output: Path, publication_id: str, run: str) -> Iterator[Holder]:
-    """Hold the publication's lock for the block, or raise PublicationLocked at once.
+def lock(
+    output: Path, publication_id: str, run: str, wait: float = 0.0, waiting: Callable[[str], None] | None = None
+) -> Iterator[Holder]:
+    """Hold the publication's lock for the block; raise PublicationLocked when another run still
+    holds it after ``wait`` seconds (by default at once). ``waiting`` is told who holds it, once,
+    when the wait begins.
 
     flock is released by the kernel when the holder dies, so a crashed run never leaves
     a stale lock behind. The lock file is opened without following a link (UnsafePath).
@@ -115,12 +120,23 @@ def lock(output: Path, publication_id: str, run: str) -> Iterator[Holder]:
     check_publication_id(publication_id)
     root = real_dir(output, publication_root(output, publication_id))
     with open(open_regular(root / LOCK, os.O_RDWR | os.O_CREAT), "r+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublicationLocked(
-                f"publication '{publication_id}' is already being built by {_describe(f.read())}; wait for that run to finish (or stop it) and build again"
-            ) from None
+        deadline, told = time.monotonic() + wait, waiting is None
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if (left := deadline - time.monotonic()) <= 0:
+                    f.seek(0)
+                    waited = f" (waited {wait:g} s)" if wait > 0 else ""
+                    raise PublicationLocked(
+                        f"publication '{publication_id}' is already being built by {_describe(f.read())}{waited}; wait for that run to finish (or stop it) and build again"
+                    ) from None
+                if not told:
+                    f.seek(0)
+                    waiting(_describe(f.read()))  # type: ignore[misc]
+                    told = True
+                time.sleep(min(0.5, left))  # flock has no timeout: poll
         holder = Holder(os.getpid(), socket.gethostname(), run, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         f.truncate(0)
         f.write(json.dumps(holder.__dict__))

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     max_sentence_words: int = 40  # BK201
     max_passage_words: int = 400  # BK202
     dask_address: str = ""  # scheduler of an existing Dask cluster for the build's tasks; "" = threads here
+    lock_wait_seconds: float = 600  # how long a build-and-publish run waits for a publication another run builds
 
 
 def get_settings() -> Settings:

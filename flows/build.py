@@ -30,7 +30,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Failed, State
+from prefect.states import Cancelled, Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
@@ -46,6 +46,7 @@ from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
 from flows import checks
 from flows.outcomes import Outcome
+from flows.runs import name_run, publication_run_name
 
 T = TypeVar("T")
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
@@ -235,16 +236,21 @@ def dask_problem(address: str) -> str | None:
     return None
 
 
-@flow(name="build", task_runner=task_runner(), validate_parameters=True)
+@flow(name="build", flow_run_name=publication_run_name, task_runner=task_runner(), validate_parameters=True)
 def build(
     publication: str,
     formats: list[str] | None = None,
     strict: bool = False,
     force: bool = False,
     output_dir: str | None = None,
+    lock_wait: float = 0,
 ) -> list[Outcome] | State:
-    """Build one publication (an id under the source directory, or a path)."""
-    return _build([publication], formats, strict, force, output_dir)
+    """Build one publication (an id under the source directory, or a path); ``lock_wait``: seconds
+    to wait for a run that is building it, before this one ends Cancelled."""
+    result = _build([publication], formats, strict, force, output_dir, lock_wait)
+    if not isinstance(result, State) and (m := result[0].manifest) is not None:
+        name_run(m.publication_id, m.edition_id)
+    return result
 
 
 @flow(name="build-all", task_runner=task_runner(), validate_parameters=True)
@@ -254,10 +260,11 @@ def build_all(
     strict: bool = False,
     force: bool = False,
     output_dir: str | None = None,
+    lock_wait: float = 0,
 ) -> list[Outcome] | State:
     """Build many publications (default: every one under the source directory) together."""
     names = publications or [str(d) for d in publication_dirs(get_settings().source_dir)]
-    return _build(names, formats, strict, force, output_dir)
+    return _build(names, formats, strict, force, output_dir, lock_wait)
 
 
 def resolve(publication: str) -> Path:
@@ -281,14 +288,19 @@ class _Job:
 
 
 def _build(
-    publications: list[str], formats: list[str] | None, strict: bool, force: bool, output_dir: str | None
+    publications: list[str],
+    formats: list[str] | None,
+    strict: bool,
+    force: bool,
+    output_dir: str | None,
+    lock_wait: float = 0,
 ) -> list[Outcome] | State:
     started = time.perf_counter()
     output = Path(output_dir) if output_dir else get_settings().output_dir
     if unknown := [f for f in formats or [] if f not in registry.names()]:
         raise ValueError(f"unknown format {', '.join(unknown)}; known formats: {', '.join(registry.names())}")
     with ExitStack() as locks:  # every lock is held until its publication is published
-        prepared = [_prepare(resolve(name), formats, strict, force, output, locks) for name in publications]
+        prepared = [_prepare(resolve(name), formats, strict, force, output, locks, lock_wait) for name in publications]
         jobs = [p for p in prepared if isinstance(p, _Job)]
         for job in jobs:  # every export first, so that none waits for a worker behind a read-back
             job.futures = {
@@ -305,12 +317,20 @@ def _build(
         # A Failed state rather than a raise: the run fails with our reason and no traceback
         # is logged for a finding about the input. state.result() still raises BuildFailed.
         failure = BuildFailed(outcomes)
+        if all(o.status == "locked" for o in outcomes if not o.ok):  # another run is building them: nothing failed
+            return Cancelled(message=str(failure), data=failure)
         return Failed(message=str(failure), data=failure)
     return outcomes
 
 
 def _prepare(
-    directory: Path, formats: list[str] | None, strict: bool, force: bool, output: Path, locks: ExitStack
+    directory: Path,
+    formats: list[str] | None,
+    strict: bool,
+    force: bool,
+    output: Path,
+    locks: ExitStack,
+    lock_wait: float = 0,
 ) -> _Job | Outcome:
     """Validate, lock and check one publication: a job when it needs building, else its outcome."""
     start = time.perf_counter()
@@ -328,11 +348,15 @@ def _prepare(
             "add it to formats: in publication.yaml to build it"
         )
         return Outcome(pid, "failed", reason, tuple(diagnostics))
+
+    def waiting(holder: str) -> None:
+        _progress(pid, f"locked by {holder}: waiting up to {lock_wait:g} s")
+
     try:
-        locks.enter_context(publishing.lock(output, pid, _run_name()))
+        locks.enter_context(publishing.lock(output, pid, _run_name(), wait=lock_wait, waiting=waiting))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
-        return Outcome(pid, "failed", str(exc), tuple(diagnostics))
+        return Outcome(pid, "locked", str(exc), tuple(diagnostics))
     except (publishing.ReservedPublicationId, UnsafePath) as exc:  # refused before anything is written
         _progress(pid, "refused")
         return Outcome(pid, "failed", str(exc), tuple(diagnostics))
@@ -450,6 +474,7 @@ def _manifest(publication: Publication, exported: dict[str, Exported], timings: 
         passages=tuple(PassageSummary(p.id, p.title, p.summary) for p in publication.passages),
         timings=timings,
         status=publication.status,
+        tags=publication.tags,
     )
 
 

@@ -250,7 +250,7 @@ def schedule_options(cron: str, timezone: str) -> None:
 
 
 _CRON_HELP = 'Schedule for publications without their own, e.g. "0 6 * * 1-5" (06:00 on weekdays).'
-_TIMEZONE_HELP = "IANA time zone the schedules are in, e.g. Europe/Kyiv."
+_TIMEZONE_HELP = "IANA time zone of the schedules, for publications without their own timezone:, e.g. Europe/Kyiv."
 
 
 @app.command()

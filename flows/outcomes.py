@@ -22,7 +22,13 @@ from briefkit.loader import load_publication
 from briefkit.manifest import Manifest, briefkit_version
 from exporters import registry
 
-_STATUS_STYLE = {"published": "bold green", "up to date": "green", "invalid": "bold red", "failed": "bold red"}
+_STATUS_STYLE = {
+    "published": "bold green",
+    "up to date": "green",
+    "invalid": "bold red",
+    "locked": "bold red",
+    "failed": "bold red",
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class Outcome:
     """What one build did for one publication."""
 
     publication_id: str
-    status: str  # "published", "draft" (a new edition kept from readers), "up to date", "invalid" or "failed"
+    status: str  # "published", "draft" (a new edition kept from readers), "up to date", "invalid", "locked" or "failed"
     reason: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
     manifest: Manifest | None = None

@@ -20,8 +20,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
+from prefect.context import FlowRunContext
 from prefect.futures import wait
-from prefect.states import State
+from prefect.states import Cancelled, State
 
 import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.diagnostics import Diagnostic, has_errors
@@ -32,8 +33,11 @@ from briefkit.distribution.mail import Connect, Outcome, deliver_all, smtp_conne
 from briefkit.distribution.portal import SiteReport, publish_site
 from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
+from briefkit.settings import get_settings
 from exporters import registry
 from flows.build import BuildFailed, build, markdown_text, resolve
+from flows.outcomes import Outcome as Built
+from flows.runs import name_run, publication_run_name
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,15 @@ def publish(
 
 
 def _finished(flow: object, flow_run: FlowRun, state: State) -> None:
-    """One line per finished run for `serve`'s terminal; a run that failed or crashed alerts the editors."""
+    """One line per finished run for `serve`'s terminal; a run that failed or crashed alerts the editors
+    (a cancelled one waited for another run building the publication: that one alerts if it fails)."""
     directory = resolve(str(flow_run.parameters["publication"]))
     output = Path(flow_run.parameters.get("output_dir") or get_distribution_settings().output_dir)
     latest = read_manifest(latest_dir(output, directory.name))
     seconds = (dt.datetime.now(dt.UTC) - flow_run.start_time).total_seconds() if flow_run.start_time else 0.0
     edition = f"edition {latest.edition_id}" if latest else "no edition"
     print(f"{directory.name}  {state.name}  {edition}  {seconds:.1f} s  (run {flow_run.name})", flush=True)
-    if state.is_completed():
+    if not (state.is_failed() or state.is_crashed()):
         return
     error = state.result(raise_on_failure=False) if state.is_failed() else None
     details = (
@@ -161,12 +166,31 @@ def _finished(flow: object, flow_run: FlowRun, state: State) -> None:
             print(f"  {problem}", flush=True)
 
 
-@flow(name="build-and-publish", on_completion=[_finished], on_failure=[_finished], on_crashed=[_finished])
-def build_and_publish(publication: str, output_dir: str | None = None, strict: bool = False) -> PublishReport:
+@flow(
+    name="build-and-publish",
+    flow_run_name=publication_run_name,
+    on_completion=[_finished],
+    on_failure=[_finished],
+    on_crashed=[_finished],
+)
+def build_and_publish(
+    publication: str, output_dir: str | None = None, strict: bool = False, lock_wait: float | None = None
+) -> PublishReport | State:
     """Build one publication, then publish; a failed build raises, so nothing is published.
-    ``strict``: warnings fail the build too (as a publication's own ``strict: true`` does)."""
+    ``strict``: warnings fail the build too (as a publication's own ``strict: true`` does).
+    ``lock_wait`` (default BRIEFKIT_LOCK_WAIT_SECONDS): how long to wait for another run that is
+    building the publication; then the run ends Cancelled, saying which run holds it."""
     directory = resolve(publication)
-    build(publication=publication, output_dir=output_dir, strict=strict)
+    wait = get_settings().lock_wait_seconds if lock_wait is None else lock_wait
+    built = build(publication=publication, output_dir=output_dir, strict=strict, lock_wait=wait, return_state=True)
+    if built.is_cancelled():
+        cancelled = Cancelled(message=built.message)
+        run = FlowRunContext.get().flow_run  # type: ignore[union-attr]
+        _finished(build_and_publish, run, cancelled)  # Prefect runs no hook for a returned Cancelled state
+        return cancelled
+    outcomes: list[Built] = built.result()  # raises BuildFailed
+    if (m := outcomes[0].manifest) is not None:
+        name_run(m.publication_id, m.edition_id)
     return publish(output_dir=output_dir, source_dir=str(directory.parent), publications=[directory.name])
 
 

@@ -2,7 +2,8 @@
 `briefkit serve`, or declared in prefect.yaml for a work pool by `briefkit deploy`.
 
 Both come from the same plan, so a worker and ``serve`` never disagree about a schedule.
-A publication's own ``schedule:`` (publication.yaml) wins over the ``--cron`` default.
+A publication's own ``schedule:`` and ``timezone:`` (publication.yaml) win over the ``--cron``
+and ``--timezone`` defaults.
 Runs appear as ``build-and-publish/<publication-id>`` and can also be started from the UI or
 with ``prefect deployment run build-and-publish/<publication-id>``.
 """
@@ -71,7 +72,8 @@ def plan(directories: list[Path], cron: str, timezone: str) -> list[Planned]:
     planned = []
     for directory in directories:
         publication, _ = load_publication(directory)
-        entry = Planned(directory, (publication.schedule if publication else "") or cron, timezone)
+        own_cron, own_timezone = (publication.schedule, publication.timezone) if publication else ("", "")
+        entry = Planned(directory, own_cron or cron, own_timezone or timezone)
         entry.schedule()
         planned.append(entry)
     return planned

@@ -49,6 +49,7 @@ def publish_edition(
         PassageSummary("second", "Second passage", ""),
     ),
     latest: bool = True,
+    tags: tuple[str, ...] = (),
 ) -> Manifest:
     files = files if files is not None else {fmt: sample_bytes(fmt, edition) for fmt in ("docx", "pdf", "epub")}
     directory = edition_dir(output, publication_id, edition)
@@ -71,6 +72,7 @@ def publish_edition(
         publication_id=publication_id, title=title, subtitle="A subtitle", description=f"About {title}.",
         classification=classification, language=language, edition=edition, content_hash="0" * 64,
         briefkit_version="test", exporter_versions={fmt: "1" for fmt in files}, files=tuple(entries), passages=passages,
+        tags=tags,
     )  # fmt: skip
     (directory / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     if latest:

@@ -156,3 +156,50 @@ def test_chromium_downloads_every_file_with_the_manifest_checksum(browser: DevTo
                 pub, ed, name = d["href"].removeprefix(base).split("/")
                 fetched[(pub, ed, name)] = d["sha256"]
     assert fetched == manifests  # every file of every edition, as the manifests say
+
+
+# Runs in the page: how the front (or a tag) page lays out its entries, and whether it scrolls sideways.
+LAYOUT = """
+(() => {
+  const list = document.querySelector("ul.entries");
+  return JSON.stringify({entries: list.children.length, list: list.getBoundingClientRect().height,
+                         page: document.scrollingElement.scrollHeight, header: list.offsetTop,
+                         scroll: document.scrollingElement.scrollWidth, width: window.innerWidth});
+})()
+"""
+TOPICS = ("Ukraine", "Baltic security", "The Sahel", "Indo-Pacific", "Energy and grids")
+TAGS = ("nato", "europe", "africa", "asia", "energy")
+
+
+def test_the_front_page_stays_compact_with_fifty_publications_on_a_phone_and_a_desktop(
+    browser: DevTools, tmp_path: Path
+) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    for n in range(50):
+        publish_edition(
+            out,
+            f"brief-{n:02d}",
+            dt.date(2025, 1, 1) + dt.timedelta(days=n),
+            title=f"Weekly brief {n}: {TOPICS[n % 5]}",
+            tags=(TAGS[n % 5], "weekly"),
+        )
+    publish_site(out, site, "Briefings")
+    with serving(site) as base:
+        for width, height, mobile in ((390, 844, True), (1280, 800, False)):
+            browser.call(
+                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile
+            )
+            browser.open(base + "index.html")
+            front = json.loads(browser.evaluate(LAYOUT))
+            assert front["entries"] == 50 and front["list"] < 50 * 50, (width, front)  # under 50 px an entry
+            assert front["page"] < front["list"] + 500, (width, front)  # heading, tags and footer: one screen at most
+            assert front["scroll"] <= front["width"], (width, front)  # no sideways scrolling
+            first = browser.evaluate("document.querySelector('ul.entries h2').textContent")
+            assert first == "Weekly brief 49: Energy and grids"  # the newest edition first
+            browser.open(base + "tag-asia.html")  # a tag's page: the filter, without JavaScript
+            tagged = json.loads(browser.evaluate(LAYOUT))
+            assert tagged["entries"] == 10 and tagged["scroll"] <= tagged["width"], (width, tagged)
+            browser.open(base + "brief-03/index.html")  # the publication's page, every checksum unfolded
+            browser.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; }); true")
+            assert browser.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), width
+            assert browser.evaluate("document.querySelectorAll('details code').length") == 3

@@ -66,8 +66,9 @@ def test_a_same_day_correction_is_a_new_revision_beside_the_untouched_edition(se
         f"{m.title}, edition 2025-03-01",
     ]
     front = page(site / "index.html")
-    assert front.xpath("//h2/a/@href") == [f"{pid}/2025-03-01-r2/index.html"]
-    assert "correction of edition 2025-03-01" in text(site / "index.html").lower()
+    assert front.xpath("//h2/a/@href") == [f"{pid}/index.html"]  # the publication's page
+    assert front.xpath("//p[@class='entry']/a[time]/@href") == [f"{pid}/2025-03-01-r2/index.html"]
+    assert "correction of 2025-03-01" in text(site / "index.html").lower()
     assert page(site / pid / "index.html").xpath("//ul[@class='editions']/li/a[1]/@href") == [
         "2025-03-01-r2/index.html",
         "2025-03-01/index.html",
@@ -132,12 +133,14 @@ def test_a_draft_is_built_and_previewed_but_never_public(seed_copy: Path, tmp_pa
     publish_site(output, public, "Briefings")
     assert not (public / pid / "2025-03-01-r2").exists()
     assert "2025-03-01-r2" not in (public / pid / "feed.xml").read_text(encoding="utf-8")
-    assert page(public / "index.html").xpath("//h2/a/@href") == [f"{pid}/2025-03-01/index.html"]
+    assert page(public / "index.html").xpath("//p[@class='entry']/a[time]/@href") == [f"{pid}/2025-03-01/index.html"]
     assert "Draft" not in text(public / "index.html") + text(public / pid / "index.html")
 
     publish_site(output, preview, "Briefings", preview=True)
     assert text(preview / pid / "2025-03-01-r2" / "index.html").startswith("Draft: a preview, not published")
-    assert page(preview / "index.html").xpath("//h2/a/@href") == [f"{pid}/2025-03-01-r2/index.html"]
+    assert page(preview / "index.html").xpath("//p[@class='entry']/a[time]/@href") == [
+        f"{pid}/2025-03-01-r2/index.html"
+    ]
     assert "Draft" in text(preview / "index.html") and "Draft" in text(preview / pid / "index.html")
     assert feed_titles(preview / pid / "feed.xml")[0].endswith("Draft: edition 2025-03-01-r2, correction of 2025-03-01")
 

@@ -44,35 +44,82 @@ def local_target(site: Path, page: Path, href: str) -> Path:
     return site / unquote(url.split("#")[0])
 
 
-def test_index_shows_every_publication_with_downloads_and_summary(output: Path, tmp_path: Path) -> None:
+def test_index_has_one_compact_entry_per_publication_newest_first(output: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     publish_site(output, site, "Briefings")
     root = html.parse(str(site / "index.html")).getroot()
-    text = " ".join(root.text_content().split())
-    assert [h.text_content() for h in root.iter("h2")] == ["Other Brief", "Test Brief"]
-    for phrase in (
-        "About Test Brief.",
-        "15 April 2025",
-        "OFFICIAL",
-        "First passage: What the first passage says.",
-        "Executive summary",
-    ):
+    entries = root.xpath("//ul[@class='entries']/li")
+    assert [" ".join(li.text_content().split()) for li in entries] == [
+        "Test Brief 2025-04-15 OFFICIAL DOCX PDF EPUB",  # edited 15 April: first
+        "Other Brief 2025-03-01 PDF",
+    ]
+    assert entries[0].find(".//h2/a").get("href") == "test-brief/index.html"  # the publication's page
+    files = [a.get("href") for a in entries[0].xpath(".//a[@type]")]
+    assert files == [
+        f"test-brief/2025-04-15/test-brief-{n}" for n in ("briefing-pack.docx", "handout.pdf", "reader.epub")
+    ]
+    text = root.find(".//main").text_content()
+    assert "Executive summary" not in text and "SHA-256" not in text and "About Test Brief." not in text
+
+
+def test_the_publications_page_has_downloads_checksums_folded_summary_and_every_edition(
+    output: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    publish_site(output, site, "Briefings")
+    page = html.parse(str(site / "test-brief" / "index.html")).getroot()
+    text = " ".join(page.text_content().split())
+    for phrase in ("About Test Brief.", "15 April 2025", "OFFICIAL", "First passage: What the first passage says."):
         assert phrase in text
-    downloads = root.xpath("//ul[@class='downloads']/li")
-    assert len(downloads) == 4  # three formats of test-brief's latest edition, one of other-brief
+    assert [h.text_content() for h in page.iter("h1", "h2")] == [
+        "Test Brief", "Downloads", "Executive summary", "All editions",
+    ]  # fmt: skip
+    downloads = page.xpath("//ul[@class='downloads']/li")
+    assert len(downloads) == 3  # the latest edition's three formats
     for li in downloads:
-        href = li.find("a").get("href")
-        target = site / href
-        assert str(target.stat().st_size) in li.text_content().replace(",", "")
-        assert sha256_file(target) in li.text_content()
-        assert D2.isoformat() in href or "other-brief" in href  # the latest edition, not the older one
-    archive = html.parse(str(site / "test-brief" / "index.html")).getroot()
-    assert [a.get("href") for a in archive.xpath("//ul[@class='editions']//a")] == [
+        target = site / "test-brief" / li.find("a").get("href")
+        assert D2.isoformat() in str(target) and str(target.stat().st_size) in li.text_content().replace(",", "")
+        assert li.xpath("string(details[@class='sha']/code)") == sha256_file(target)  # folded in <details>
+    assert [a.get("href") for a in page.xpath("//ul[@class='editions']/li/a")] == [
         "2025-04-15/index.html",
         "2025-03-01/index.html",
     ]
     old = site / "test-brief" / "2025-03-01" / "test-brief-handout.pdf"
     assert old.read_bytes() == (edition_dir(output, "test-brief", D1) / old.name).read_bytes()
+
+
+def test_a_page_per_tag_lists_the_publications_with_it(tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    publish_edition(out, "air-brief", D1, title="Air Brief", tags=("nato", "air-defence"))
+    publish_edition(out, "land-brief", D2, title="Land Brief", tags=("nato",))
+    publish_edition(out, "plain-brief", D2, title="Plain Brief")
+    publish_site(out, site, "Briefings")
+    front = html.parse(str(site / "index.html")).getroot()
+    assert [a.text_content() for a in front.xpath("//nav[@class='tags']//a")] == ["air-defence (1)", "nato (2)"]
+    nato = html.parse(str(site / "tag-nato.html")).getroot()
+    assert [h.text_content() for h in nato.iter("h2")] == ["Land Brief", "Air Brief"]
+    assert nato.xpath("//a[@aria-current='page']/@href") == ["tag-nato.html"]
+    air = html.parse(str(site / "air-brief" / "index.html")).getroot()
+    assert air.xpath("//p[@class='tags']/a/@href") == ["../tag-nato.html", "../tag-air-defence.html"]
+    feed = etree.parse(str(site / "tag-nato.xml"))  # and a feed per tag, to follow one subject
+    assert [e.findtext("a:title", namespaces=ATOM) for e in feed.findall("a:entry", ATOM)] == [
+        "Land Brief, edition 2025-04-15",
+        "Air Brief, edition 2025-03-01",
+    ]
+    assert nato.xpath("//link[@rel='alternate']/@href") == ["tag-nato.xml"]
+    publish_edition(out, "air-brief", D2, title="Air Brief", tags=("nato",))  # the tag is dropped: its page goes
+    assert {"tag-air-defence.html", "tag-air-defence.xml"} <= set(publish_site(out, site, "Briefings").removed)
+
+
+def test_a_feed_holds_the_newest_hundred_editions_and_the_site_every_one(tmp_path: Path) -> None:
+    out, site = tmp_path / "output", tmp_path / "site"
+    for n in range(120):
+        publish_edition(out, "daily", D1 + dt.timedelta(days=n), files={"pdf": bytes([n])})
+    publish_site(out, site, "Briefings")
+    for feed in (site / "feed.xml", site / "daily" / "feed.xml"):
+        updated = [e.findtext("a:updated", namespaces=ATOM) for e in etree.parse(str(feed)).findall("a:entry", ATOM)]
+        assert len(updated) == 100 and updated[0] == f"{D1 + dt.timedelta(days=119)}T00:00:00Z", feed
+    assert len(html.parse(str(site / "daily" / "index.html")).getroot().xpath("//ul[@class='editions']/li")) == 120
 
 
 def test_every_link_on_every_page_resolves(output: Path, tmp_path: Path) -> None:

@@ -245,6 +245,7 @@ def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
         stop(process)
     assert state == "COMPLETED", (work / "serve.log").read_text(errors="replace")
     assert_published(work / "output", "on-demand-brief")
+    assert server.api(f"/flow_runs/{run_id}")["name"] == "on-demand-brief-2025-03-01"  # <publication>-<edition>
 
 
 def test_build_command_publishes_then_reports_up_to_date(server: Server, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from briefkit.manifest import Manifest
 
 ATOM = "http://www.w3.org/2005/Atom"
 _NS = uuid.UUID("5d3b8f1e-6f38-4c55-9a43-6c0e7d1b2a90")  # briefkit's namespace for feed ids
+ENTRIES = 100  # a feed holds the newest editions only: readers poll it, and every edition stays on the site
 
 
 def feed_id(key: str) -> str:
@@ -44,7 +45,8 @@ def atom_feed(
     editions: Sequence[Manifest],
     url: Callable[[str], str],
 ) -> bytes:
-    """A feed of ``editions`` (newest first); ``url`` turns a site path into a link."""
+    """A feed of the newest ``ENTRIES`` of ``editions`` (newest first); ``url`` turns a site path into a link."""
+    editions = editions[:ENTRIES]
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _sub(feed, "id", feed_id(key))
     _sub(feed, "title", title)

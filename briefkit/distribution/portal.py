@@ -1,8 +1,10 @@
 """The reader portal: a static site of every published edition, written atomically.
 
-    <site>/index.html                   every publication's latest edition
+    <site>/index.html                   one compact entry per publication, newest edition first
+    <site>/tag-<tag>.html               the same, for the publications with one of the ``tags:``
     <site>/feed.xml                     Atom feed of every edition of every publication
-    <site>/<pub>/index.html, feed.xml   the archive of one publication and its feed
+    <site>/<pub>/index.html, feed.xml   the publication: its latest edition's downloads (checksums
+                                        folded) and executive summary, every edition; its feed
     <site>/<pub>/<edition>/index.html   one edition (2026-12-03, a correction 2026-12-03-r2), its files beside it
 
 Drafts are left out of the public site. A preview (``preview=True``, for ``briefkit open``,
@@ -225,7 +227,14 @@ def plan_site(
                 )
             page = render("edition.html.j2", m=m, href=lambda f: quote(f.name), root="../../", **common)
             files.append(SiteFile(path + "index.html", _EDITION_PAGES, page.encode()))
-        archive = render("archive.html.j2", latest=view.latest, editions=view.editions, root="../", **common)
+        archive = render(
+            "archive.html.j2",
+            href=lambda f, m=view.latest: f"{m.edition_id}/{quote(f.name)}",
+            latest=view.latest,
+            editions=view.editions,
+            root="../",
+            **common,
+        )
         files.append(SiteFile(f"{pub}/index.html", _ARCHIVES, archive.encode()))
         feed = atom_feed(
             pub,
@@ -237,27 +246,41 @@ def plan_site(
             url_from("../"),
         )
         files.append(SiteFile(f"{pub}/feed.xml", _FEEDS, feed))
-    everything = sorted(
-        (m for v in views for m in v.editions), key=lambda m: (m.edition, m.revision, m.publication_id), reverse=True
-    )
-    files.append(
-        SiteFile(
-            "feed.xml",
-            _FEEDS,
-            atom_feed(
-                "site",
-                site_title,
-                site_title,
-                url_from("")("feed.xml"),
-                url_from("")("index.html"),
-                everything,
-                url_from(""),
-            ),
+    files += _front_pages(views, site_title, url_from(""))
+    return files
+
+
+def _front_pages(views: list[PublicationView], site_title: str, url: Callable[[str], str]) -> list[SiteFile]:
+    """The front page and the site feed, and a page and feed per tag: static, so filtering needs
+    no JavaScript; newest edition first. A tag's files sit beside index.html, never in a
+    publication's directory."""
+    views = sorted(views, key=lambda v: v.latest.publication_id)
+    views.sort(key=lambda v: (v.latest.edition, v.latest.revision), reverse=True)
+    tags = {t: sum(t in v.latest.tags for v in views) for t in sorted({t for v in views for t in v.latest.tags})}
+    files = []
+    for tag in (*tags, ""):  # the front page last: it links the pages of the tags
+        shown = [v for v in views if not tag or tag in v.latest.tags]
+        name = f"tag-{tag}" if tag else "index"
+        feed = f"tag-{tag}.xml" if tag else "feed.xml"
+        editions = sorted(
+            (m for v in shown for m in v.editions),
+            key=lambda m: (m.edition, m.revision, m.publication_id),
+            reverse=True,
         )
-    )
-    files.append(
-        SiteFile("index.html", _FRONT, render("index.html.j2", publications=views, root="", **common).encode())
-    )
+        title = f"{site_title}: {tag}" if tag else site_title
+        files.append(
+            SiteFile(
+                feed,
+                _FEEDS,
+                atom_feed(
+                    f"tag/{tag}" if tag else "site", title, site_title, url(feed), url(f"{name}.html"), editions, url
+                ),
+            )
+        )
+        page = render(
+            "index.html.j2", publications=shown, tags=tags, tag=tag, feed=feed, root="", site_title=site_title
+        )
+        files.append(SiteFile(f"{name}.html", _FRONT, page.encode()))
     return files
 
 
