@@ -288,6 +288,30 @@ def figures(blocks: tuple[Block, ...]) -> list[Figure]:
     return found
 
 
+def outline(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """``blocks`` with no heading more than one level below the one before it (the passage
+    title is level 1), so assistive technology's heading outline skips no level."""
+    level = 1
+
+    def walk(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+        nonlocal level
+        out: list[Block] = []
+        for block in blocks:
+            match block:
+                case Heading(wanted, kids):
+                    level = min(wanted, level + 1)
+                    out.append(Heading(level, kids))
+                case ListBlock(ordered, start, items):
+                    out.append(ListBlock(ordered, start, tuple(walk(item) for item in items)))
+                case BlockQuote(kids):
+                    out.append(BlockQuote(walk(kids)))
+                case _:
+                    out.append(block)
+        return tuple(out)
+
+    return walk(blocks)
+
+
 @dataclass(frozen=True)
 class _Shift:
     notes: int

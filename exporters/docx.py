@@ -27,7 +27,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from lxml import etree
 
 from briefkit.model import Figure, Publication
-from exporters import docx_notes
+from exporters import docx_a11y, docx_notes
 from exporters.docx_body import (
     FIELD_END,
     BodyWriter,
@@ -61,6 +61,12 @@ FIGURE_BOX = (Cm(16), Cm(12))  # figures are scaled down to fit, keeping their p
 FIGURE_DPI = 150  # a figure smaller than the box is shown at this resolution, not blown up
 FIGURE_DRAWING_IDS = 1000  # drawing ids of figures start here, clear of the logo's
 CORE_PROPERTY_LIMIT = 255
+DECORATIVE = (
+    '<a:extLst xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+    '<a:ext uri="{C183D7F6-B498-43B3-948B-1728B52AA6E4}">'
+    '<adec:decorative xmlns:adec="http://schemas.microsoft.com/office/drawing/2017/decorative" val="1"/>'
+    "</a:ext></a:extLst>"
+)
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -86,7 +92,8 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     page_width = PAGE_SIZES[theme.page_size][0]
     frame = Frame((page_width - 2 * MARGIN) // 635, theme.primary_color.lstrip("#"), _pictures(document))  # EMU/twip
     writer = BodyWriter(styles, numbering, _link_ids(document), frame)
-    writer.parts += _cover(publication, styles, _logo(document, theme.logo) if theme.logo else "")
+    logo = _logo(document, theme.logo, publication.organisation or publication.title) if theme.logo else ""
+    writer.parts += _cover(publication, styles, logo)
     writer.parts += _contents(publication, styles)
     summaries = [p.summary for p in publication.passages if p.summary]
     if summaries:
@@ -96,8 +103,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     for n, passage in enumerate(publication.passages, 1):
         heading = bookmark(n, PASSAGE_BOOKMARK.format(n), run(passage.title))
         writer.parts.append(paragraph(Props(styles.headings[0], page_break=n == 1), heading))
-        writer.blocks(passage.blocks)
-        writer.notes(passage.notes)
+        writer.passage(passage.blocks, passage.notes)
     sect_pr = body.get_or_add_sectPr()
     for element in parse_fragment("".join(writer.parts)):
         sect_pr.addprevious(element)
@@ -106,6 +112,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     _page_setup(document, publication, styles, restyle)
     _set_properties(document, publication)
     _settle_package(document)
+    _set_language(document, publication.language)
 
     path = dest_dir / describe("docx").filename(publication)
     with atomic_path(path) as tmp:
@@ -149,14 +156,15 @@ def _long_date(date: dt.date) -> str:
     return f"{date.day} {MONTHS[date.month - 1]} {date.year}"
 
 
-def _logo(document: Document, path: Path) -> str:
-    """A run holding the logo picture."""
+def _logo(document: Document, path: Path, alt: str) -> str:
+    """A run holding the logo picture, described by ``alt`` (the organisation's name) for screen readers."""
     width, height = LOGO_BOX
     image = Image.from_file(str(path))
     cx, cy = image.scaled_dimensions(width, None)
     if cy > height:
         cx, cy = image.scaled_dimensions(None, height)
     inline = document.part.new_pic_inline(str(path), cx, cy)
+    inline.docPr.set("descr", alt)
     return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
 
 
@@ -173,6 +181,8 @@ def _pictures(document: Document) -> Callable[[Figure], str]:
         doc_pr.set("id", str(FIGURE_DRAWING_IDS + figure.number))  # python-docx counts only ids already in the body
         doc_pr.set("name", f"Figure {figure.number}")
         doc_pr.set("descr", figure.alt)
+        if not figure.alt:  # Word's own mark of an image that only decorates, so no checker asks for its text
+            doc_pr.append(parse_xml(DECORATIVE))
         return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
 
     return picture
@@ -256,6 +266,15 @@ def _settle_package(document: Document) -> None:
     settings.insert_element_before(OxmlElement("w:updateFields", {qn("w:val"): "true"}), *_AFTER_UPDATE_FIELDS)
 
 
+def _set_language(document: Document, language: str) -> None:
+    """The language Word's theme fonts and proofing follow (the styles' defaults carry it too)."""
+    settings = document.settings.element
+    for old in settings.findall(qn("w:themeFontLang")):
+        settings.remove(old)
+    following = _AFTER_UPDATE_FIELDS[_AFTER_UPDATE_FIELDS.index("w:themeFontLang") + 1 :]
+    settings.insert_element_before(OxmlElement("w:themeFontLang", {qn("w:val"): language}), *following)
+
+
 def _fit(text: str) -> str:
     """Word (and python-docx) hold at most 255 characters in a core property."""
     return text if len(text) <= CORE_PROPERTY_LIMIT else text[: CORE_PROPERTY_LIMIT - 1] + "…"
@@ -335,4 +354,4 @@ def check(path: Path) -> list[str]:
     for rid in root.xpath("//w:hyperlink/@r:id"):
         if rid not in rels or not rels[rid].is_external:
             problems.append(f"hyperlink {rid} has no external target")
-    return problems
+    return problems + docx_a11y.problems(document)

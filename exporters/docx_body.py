@@ -34,6 +34,7 @@ from briefkit.model import (
     Strong,
     Table,
     Text,
+    outline,
 )
 from exporters.docx_styles import W_NS, StyleIds
 
@@ -244,6 +245,11 @@ class BodyWriter:
             mark = f"<w:r>{Look(style=self.styles.footnote_reference).rpr()}<w:footnoteRef/></w:r>{run(' ')}"
             text = paragraph(Props(self.styles.footnote_text), mark + self.inlines(note.children))
             self.footnotes.append(f'<w:footnote w:id="{note.number}">{text}</w:footnote>')
+
+    def passage(self, blocks: tuple[Block, ...], notes: tuple[Footnote, ...]) -> None:
+        """A passage's body under its Heading 1, then its footnotes."""
+        self.blocks(outline(blocks))
+        self.notes(notes)
 
     def _table(self, table: Table) -> None:
         if self.parts and self.parts[-1].endswith("</w:tbl>"):  # Word joins tables with nothing between them

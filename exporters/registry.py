@@ -58,7 +58,7 @@ BUILTINS: dict[str, Format] = {
             "Word briefing pack",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "briefing-pack.docx",
-            "2",
+            "3",
             "exporters.docx",
         ),
         Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "3", "exporters.epub"),

@@ -1,0 +1,115 @@
+"""Accessibility of the Word pack: its own check, on good files and on files each missing one property."""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from docx.oxml.ns import qn
+from lxml import etree
+
+from briefkit.model import Heading, ListBlock, Paragraph, Publication, Text, outline
+from exporters import docx as docx_exporter
+from tests.samples import BRIEFING_BODY, briefing, chart_png
+
+# a `###` straight under the passage title: shown one level down, so the outline skips none
+SKIPPING_BODY = (
+    BRIEFING_BODY + "\n### Deliveries\n\nDeliveries lag, as the [Kiel tracker](https://www.ifw-kiel.de/) shows.\n"
+)
+
+
+@pytest.fixture
+def sample(seed: Publication, tmp_path: Path) -> Publication:
+    """The rich briefing, with the theme's logo and a heading that would skip a level."""
+    publication = briefing(seed, tmp_path / "source", SKIPPING_BODY)
+    logo = chart_png(tmp_path / "source" / "logo.png", (120, 60))
+    return dataclasses.replace(publication, theme=dataclasses.replace(publication.theme, logo=logo))
+
+
+def test_outline_never_skips_a_level() -> None:
+    text = (Text("x"),)
+    blocks = (Heading(3, text), ListBlock(False, 1, ((Heading(3, text),),)), Heading(2, text), Paragraph(text))
+    assert [getattr(b, "level", None) for b in outline(blocks)] == [2, None, 2, None]
+    assert outline(blocks)[1].items[0][0].level == 3  # one below the heading before it
+
+
+# ---- Word ------------------------------------------------------------------------------
+
+
+def test_docx_seed_and_briefing_pass_the_check(seed: Publication, sample: Publication, tmp_path: Path) -> None:
+    for publication in (seed, sample):
+        assert docx_exporter.check(docx_exporter.export(publication, tmp_path)) == []
+    document = zipfile.ZipFile(tmp_path / f"{sample.id}-briefing-pack.docx").read("word/document.xml").decode()
+    assert f'descr="{sample.organisation}"' in document  # the logo is named for screen readers
+
+
+def _rewrite(path: Path, member: str, change: Callable[[etree._Element], None], dest: Path) -> Path:
+    """A copy of the package at ``path`` with ``member``'s XML changed by ``change``."""
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(dest, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == member:
+                root = etree.fromstring(data)
+                change(root)
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            new.writestr(info, data)
+    return dest
+
+
+def _remove(xpath: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        found = root.xpath(xpath, namespaces=NS)
+        assert found, xpath
+        element = found[0]
+        element.getparent().remove(element)
+
+    return change
+
+
+def _set(xpath: str, attribute: str, value: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        found = root.xpath(xpath, namespaces=NS)
+        assert found, xpath
+        found[0].set(attribute, value)
+
+    return change
+
+
+def _empty_link(root: etree._Element) -> None:
+    for t in root.xpath("//w:hyperlink[@r:id]", namespaces=NS)[0].xpath(".//w:t", namespaces=NS):
+        t.text = ""
+
+
+NS = {
+    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+BROKEN = {
+    "language in styles": ("word/styles.xml", _remove("w:docDefaults/w:rPrDefault/w:rPr/w:lang"), "(w:lang)"),
+    "language in settings": ("word/settings.xml", _remove("w:themeFontLang"), "(w:themeFontLang)"),
+    "title": ("docProps/core.xml", _remove("dc:title"), "no title in the core properties"),
+    "heading order": (
+        "word/document.xml",
+        _set("//w:pStyle[@w:val='Heading2']", qn("w:val"), "Heading3"),
+        "heading level 3 follows level 1",
+    ),
+    "logo text": ("word/document.xml", _set("//wp:docPr", "descr", ""), "no alternative"),
+    "table header": ("word/document.xml", _remove("//w:tblHeader"), "without a header row"),
+    "link text": ("word/document.xml", _empty_link, "has no text"),
+    "colour alone": ("word/document.xml", _remove("//w:rPr[w:color]/w:b"), "marked by colour alone"),
+    "link style": ("word/styles.xml", _remove("w:style[@w:styleId='Hyperlink']/w:rPr/w:u"), "'Hyperlink' marks"),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+def test_docx_check_reports_each_missing_property(sample: Publication, tmp_path: Path, broken: str) -> None:
+    member, change, message = BROKEN[broken]
+    good = docx_exporter.export(sample, tmp_path)
+    bad = _rewrite(good, member, change, tmp_path / "bad.docx")
+    problems = docx_exporter.check(bad)
+    assert any(message in problem for problem in problems), problems
