@@ -2,7 +2,8 @@
 # Installs the Debian packages briefkit needs, when they are missing and apt-get is there.
 #   build: a Java runtime (epubcheck verifies every EPUB) and DejaVu fonts (embedded in the PDF;
 #          the default theme needs all four faces, and the oblique ones are in fonts-dejavu-extra)
-#   test:  the same, plus chromium (the reader-portal browser test)
+#   test:  the same, plus chromium (the reader-portal browser test) and DAISY Ace, through npm,
+#          which checks the EPUB's accessibility against that chromium
 set -euo pipefail
 profile=${1:-build}
 need=()
@@ -11,13 +12,20 @@ command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf ] || need+=(fonts-dejavu-extra)
 if [ "$profile" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
+install_ace() {
+  # Ace drives the chromium above: neither puppeteer nor electron (unused by the CLI) fetches a browser
+  [ "$profile" = test ] && ! command -v ace-puppeteer >/dev/null 2>&1 || return 0
+  $SUDO env PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install -g --no-fund --no-audit @daisy/ace
+}
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+[ ${#need[@]} -eq 0 ] && { install_ace; exit 0; }
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "briefkit needs: ${need[*]} (install them with your package manager)" >&2
   exit 1
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+install_ace
