@@ -36,12 +36,15 @@ from briefkit.model import (
     ListBlock,
     NoteRef,
     Paragraph,
+    Passage,
     Publication,
     Strong,
     Table,
     Text,
     Theme,
     figures,
+    inline_text,
+    outline,
     plain_text,
 )
 from exporters import epubcheck
@@ -65,12 +68,13 @@ class _Labels:
     contents: str
     summary: str
     edition: str
+    landmarks: str
 
 
 _LABELS = {
-    "en": _Labels("Contents", "Executive summary", "Edition"),
-    "uk": _Labels("Зміст", "Короткий виклад", "Видання"),
-    "el": _Labels("Περιεχόμενα", "Σύνοψη", "Έκδοση"),
+    "en": _Labels("Contents", "Executive summary", "Edition", "Landmarks"),
+    "uk": _Labels("Зміст", "Короткий виклад", "Видання", "Орієнтири"),
+    "el": _Labels("Περιεχόμενα", "Σύνοψη", "Έκδοση", "Ορόσημα"),
 }
 
 
@@ -184,6 +188,16 @@ def _inlines(parent: etree._Element, children: tuple[Inline, ...], in_link: bool
                 _sub(_sub(parent, "sup"), "a", {"id": _ref_id(number), **attrs}).text = str(number)
 
 
+def _subheading_id(index: int, number: int) -> str:
+    return f"{_passage_id(index)}-{number}"
+
+
+def subheadings(passage: Passage) -> list[str]:
+    """The text of each sub-heading the table of contents lists under the passage: its ``##``
+    headings (those the outline puts at level 2) outside lists and quotes."""
+    return [inline_text(b.children) for b in outline(passage.blocks) if isinstance(b, Heading) and b.level == 2]
+
+
 def _note_id(number: int) -> str:
     return f"note-{number}"
 
@@ -257,7 +271,9 @@ def _passages_page(publication: Publication, group: list[int]) -> bytes:
             body, "section", {EPUB_TYPE: "chapter", "role": "doc-chapter", "id": _passage_id(index), "class": "passage"}
         )
         _sub(section, "h1").text = passage.title
-        _blocks(section, passage.blocks)
+        _blocks(section, outline(passage.blocks))
+        for number, heading in enumerate(section.iterchildren(f"{{{XHTML}}}h2"), 1):  # targets of the contents
+            heading.set("id", _subheading_id(index, number))
         _notes(section, passage.notes)
         for ref in section.iterfind(f".//{{{XHTML}}}a[@role='doc-noteref']"):  # later references: no second id
             if ref.get("id") in seen_refs:
@@ -319,7 +335,11 @@ def _logo_item(theme: Theme) -> epub.EpubImage | None:
         return None
     data = theme.logo.read_bytes()
     media_type, ext = _image_type(data)
-    return epub.EpubImage(uid="logo", file_name=f"logo.{ext}", media_type=media_type, content=data) if ext else None
+    if not ext:
+        return None
+    item = epub.EpubImage(uid="logo", file_name=f"logo.{ext}", media_type=media_type, content=data)
+    item.properties = ["cover-image"]  # reading systems show it as the book's cover in their library
+    return item
 
 
 def _figure_items(publication: Publication) -> list[epub.EpubImage]:
@@ -394,6 +414,8 @@ def _book(publication: Publication) -> epub.EpubBook:
     book.add_item(style)
     for item in [logo, *figure_items] if logo is not None else figure_items:
         book.add_item(item)
+    if logo is not None:  # EPUB 2 reading systems find the cover image by this
+        book.add_metadata(None, "meta", "", {"name": "cover", "content": logo.id})
     title_page = _xhtml_item(book, "titlepage", _title_page(publication, logo.file_name if logo else None))
     nav = book.add_item(epub.EpubNav(uid="nav", title=labels.contents, direction=book.direction))
     nav.add_item(style)
@@ -409,7 +431,18 @@ def _book(publication: Publication) -> epub.EpubBook:
     for number, group in enumerate(groups, 1):
         book.spine.append(_xhtml_item(book, _document_name(number), _passages_page(publication, group)))
     for index, (passage, href) in enumerate(zip(publication.passages, hrefs, strict=True)):
-        book.toc.append(epub.Link(href, passage.title, _passage_id(index)))
+        link = epub.Link(href, passage.title, _passage_id(index))
+        document = href.split("#")[0]
+        children = [
+            epub.Link(f"{document}#{_subheading_id(index, n)}", title, _subheading_id(index, n))
+            for n, title in enumerate(subheadings(passage), 1)
+        ]
+        book.toc.append((link, children) if children else link)
+    # the landmarks navigation, and the EPUB 2 guide that ebooklib writes from the same list
+    book.guide = [
+        {"href": nav.file_name, "title": labels.contents, "type": "toc"},
+        {"href": hrefs[0].split("#")[0], "title": publication.passages[0].title, "type": "text"},
+    ]
     return book
 
 
@@ -433,7 +466,8 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
     # No page list (there are no page breaks); ebooklib's own deflate is redone by repack_zip.
     # The writer is driven directly, not through write_epub, so no OSError is swallowed.
-    options = {"mtime": modified, "epub3_pages": False, "compresslevel": 1}
+    landmarks = _labels(publication.language).landmarks
+    options = {"mtime": modified, "epub3_pages": False, "compresslevel": 1, "landmark_title": landmarks}
     with atomic_path(dest) as out, tempfile.TemporaryDirectory(dir=dest.parent) as scratch:
         raw = Path(scratch) / "ebooklib.epub"
         writer = _Writer(str(raw), book, options)

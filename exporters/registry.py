@@ -61,7 +61,7 @@ BUILTINS: dict[str, Format] = {
             "3",
             "exporters.docx",
         ),
-        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "3", "exporters.epub"),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "4", "exporters.epub"),
         Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "3", "exporters.pdf"),
     )
 }

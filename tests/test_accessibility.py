@@ -1,4 +1,5 @@
-"""Accessibility of the Word pack: its own check, on good files and on files each missing one property."""
+"""Accessibility: the Word pack's own check (on good files and on files each missing one property),
+and the EPUB's navigation and cover."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from lxml import etree
 
 from briefkit.model import Heading, ListBlock, Paragraph, Publication, Text, outline
 from exporters import docx as docx_exporter
+from exporters import epub as epub_exporter
+from exporters import epubcheck
 from tests.samples import BRIEFING_BODY, briefing, chart_png
 
 # a `###` straight under the passage title: shown one level down, so the outline skips none
 SKIPPING_BODY = (
-    BRIEFING_BODY + "\n### Deliveries\n\nDeliveries lag, as the [Kiel tracker](https://www.ifw-kiel.de/) shows.\n"
+    BRIEFING_BODY
+    + "\n### Deliveries\n\nDeliveries lag, as the [Kiel tracker](https://www.ifw-kiel.de/) shows.\n"
+    + "\n## Outlook\n\n> ## Quoted heading\n\nMore to come.\n"
 )
 
 
@@ -113,3 +118,45 @@ def test_docx_check_reports_each_missing_property(sample: Publication, tmp_path:
     bad = _rewrite(good, member, change, tmp_path / "bad.docx")
     problems = docx_exporter.check(bad)
     assert any(message in problem for problem in problems), problems
+
+
+# ---- EPUB: navigation and cover ---------------------------------------------------------------
+
+OPF_NS = {
+    "h": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+    "opf": "http://www.idpf.org/2007/opf",
+}
+
+
+def _epub_xml(path: Path, name: str) -> etree._Element:
+    with zipfile.ZipFile(path) as package:
+        return etree.fromstring(package.read(f"EPUB/{name}"))
+
+
+@pytest.mark.slow
+def test_epub_landmarks_cover_and_sub_headings_in_the_contents(sample: Publication, tmp_path: Path) -> None:
+    path = epub_exporter.export(sample, tmp_path)
+    assert epubcheck.check(path) == []
+    nav = _epub_xml(path, "nav.xhtml")
+    landmarks = nav.xpath("//h:nav[@epub:type='landmarks']//h:a", namespaces=OPF_NS)
+    first = epub_exporter.passage_hrefs(epub_exporter.documents(sample))[0].split("#")[0]
+    assert [(a.get(f"{{{OPF_NS['epub']}}}type"), a.get("href")) for a in landmarks] == [
+        ("toc", "nav.xhtml"),
+        ("bodymatter", first),
+    ]
+    opf = _epub_xml(path, "content.opf")
+    assert opf.xpath("opf:manifest/opf:item[@properties='cover-image']/@href", namespaces=OPF_NS) == ["logo.png"]
+    (entry,) = nav.xpath("//h:nav[@epub:type='toc']/h:ol/h:li[h:a[text()='Who pledges what']]", namespaces=OPF_NS)
+    nested = entry.xpath("h:ol/h:li/h:a", namespaces=OPF_NS)
+    # the ### under the title is the passage's first sub-heading; one in a quote is no entry
+    assert [a.text for a in nested] == ["Deliveries", "Outlook"]
+    for a in nested:
+        document, fragment = a.get("href").split("#")
+        (heading,) = _epub_xml(path, document).xpath(f"//*[@id='{fragment}']", namespaces=OPF_NS)
+        assert heading.tag == f"{{{OPF_NS['h']}}}h2" and heading.text == a.text
+
+
+def test_epub_without_logo_has_no_cover_image(seed: Publication, tmp_path: Path) -> None:
+    opf = _epub_xml(epub_exporter.export(seed, tmp_path), "content.opf")
+    assert opf.xpath("//opf:item[@properties='cover-image'] | //opf:meta[@name='cover']", namespaces=OPF_NS) == []
