@@ -1,15 +1,20 @@
 """Accessibility: the Word pack's own check (on good files and on files each missing one property),
-and the EPUB's navigation and cover."""
+the EPUB's navigation and cover, and DAISY Ace on EPUBs."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import shutil
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from docx.oxml.ns import qn
+from hypothesis import given, settings
 from lxml import etree
 
 from briefkit.model import Heading, ListBlock, Paragraph, Publication, Text, outline
@@ -17,7 +22,10 @@ from exporters import docx as docx_exporter
 from exporters import epub as epub_exporter
 from exporters import epubcheck
 from tests.samples import BRIEFING_BODY, briefing, chart_png
+from tests.strategies import GENERATION_CHECKS, publications
 
+ACE = shutil.which("ace-puppeteer")  # Ace's command line on puppeteer; plain `ace` runs it on electron
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # a `###` straight under the passage title: shown one level down, so the outline skips none
 SKIPPING_BODY = (
     BRIEFING_BODY
@@ -79,6 +87,15 @@ def _set(xpath: str, attribute: str, value: str) -> Callable[[etree._Element], N
         found = root.xpath(xpath, namespaces=NS)
         assert found, xpath
         found[0].set(attribute, value)
+
+    return change
+
+
+def _remove_attribute(xpath: str, attribute: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        found = root.xpath(xpath, namespaces={**NS, "h": "http://www.w3.org/1999/xhtml"})
+        assert found, xpath
+        del found[0].attrib[attribute]
 
     return change
 
@@ -160,3 +177,55 @@ def test_epub_landmarks_cover_and_sub_headings_in_the_contents(sample: Publicati
 def test_epub_without_logo_has_no_cover_image(seed: Publication, tmp_path: Path) -> None:
     opf = _epub_xml(epub_exporter.export(seed, tmp_path), "content.opf")
     assert opf.xpath("//opf:item[@properties='cover-image'] | //opf:meta[@name='cover']", namespaces=OPF_NS) == []
+
+
+# ---- EPUB: DAISY Ace -------------------------------------------------------------------------
+
+
+def ace_violations(path: Path, out: Path) -> list[str]:
+    """Every violation Ace finds in the EPUB at ``path``, as "document: rule (impact)"."""
+    assert ACE, "DAISY Ace is not installed: bash scripts/system-deps.sh test"
+    # Debian's chromium, and nothing beyond loopback: every proxied request goes to a closed port
+    offline = {key: "http://127.0.0.1:9" for key in ("http_proxy", "https_proxy", "all_proxy")}
+    env = {**os.environ, **offline, "no_proxy": "127.0.0.1,localhost", "PUPPETEER_EXECUTABLE_PATH": CHROMIUM}
+    subprocess.run([ACE, "--silent", "--force", "--outdir", str(out), str(path)], env=env, check=True, timeout=300)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return [
+        f"{document['earl:testSubject']['url']}: {a['earl:test']['dct:title']} ({a['earl:test']['earl:impact']})"
+        for document in report["assertions"]
+        for a in document.get("assertions", [])
+        if a["earl:result"]["earl:outcome"] == "fail"
+    ]
+
+
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_ace_finds_no_violation_in_the_seed_and_briefing(
+    seed: Publication, sample: Publication, tmp_path: Path
+) -> None:
+    for n, publication in enumerate((seed, sample)):
+        path = epub_exporter.export(publication, tmp_path)
+        assert ace_violations(path, tmp_path / f"ace-{n}") == []
+
+
+@pytest.mark.slow
+@needs_chromium
+@settings(max_examples=3, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@given(publication=publications(max_passages=2))
+def test_ace_finds_no_violation_in_generated_publications(
+    publication: Publication, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("ace")
+    assert ace_violations(epub_exporter.export(publication, tmp), tmp / "report") == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_ace_reports_an_image_without_alternative_text(sample: Publication, tmp_path: Path) -> None:
+    good = epub_exporter.export(sample, tmp_path)
+    document = "EPUB/" + epub_exporter.passage_hrefs(epub_exporter.documents(sample))[1].split("#")[0]
+    bad = _rewrite(good, document, _remove_attribute("//h:figure/h:img", "alt"), tmp_path / "bad.epub")
+    assert any("image-alt" in violation for violation in ace_violations(bad, tmp_path / "ace"))
