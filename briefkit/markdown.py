@@ -348,6 +348,9 @@ def _inline_run(
                     f"link target '{href}' is not an http(s) or mailto address",
                     "link to a full https://... or mailto: address, or remove the link",
                 )
+            if not inline_text(kids).strip():  # a screen reader would announce the link with nothing to say
+                hint = "write the words the link leads to, e.g. [the tracker](https://example.org)"
+                ctx.report("BK112", lines[i - 1], "[", "unsupported Markdown: a link with no text", hint)
             out.append(Link(href, kids))
         elif tok.type == "footnote_ref" and "label" in tok.meta and not ctx.in_note:
             label = str(tok.meta["label"])
