@@ -15,9 +15,10 @@ if [ "$profile" = test ]; then
   command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 fi
 install_ace() {
-  # Ace drives the chromium above: neither puppeteer nor electron (unused by the CLI) fetches a browser
+  # Ace drives the chromium above: neither puppeteer nor electron (unused by the CLI) fetches a browser.
+  # Pinned, as its rules change between releases; it runs on Debian 12's Node 18 too, though it asks for 20.
   [ "$profile" = test ] && ! command -v ace-puppeteer >/dev/null 2>&1 || return 0
-  $SUDO env PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install -g --no-fund --no-audit @daisy/ace
+  $SUDO env PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install -g --no-fund --no-audit @daisy/ace@1.4.6
 }
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
