@@ -21,7 +21,7 @@ from briefkit.model import Heading, ListBlock, Paragraph, Publication, Text, out
 from exporters import docx as docx_exporter
 from exporters import epub as epub_exporter
 from exporters import epubcheck
-from tests.samples import BRIEFING_BODY, briefing, chart_png
+from tests.samples import BRIEFING_BODY, briefing, chart_png, rich
 from tests.strategies import GENERATION_CHECKS, publications
 
 ACE = shutil.which("ace-puppeteer")  # Ace's command line on puppeteer; plain `ace` runs it on electron
@@ -53,10 +53,18 @@ def test_outline_never_skips_a_level() -> None:
 
 
 def test_docx_seed_and_briefing_pass_the_check(seed: Publication, sample: Publication, tmp_path: Path) -> None:
-    for publication in (seed, sample):
+    for publication in (seed, rich(seed), sample):
         assert docx_exporter.check(docx_exporter.export(publication, tmp_path)) == []
     document = zipfile.ZipFile(tmp_path / f"{sample.id}-briefing-pack.docx").read("word/document.xml").decode()
     assert f'descr="{sample.organisation}"' in document  # the logo is named for screen readers
+
+
+def test_docx_decorative_figure_is_marked_so(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source", '![](figures/pledges.png "decorative")\n')
+    path = docx_exporter.export(publication, tmp_path)
+    assert docx_exporter.check(path) == []
+    (drawing,) = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml")).xpath("//wp:docPr", namespaces=NS)
+    assert drawing.get("descr") == "" and drawing.xpath("*//*[local-name()='decorative']/@val") == ["1"]
 
 
 def _rewrite(path: Path, member: str, change: Callable[[etree._Element], None], dest: Path) -> Path:
@@ -155,6 +163,7 @@ def _epub_xml(path: Path, name: str) -> etree._Element:
 def test_epub_landmarks_cover_and_sub_headings_in_the_contents(sample: Publication, tmp_path: Path) -> None:
     path = epub_exporter.export(sample, tmp_path)
     assert epubcheck.check(path) == []
+    assert epub_exporter.export(sample, tmp_path / "again").read_bytes() == path.read_bytes()
     nav = _epub_xml(path, "nav.xhtml")
     landmarks = nav.xpath("//h:nav[@epub:type='landmarks']//h:a", namespaces=OPF_NS)
     first = epub_exporter.passage_hrefs(epub_exporter.documents(sample))[0].split("#")[0]
