@@ -453,11 +453,19 @@ def _xhtml_item(book: epub.EpubBook, uid: str, content: bytes) -> epub.EpubItem:
 
 
 class _Writer(epub.EpubWriter):
-    """ebooklib's writer, plus the language on the package element as EPUB accessibility asks."""
+    """ebooklib's writer, plus the language on the package element as EPUB accessibility asks,
+    and the landmarks hidden from the page."""
 
     def _write_opf_file(self, root: etree._Element) -> None:
         root.set(XML_LANG, self.book.language)
         super()._write_opf_file(root)
+
+    def _get_nav(self, item: epub.EpubNav) -> bytes:
+        # the navigation document is in the spine: the landmarks are for the reading system, not the page
+        root = etree.fromstring(super()._get_nav(item))
+        for landmarks in root.iterfind(f".//{{{XHTML}}}nav[@{{{OPS}}}type='landmarks']"):
+            landmarks.set("hidden", "")
+        return etree.tostring(root.getroottree(), pretty_print=True, encoding="utf-8", xml_declaration=True)
 
 
 def export(publication: Publication, dest_dir: Path) -> Path:

@@ -165,6 +165,7 @@ def test_epub_landmarks_cover_and_sub_headings_in_the_contents(sample: Publicati
     assert epubcheck.check(path) == []
     assert epub_exporter.export(sample, tmp_path / "again").read_bytes() == path.read_bytes()
     nav = _epub_xml(path, "nav.xhtml")
+    assert nav.xpath("//h:nav[@epub:type='landmarks']/@hidden", namespaces=OPF_NS) == [""]
     landmarks = nav.xpath("//h:nav[@epub:type='landmarks']//h:a", namespaces=OPF_NS)
     first = epub_exporter.passage_hrefs(epub_exporter.documents(sample))[0].split("#")[0]
     assert [(a.get(f"{{{OPF_NS['epub']}}}type"), a.get("href")) for a in landmarks] == [
