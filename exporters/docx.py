@@ -60,13 +60,14 @@ MARGIN = Cm(2.5)  # on every side; tables are laid out for the width between
 FIGURE_BOX = (Cm(16), Cm(12))  # figures are scaled down to fit, keeping their proportions
 FIGURE_DPI = 150  # a figure smaller than the box is shown at this resolution, not blown up
 FIGURE_DRAWING_IDS = 1000  # drawing ids of figures start here, clear of the logo's
-CORE_PROPERTY_LIMIT = 255
+# Word's mark of an image that only decorates, in a drawing's wp:docPr
 DECORATIVE = (
     '<a:extLst xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
     '<a:ext uri="{C183D7F6-B498-43B3-948B-1728B52AA6E4}">'
     '<adec:decorative xmlns:adec="http://schemas.microsoft.com/office/drawing/2017/decorative" val="1"/>'
     "</a:ext></a:extLst>"
 )
+CORE_PROPERTY_LIMIT = 255
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -181,7 +182,7 @@ def _pictures(document: Document) -> Callable[[Figure], str]:
         doc_pr.set("id", str(FIGURE_DRAWING_IDS + figure.number))  # python-docx counts only ids already in the body
         doc_pr.set("name", f"Figure {figure.number}")
         doc_pr.set("descr", figure.alt)
-        if not figure.alt:  # Word's own mark of an image that only decorates, so no checker asks for its text
+        if not figure.alt:  # so no checker asks for its text
             doc_pr.append(parse_xml(DECORATIVE))
         return f"<w:r><w:drawing>{etree.tostring(inline, encoding='unicode')}</w:drawing></w:r>"
 
