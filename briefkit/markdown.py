@@ -162,6 +162,9 @@ def _blocks(tokens: list[Token], i: int, ctx: _Ctx, closing: str | None) -> tupl
             level = int(tok.tag[1])
             if level in (2, 3):
                 out.append(Heading(level, _inlines(tokens[i + 1], ctx)))
+                if not inline_text(out[-1].children).strip():  # nothing for a contents entry or a screen reader
+                    hint = "give the heading its words, or remove the line"
+                    ctx.report("BK112", tok.map, "#", "unsupported Markdown: a heading with no text", hint)
             else:
                 hint = "the passage title is level 1; use ## or ### inside a passage"
                 ctx.report("BK112", tok.map, "#", f"unsupported Markdown: a level-{level} heading", hint)

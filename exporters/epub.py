@@ -192,7 +192,7 @@ def _subheading_id(index: int, number: int) -> str:
     return f"{_passage_id(index)}-{number}"
 
 
-def subheadings(passage: Passage) -> list[str]:
+def _subheadings(passage: Passage) -> list[str]:
     """The text of each sub-heading the table of contents lists under the passage: its ``##``
     headings (those the outline puts at level 2) outside lists and quotes."""
     return [inline_text(b.children) for b in outline(passage.blocks) if isinstance(b, Heading) and b.level == 2]
@@ -435,7 +435,7 @@ def _book(publication: Publication) -> epub.EpubBook:
         document = href.split("#")[0]
         children = [
             epub.Link(f"{document}#{_subheading_id(index, n)}", title, _subheading_id(index, n))
-            for n, title in enumerate(subheadings(passage), 1)
+            for n, title in enumerate(_subheadings(passage), 1)
         ]
         book.toc.append((link, children) if children else link)
     # the landmarks navigation, and the EPUB 2 guide that ebooklib writes from the same list

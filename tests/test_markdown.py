@@ -41,6 +41,7 @@ CONSTRUCTS = {
     "a hard line break": "First line  \nsecond line.",
     "a level-1 heading": "# Title again",
     "a level-4 heading": "#### Too deep",
+    "a heading with no text": "##",
     "a link with no text": "See [](https://example.org) or [ *&#32;* ](https://example.org) here.",
 }
 
