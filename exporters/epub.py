@@ -222,8 +222,10 @@ def _table(parent: etree._Element, table: Table) -> None:
         for row in rows:
             tr = _sub(body, "tr")
             for cell, align in zip(row, table.aligns, strict=True):
-                attrs = {"scope": "col"} if tag == "th" else {}
-                _inlines(_sub(tr, tag, {**attrs, **({"class": f"align-{align}"} if align else {})}), cell)
+                # an empty header cell (a corner above row labels) heads nothing: a data cell, as WCAG asks
+                kind = tag if inline_text(cell).strip() else "td"
+                attrs = {"scope": "col"} if kind == "th" else {}
+                _inlines(_sub(tr, kind, {**attrs, **({"class": f"align-{align}"} if align else {})}), cell)
 
 
 def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:

@@ -184,6 +184,14 @@ def test_epub_landmarks_cover_and_sub_headings_in_the_contents(sample: Publicati
         assert heading.tag == f"{{{OPF_NS['h']}}}h2" and heading.text == a.text
 
 
+def test_epub_empty_header_cell_is_no_header(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source", "| | 2024 |\n|---|---|\n| Germany | 19.4 |\n")
+    path = epub_exporter.export(publication, tmp_path)
+    document = epub_exporter.passage_hrefs(epub_exporter.documents(publication))[1].split("#")[0]
+    (row,) = _epub_xml(path, document).xpath("//h:thead/h:tr", namespaces=OPF_NS)
+    assert [(etree.QName(cell).localname, cell.get("scope")) for cell in row] == [("td", None), ("th", "col")]
+
+
 def test_epub_without_logo_has_no_cover_image(seed: Publication, tmp_path: Path) -> None:
     opf = _epub_xml(epub_exporter.export(seed, tmp_path), "content.opf")
     assert opf.xpath("//opf:item[@properties='cover-image'] | //opf:meta[@name='cover']", namespaces=OPF_NS) == []
