@@ -232,7 +232,12 @@ def test_ace_finds_no_violation_in_the_seed_and_briefing(
 @pytest.mark.slow
 @needs_chromium
 @settings(max_examples=3, deadline=None, suppress_health_check=GENERATION_CHECKS)
-@given(publication=publications(max_passages=2))
+# two passages alike in title and text would be two landmarks nobody could tell apart (axe's landmark-unique)
+@given(
+    publication=publications(max_passages=2).filter(
+        lambda p: len({(q.title, q.blocks) for q in p.passages}) == len(p.passages)
+    )
+)
 def test_ace_finds_no_violation_in_generated_publications(
     publication: Publication, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
