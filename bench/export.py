@@ -124,7 +124,7 @@ def briefkit_job(name: str, publication: Publication, work: Path) -> Job:
         exporter.export(publication, out)
         return Child(time.perf_counter() - start, 0.0)  # this process's memory: see main
 
-    return Job(f"briefkit {name}", run, out / exporter.filename(publication))
+    return Job(f"briefkit {name}", run, out / exporter.format.filename(publication))
 
 
 def pandoc_jobs(markdown: Path, work: Path) -> list[Job]:

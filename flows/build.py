@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -26,12 +24,10 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Cancelled, Failed, State
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -44,8 +40,9 @@ from briefkit.model import Publication
 from briefkit.settings import get_settings
 from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
-from flows import checks
+from flows import artifacts, checks
 from flows.outcomes import Outcome
+from flows.runners import task_runner
 from flows.runs import name_run, publication_run_name
 
 T = TypeVar("T")
@@ -208,34 +205,6 @@ def publish(staging: Path, manifest: Manifest, output: Path) -> tuple[publishing
 # ---- the flows ------------------------------------------------------------------------
 
 
-def task_runner(dask_address: str = "") -> TaskRunner:
-    """Threads of the flow process, or the Dask cluster at ``dask_address`` or BRIEFKIT_DASK_ADDRESS."""
-    if address := dask_address or get_settings().dask_address:
-        from prefect_dask import DaskTaskRunner  # imports Dask: only when asked for
-
-        return DaskTaskRunner(address=address)
-    return ThreadPoolTaskRunner()
-
-
-def dask_problem(address: str) -> str | None:
-    """Why no Dask scheduler at ``address`` can take the tasks, or None when one answers: asked
-    before a run, so a typo or a stopped cluster is a clear message, not a failed run later."""
-    from distributed.comm.addressing import get_address_host_port, parse_address
-
-    scheme, _ = parse_address(address, strict=False)
-    if scheme not in ("tcp", "tls"):
-        return None  # another transport: the run will say
-    try:
-        host, port = get_address_host_port(address if "://" in address else f"tcp://{address}")
-    except ValueError as exc:  # e.g. "missing port number in address ..."
-        return str(exc)
-    try:
-        socket.create_connection((host, port), timeout=5).close()
-    except OSError as exc:
-        return f"no Dask scheduler answers at {host}:{port} ({exc.strerror or exc})"
-    return None
-
-
 @flow(name="build", flow_run_name=publication_run_name, task_runner=task_runner(), validate_parameters=True)
 def build(
     publication: str,
@@ -312,7 +281,7 @@ def _build(
             job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
-    _report(outcomes)
+    artifacts.report(outcomes)
     if not all(o.ok for o in outcomes):
         # A Failed state rather than a raise: the run fails with our reason and no traceback
         # is logged for a finding about the input. state.result() still raises BuildFailed.
@@ -484,42 +453,3 @@ def _run_name() -> str:
         return f"flow run '{run.name}' ({run.id})"
     except Exception:  # noqa: BLE001 - outside a run the pid is name enough
         return "a briefkit build"
-
-
-# ---- the run's artifact ---------------------------------------------------------------
-
-
-def _report(outcomes: list[Outcome]) -> None:
-    """One markdown artifact per publication, keyed by its id: every file with size and checksum, or why not."""
-    for outcome in outcomes:
-        create_markdown_artifact(
-            key=f"build-{outcome.publication_id}",
-            markdown=_markdown(outcome),
-            description=f"briefkit build of {outcome.publication_id}: files and checksums",
-        )
-
-
-def _markdown(outcome: Outcome) -> str:
-    lines = [f"## {outcome.publication_id}: {outcome.status}"]
-    if outcome.reason:
-        lines.append(f"\n{markdown_text(outcome.reason)}")
-    if outcome.notes:
-        lines += ["", *(f"- {markdown_text(note)}" for note in outcome.notes)]
-    if outcome.diagnostics:
-        lines += ["", "| where | severity | code | problem | fix |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {markdown_text(d.location())} | {d.severity.value} | {d.code} | {markdown_text(d.message)} | {markdown_text(d.hint)} |"
-            for d in outcome.diagnostics
-        ]
-    if outcome.manifest is not None:
-        m = outcome.manifest
-        said = f", correction of {m.corrects}" if m.corrects else ""
-        lines += [f"\n{m.status} edition {m.edition_id}{said}, content hash `{m.content_hash[:16]}`", ""]
-        lines += ["| file | format | bytes | sha256 |", "|---|---|---:|---|"]
-        lines += [f"| {markdown_text(f.name)} | {f.format} | {f.bytes:,} | `{f.sha256}` |" for f in m.files]
-    return "\n".join(lines)
-
-
-def markdown_text(text: str) -> str:
-    """``text`` as literal Markdown on one line, safe in a table cell of a run artifact."""
-    return re.sub(r"([|\\`*_<>\[\]])", r"\\\1", text).replace("\n", " ")

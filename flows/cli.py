@@ -227,7 +227,7 @@ def _run_builds(
     from flows.console import run_build  # imports prefect: only when building
 
     if address := dask or get_settings().dask_address:
-        from flows.build import dask_problem
+        from flows.runners import dask_problem
 
         if problem := dask_problem(address):
             given = "--dask" if dask else "BRIEFKIT_DASK_ADDRESS"

@@ -11,8 +11,9 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from rich.console import Console
 from rich.text import Text
 
-from flows.build import BuildFailed, add_listener, build, build_all, remove_listener, task_runner
+from flows.build import BuildFailed, add_listener, build, build_all, remove_listener
 from flows.outcomes import Outcome
+from flows.runners import task_runner
 
 
 def run_build(

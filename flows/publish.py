@@ -35,7 +35,8 @@ from briefkit.distribution.readers import Reader, load_readers
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from briefkit.settings import get_settings
 from exporters import registry
-from flows.build import BuildFailed, build, markdown_text, resolve
+from flows.artifacts import markdown_text
+from flows.build import BuildFailed, build, resolve
 from flows.outcomes import Outcome as Built
 from flows.runs import name_run, publication_run_name
 

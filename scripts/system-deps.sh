@@ -2,8 +2,9 @@
 # Installs the Debian packages briefkit needs, when they are missing and apt-get is there.
 #   build: a Java runtime (epubcheck verifies every EPUB) and DejaVu fonts (embedded in the PDF;
 #          the default theme needs all four faces, and the oblique ones are in fonts-dejavu-extra)
-#   test:  the same, plus chromium (the reader-portal browser test) and DAISY Ace, through npm,
-#          which checks the EPUB's accessibility against that chromium
+#   test:  the same, plus chromium (the reader-portal browser test), LibreOffice Writer and
+#          poppler (the Word pack and the handout rendered by readers' programs), and DAISY Ace,
+#          through npm, which checks the EPUB's accessibility against that chromium
 set -euo pipefail
 profile=${1:-build}
 need=()
@@ -12,6 +13,8 @@ command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf ] || need+=(fonts-dejavu-extra)
 if [ "$profile" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+  command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
   command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 fi
 install_ace() {

@@ -32,12 +32,11 @@ from flows.build import (
     build,
     build_all,
     check,
-    dask_problem,
     publish,
     retry_on_io_error,
-    task_runner,
     verify,
 )
+from flows.runners import dask_problem, task_runner
 
 pytestmark = pytest.mark.slow
 
