@@ -112,6 +112,7 @@ class Footnote:
 
 # ---- publication --------------------------------------------------------------------
 
+SMART, PLAIN = "smart", "plain"  # a theme's typography
 FINAL, DRAFT = "final", "draft"  # a publication's status: a draft is built and previewed, never published
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # ids and tags: safe in file names and URLs
 
@@ -126,6 +127,7 @@ class Theme:
     page_size: str = "A4"  # A4 or Letter
     logo: Path | None = None  # PNG or JPEG shown on covers
     reference_docx: Path | None = None  # Word styles to build on, like pandoc --reference-doc
+    typography: str = "smart"  # SMART: typographic quotes and dashes, as pandoc's smart; PLAIN: as typed
 
 
 @dataclass(frozen=True)
