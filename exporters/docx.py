@@ -61,10 +61,6 @@ FIGURE_BOX = (Cm(16), Cm(12))  # figures are scaled down to fit, keeping their p
 FIGURE_DPI = 150  # a figure smaller than the box is shown at this resolution, not blown up
 FIGURE_DRAWING_IDS = 1000  # drawing ids of figures start here, clear of the logo's
 CORE_PROPERTY_LIMIT = 255
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 # settings.xml children that must follow w:updateFields (the schema fixes their order)
 _AFTER_UPDATE_FIELDS = (
     "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids", "m:mathPr",
@@ -88,11 +84,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     writer = BodyWriter(styles, numbering, _link_ids(document), frame)
     writer.parts += _cover(publication, styles, _logo(document, theme.logo) if theme.logo else "")
     writer.parts += _contents(publication, styles)
-    summaries = [p.summary for p in publication.passages if p.summary]
-    if summaries:
-        heading = bookmark(0, SUMMARY_BOOKMARK, run(SUMMARY_TITLE))
-        writer.parts.append(paragraph(Props(styles.headings[0], page_break=True), heading))
-        writer.parts += [paragraph(Props(styles.list_bullet, num=(numbering.bullets, 0)), run(s)) for s in summaries]
+    writer.parts += _summary(publication, styles)
     for n, passage in enumerate(publication.passages, 1):
         heading = bookmark(n, PASSAGE_BOOKMARK.format(n), run(passage.title))
         writer.parts.append(paragraph(Props(styles.headings[0], page_break=n == 1), heading))
@@ -126,10 +118,25 @@ def _cover(publication: Publication, styles: StyleIds, logo: str) -> list[str]:
     lines = [
         (styles.title, publication.title),
         (styles.subtitle, publication.subtitle),
-        (styles.author, publication.organisation),
-        (styles.date, _long_date(publication.edition)),
+        *((styles.author, line) for line in publication.byline),
+        (styles.date, publication.edition_date),
     ]
     return marking + picture + [paragraph(Props(style), run(text)) for style, text in lines if text]
+
+
+def _summary(publication: Publication, styles: StyleIds) -> list[str]:
+    """Each summary under its passage's title, which links to the passage."""
+    if not any(p.summary for p in publication.passages):
+        return []
+    out = [paragraph(Props(styles.headings[0], page_break=True), bookmark(0, SUMMARY_BOOKMARK, run(SUMMARY_TITLE)))]
+    for n, passage in enumerate(publication.passages, 1):
+        if passage.summary:
+            title = internal_link(PASSAGE_BOOKMARK.format(n), run(passage.title))
+            out += [
+                paragraph(Props(styles.headings[1], keep_next=True), title),
+                paragraph(Props(), run(passage.summary)),
+            ]
+    return out
 
 
 def _contents(publication: Publication, styles: StyleIds) -> list[str]:
@@ -142,11 +149,6 @@ def _contents(publication: Publication, styles: StyleIds) -> list[str]:
     return [paragraph(Props(styles.toc_heading, page_break=True), run("Contents"))] + [
         paragraph(Props(styles.toc), entry) for entry in entries
     ]
-
-
-def _long_date(date: dt.date) -> str:
-    # strftime("%B") follows the machine's locale, which would change the bytes
-    return f"{date.day} {MONTHS[date.month - 1]} {date.year}"
 
 
 def _logo(document: Document, path: Path) -> str:
@@ -202,7 +204,8 @@ def _numbering_root(document: Document) -> BaseOxmlElement:
 
 
 def _page_setup(document: Document, publication: Publication, styles: StyleIds, restyle: bool) -> None:
-    """Page size and margins, running header and "Page X of Y" footer; the cover has neither."""
+    """Page size and margins, running header and "Page X of Y" footer, each led by the classification;
+    the cover has its classification at the top in the text, and at the bottom alone."""
     section = document.sections[-1]
     section.page_width, section.page_height = PAGE_SIZES[publication.theme.page_size]
     if restyle:
@@ -211,16 +214,14 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
         section.header_distance = section.footer_distance = Cm(1.25)
     section.different_first_page_header_footer = True
     document.settings.odd_and_even_pages_header_footer = False  # one running header, whatever a reference had
-    header = run(publication.title)
-    if publication.classification:
-        marking = Look(bold=True, color=publication.theme.accent_color.lstrip("#"))
-        header = run(publication.classification, marking) + run("    ") + header
-    footer = run("Page ") + field_start("PAGE") + FIELD_END + run(" of ") + field_start("NUMPAGES") + FIELD_END
+    marking = run(publication.classification, Look(bold=True, color=publication.theme.accent_color.lstrip("#")))
+    lead = marking + run("    ") if publication.classification else ""
+    page = run("Page ") + field_start("PAGE") + FIELD_END + run(" of ") + field_start("NUMPAGES") + FIELD_END
     for part, xml in (
-        (section.header, paragraph(Props(styles.header), header)),
-        (section.footer, paragraph(Props(styles.footer), footer)),
+        (section.header, paragraph(Props(styles.header), lead + run(publication.title))),
+        (section.footer, paragraph(Props(styles.footer), lead + page)),
         (section.first_page_header, paragraph(Props(styles.header), "")),
-        (section.first_page_footer, paragraph(Props(styles.footer), "")),
+        (section.first_page_footer, paragraph(Props(styles.footer), marking if publication.classification else "")),
     ):
         part.is_linked_to_previous = False
         element = part._element  # python-docx has no public way to replace a header's content

@@ -118,7 +118,7 @@ def test_seed_documents(seed: Publication, seed_epub: Path) -> None:
 
     title = _xml(seed_epub, "titlepage.xhtml")
     text = " ".join(title.itertext())
-    for part in (seed.title, seed.subtitle, seed.organisation, seed.classification, seed.edition.isoformat()):
+    for part in (seed.title, seed.subtitle, seed.organisation, seed.classification, seed.edition_date):
         assert part in text
     summary = " ".join(_xml(seed_epub, "summary.xhtml").itertext())
     assert all(p.summary in summary for p in seed.passages if p.summary)

@@ -187,12 +187,12 @@ def test_colours_font_and_logo_follow_theme(seed: Publication, tmp_path: Path) -
     assert compare(publication, pdf.read_back(path)) == []
 
 
-def test_no_summaries_means_no_key_points(seed: Publication, tmp_path: Path) -> None:
+def test_no_summaries_means_no_executive_summary(seed: Publication, tmp_path: Path) -> None:
     publication = dataclasses.replace(seed, passages=tuple(dataclasses.replace(p, summary="") for p in seed.passages))
     text = PdfReader(pdf.export(publication, tmp_path)).pages[0].extract_text()
-    assert "Key points" not in text
+    assert "Executive summary" not in text
     with_summaries = PdfReader(pdf.export(seed, tmp_path / "b")).pages[0].extract_text()
-    assert "Key points" in with_summaries
+    assert "Executive summary" in with_summaries
 
 
 def test_text_beyond_the_basic_plane_is_extracted_exactly(seed_pdf: tuple[Publication, Path]) -> None:
@@ -228,8 +228,8 @@ def test_a_long_title_is_exported_in_time(seed: Publication, tmp_path: Path) -> 
     assert "A title that goes on" in footer and "\u2026" in footer
 
 
-def test_key_points_list_every_summary_in_order(seed: Publication, tmp_path: Path) -> None:
-    """Many passages: the key points, over more than a page, give each summary once, in order."""
+def test_the_executive_summary_lists_every_summary_in_order(seed: Publication, tmp_path: Path) -> None:
+    """Many passages: the executive summary, over more than a page, give each summary once, in order."""
     passages = tuple(
         dataclasses.replace(seed.passages[0], id=f"p-{n}", title=f"Passage {n}", summary=f"Summary number {n} here.")
         for n in range(120)
@@ -345,7 +345,8 @@ def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) 
     images = [o for p in reader.pages for o in p["/Resources"].get("/XObject", {}).values()]
     assert [o.get_object()["/Subtype"] for o in images].count("/Image") == 1  # the chart; the seed has no logo
     links = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
-    assert sum("/Dest" in a for a in links) == 3  # each note reference links to its note
+    summaries = sum(1 for p in publication.passages if p.summary)  # each title in the summary links to its passage
+    assert sum("/Dest" in a for a in links) == 3 + summaries  # and each note reference to its note
     again = tmp_path / "again"
     again.mkdir()
     assert pdf.export(publication, again).read_bytes() == path.read_bytes()

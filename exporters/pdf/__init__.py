@@ -65,7 +65,8 @@ def export(publication: Publication, dest_dir: Path) -> Path:
 
 
 def _all_text(publication: Publication) -> set[str]:
-    parts = [publication.title, publication.subtitle, publication.organisation, publication.classification]
+    parts = [publication.title, publication.subtitle, *publication.byline, publication.edition_date]
+    parts.append(publication.classification)
     for passage in publication.passages:
         parts += [passage.title, passage.summary, *body_texts(passage)]
     return set("".join(parts))

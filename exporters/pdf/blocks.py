@@ -188,4 +188,9 @@ def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flow
     title = _Heading(plain(passage.title), styles.title)
     body = [*flowables(passage.blocks, styles), *note_flowables(passage.notes, styles)]
     room, *rest = keep_headings([title, *body], styles)
-    return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]
+    return [room, _PassageAnchor(passage_key(index), passage.title), *rest]
+
+
+def passage_key(index: int) -> str:
+    """The destination name of the passage at ``index``: the outline's and the summary's links."""
+    return f"passage-{index}"
