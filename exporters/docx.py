@@ -18,6 +18,7 @@ from docx.image.image import Image
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.oxml.ns import qn
 from docx.oxml.parser import OxmlElement, parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -51,6 +52,7 @@ PAGE_SIZES: dict[str, tuple[Length, Length]] = {
     "Letter": (Twips(12240), Twips(15840)),
 }
 TOC_INSTRUCTION = r'TOC \o "1-1" \h \z \u'
+APP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds passages by it
 SUMMARY_BOOKMARK = "summary"
@@ -97,6 +99,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     docx_notes.install(document, writer.footnotes)
     _page_setup(document, publication, styles, restyle)
     _set_properties(document, publication)
+    _set_app_properties(document, publication)
     _settle_package(document)
 
     path = dest_dir / describe("docx").filename(publication)
@@ -243,6 +246,23 @@ def _set_properties(document: Document, publication: Publication) -> None:
     props.last_modified_by = "briefkit"
     props.revision = 1
     props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
+
+
+def _set_app_properties(document: Document, publication: Publication) -> None:
+    """docProps/app.xml names briefkit, not the template's Word; page and word counts, which only
+    Word's layout knows, are left out rather than left at the template's."""
+    root = etree.Element(f"{{{APP_NS}}}Properties", nsmap={None: APP_NS})
+    for name, value in (("Application", "briefkit"), ("DocSecurity", "0"), ("Company", publication.organisation)):
+        etree.SubElement(root, f"{{{APP_NS}}}{name}").text = value
+    blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    package = document.part.package
+    for rel in package.rels.values():
+        if rel.reltype == RT.EXTENDED_PROPERTIES and not rel.is_external:
+            rel.target_part._blob = blob  # python-docx has no API for this part
+            return
+    package.relate_to(
+        Part(PackURI("/docProps/app.xml"), CT.OFC_EXTENDED_PROPERTIES, blob, package), RT.EXTENDED_PROPERTIES
+    )
 
 
 def _settle_package(document: Document) -> None:

@@ -14,6 +14,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.shared import RGBColor
 from hypothesis import given, settings
+from lxml import etree
 from PIL import Image as PILImage
 
 from briefkit.model import Publication
@@ -203,6 +204,15 @@ def test_core_properties_and_no_template_leftovers(rich_docx: tuple[Publication,
 
 
 # ---- reproducibility and arbitrary input ----------------------------------------------
+
+
+def test_app_properties_name_briefkit_and_no_template_counts(seed: Publication, tmp_path: Path) -> None:
+    path = docx_exporter.export(seed, tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        app = etree.fromstring(zf.read("docProps/app.xml"))
+    values = {etree.QName(child).localname: child.text for child in app}
+    assert values == {"Application": "briefkit", "DocSecurity": "0", "Company": seed.organisation}
+    assert docx_exporter.export(seed, tmp_path / "again").read_bytes() == path.read_bytes()
 
 
 def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
