@@ -342,8 +342,9 @@ def _figure_items(publication: Publication) -> list[epub.EpubImage]:
 
 
 _ACCESSIBILITY_SUMMARY = (
-    "Reflowable text with a table of contents, one document per passage and headings marking "
-    "its structure; the reader's own font, size and colours apply."
+    "Reflowable text with a table of contents that links to every passage; short passages share "
+    "a content document, each opening with its own heading, and headings mark their structure; "
+    "the reader's own font, size and colours apply."
 )
 
 
