@@ -377,3 +377,27 @@ def test_the_largest_table_validation_allows_fits_its_rows_on_a_page(
         seed, passages=(first,), theme=dataclasses.replace(seed.theme, page_size="Letter")
     )
     verify(publication, registry.get("pdf"), pdf.export(publication, tmp_path))
+
+
+def test_no_paragraph_leaves_one_line_alone_at_the_foot_or_head_of_a_page(seed: Publication, tmp_path: Path) -> None:
+    paragraphs = [f"P{n}start " + "lorem ipsum dolor sit amet " * (12 + 7 * (n % 5)) + f"P{n}end." for n in range(60)]
+    body = parse_body("\n\n".join(paragraphs) + "\n", Path("x.md"), 1)
+    publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=body.blocks),))
+    pages = PdfReader(pdf.export(publication, tmp_path)).pages
+    assert len(pages) > 5
+    for number, page in enumerate(pages):
+        lines = [line for line in page.extract_text().split("\n") if re.search(r"lorem|P\d+(start|end)", line)]
+        if lines:
+            assert not re.search(r"P\d+start", lines[-1]) or "end." in lines[-1], f"an orphan on page {number + 1}"
+            assert "end." not in lines[0] or "start" in lines[0], f"a widow on page {number + 1}"
+
+
+def test_a_url_breaks_after_a_slash(seed: Publication, tmp_path: Path) -> None:
+    url = "https://www.example.org/reports/2025/military-assistance/ukraine-support-tracker/annex-tables/donors"
+    body = parse_body(f"The annex tables are published at {url} and updated monthly by the institute.\n", Path("x"), 1)
+    publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=body.blocks),))
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    lines = pdf.read_back(path)[0][1].split("\n")
+    broken = [line for line in lines if "example.org" in line]
+    assert broken and broken[0].endswith("/"), lines
