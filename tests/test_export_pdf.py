@@ -63,9 +63,26 @@ def test_rich_round_trip(seed_pdf: tuple[Publication, Path]) -> None:
 def test_outline_one_entry_per_passage(seed_pdf: tuple[Publication, Path]) -> None:
     publication, path = seed_pdf
     reader = PdfReader(path)
-    assert [item.title for item in reader.outline] == [p.title for p in publication.passages]
-    pages = [reader.get_destination_page_number(item) for item in reader.outline]
+    top = [item for item in reader.outline if not isinstance(item, list)]  # sections are nested
+    assert [item.title for item in top] == [p.title for p in publication.passages]
+    pages = [reader.get_destination_page_number(item) for item in top]
     assert pages == sorted(pages) and pages[-1] > 0
+
+
+def test_outline_nests_each_passage_sections_under_it(seed: Publication, tmp_path: Path) -> None:
+    publication = rich(seed)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # passages still found by the top level; check passes
+    reader = PdfReader(path)
+    top = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert top == [p.title for p in publication.passages]
+    rich_at = next(
+        n for n, item in enumerate(reader.outline) if getattr(item, "title", "") == publication.passages[1].title
+    )
+    sections = reader.outline[rich_at + 1]
+    assert [item.title for item in sections] == ["Second level"]  # ## only: ### stays out of the outline
+    page = reader.get_destination_page_number(sections[0])
+    assert "Second level" in reader.pages[page].extract_text()
 
 
 def test_fonts_embedded_truetype(seed_pdf: tuple[Publication, Path]) -> None:
@@ -267,7 +284,9 @@ def test_headings_never_end_a_page(seed: Publication, tmp_path: Path) -> None:
     body_size = 10  # headings are larger
     for number, texts in enumerate(pages[:-1], 1):
         assert texts[-1][0] <= body_size, f"page {number} ends with {texts[-1][2]!r}"
-    for item, passage in zip(reader.outline, passages):
+    top = [item for item in reader.outline if not isinstance(item, list)]  # sections are nested
+    assert len(top) == len(passages)
+    for item, passage in zip(top, passages, strict=True):
         texts = pages[reader.get_destination_page_number(item)]
         heading = next(text for size, y, text in texts if size > body_size and y <= float(item.top))
         assert squash(passage.title).startswith(squash(heading))

@@ -2,7 +2,8 @@
 
 One layout pass: "Page X of Y" draws Y from a form XObject filled in after the last page.
 Running header, footer and list labels are artifacts, and each passage has an outline entry
-whose destination is the top of its heading: that is how read_back finds passages.
+whose destination is the top of its heading (its ## sections nested under it): that is how
+read_back finds passages.
 """
 
 from __future__ import annotations
