@@ -85,6 +85,21 @@ def test_outline_nests_each_passage_sections_under_it(seed: Publication, tmp_pat
     assert "Second level" in reader.pages[page].extract_text()
 
 
+def test_contents_give_each_passage_its_page(seed: Publication, tmp_path: Path) -> None:
+    """120 passages: the contents run over pages, each title with the page its passage starts on."""
+    passages = tuple(dataclasses.replace(seed.passages[n % 10], id=f"p-{n}", title=f"Passage {n}") for n in range(120))
+    publication = dataclasses.replace(seed, passages=passages)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    reader = PdfReader(path)
+    starts = [reader.get_destination_page_number(item) for item in reader.outline if not isinstance(item, list)]
+    text = "".join(page.extract_text() for page in reader.pages[: starts[0]])
+    assert "Contents" in text
+    listed = [(int(n), int(page)) for n, page in re.findall(r"Passage (\d+)\n ?(\d+)\n", text)]
+    assert listed == [(n, page + 1) for n, page in enumerate(starts)]
+    assert pdf.export(publication, tmp_path / "again").read_bytes() == path.read_bytes()
+
+
 def test_fonts_embedded_truetype(seed_pdf: tuple[Publication, Path]) -> None:
     _, path = seed_pdf
     reader = PdfReader(path)
@@ -364,8 +379,9 @@ def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) 
     images = [o for p in reader.pages for o in p["/Resources"].get("/XObject", {}).values()]
     assert [o.get_object()["/Subtype"] for o in images].count("/Image") == 1  # the chart; the seed has no logo
     links = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
-    summaries = sum(1 for p in publication.passages if p.summary)  # each title in the summary links to its passage
-    assert sum("/Dest" in a for a in links) == 3 + summaries  # and each note reference to its note
+    summaries = sum(1 for p in publication.passages if p.summary)  # each title in the summary links to its passage,
+    contents = 2 * len(publication.passages)  # each title and page number in the contents too,
+    assert sum("/Dest" in a for a in links) == 3 + summaries + contents  # and each note reference to its note
     again = tmp_path / "again"
     again.mkdir()
     assert pdf.export(publication, again).read_bytes() == path.read_bytes()

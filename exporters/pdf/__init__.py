@@ -1,6 +1,8 @@
 """The PDF handout: a compact, printable summary of a publication, laid out by reportlab.
 
-One layout pass: "Page X of Y" draws Y from a form XObject filled in after the last page.
+Two layout passes: the first finds the page each passage starts on, for the contents, whose
+blank numbers take the same room; "Page X of Y" draws Y from a form XObject filled in after
+the last page.
 Running header, footer and list labels are artifacts, and each passage has an outline entry
 whose destination is the top of its heading (its ## sections nested under it): that is how
 read_back finds passages.
@@ -9,11 +11,12 @@ read_back finds passages.
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 from briefkit.model import Publication, body_texts
 from exporters.packaging import atomic_path
@@ -26,6 +29,7 @@ from exporters.pdf.furniture import (
     MARGIN_X,
     DatedCanvas,
     Furniture,
+    contents,
     key_points,
     title_block,
 )
@@ -47,22 +51,41 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     page_size = PAGE_SIZES[theme.page_size]
     width = page_size[0] - 2 * MARGIN_X
     furniture = Furniture(publication, styles, page_size[0])
-    story = [*title_block(publication, styles, width), *key_points(publication, styles, width)]
-    for index, passage in enumerate(publication.passages):
-        story += passage_flowables(index, passage, styles)
+
+    def story(pages: dict[str, int]) -> list[Flowable]:
+        out = [*title_block(publication, styles, width), *contents(publication, styles, width, pages),
+               *key_points(publication, styles, width)]  # fmt: skip
+        for index, passage in enumerate(publication.passages):
+            out += passage_flowables(index, passage, styles)
+        return out
+
     dest = dest_dir / describe("pdf").filename(publication)
+    pages: dict[str, int] = {}
     with fixes.applied(), atomic_path(dest) as tmp:
-        doc = BaseDocTemplate(
-            str(tmp), pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-            bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
-            subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
-            creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
-        )  # fmt: skip
-        frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-        doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
-        doc.build(story, canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
+        for target, numbers in ((io.BytesIO(), {}), (str(tmp), pages)):  # a layout is consumed: a story each
+            doc = _Document(
+                target, pages, pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
+                bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
+                subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
+                creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
+            )  # fmt: skip
+            frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
+                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
+            doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
+            doc.build(story(numbers), canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
     return dest
+
+
+class _Document(BaseDocTemplate):
+    """Notes the page each passage starts on in ``pages``."""
+
+    def __init__(self, target: object, pages: dict[str, int], **kw: object) -> None:
+        super().__init__(target, **kw)
+        self.pages = pages
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        if (key := getattr(flowable, "contents_key", None)) is not None:
+            self.pages[key] = self.page
 
 
 def _all_text(publication: Publication) -> set[str]:

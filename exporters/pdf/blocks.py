@@ -182,6 +182,11 @@ class _Anchor(Flowable):
         self.canv.bookmarkHorizontal(self.key, 0, 0)
         self.canv.addOutlineEntry(self.title, self.key, level=self.level)
 
+    @property
+    def contents_key(self) -> str | None:
+        """The key of a passage, whose page the contents give; its sections are not listed."""
+        return self.key if self.level == 0 else None
+
 
 def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
     """The passage's room check, its anchor, heading and body (the anchor after the check,

@@ -1,4 +1,4 @@
-"""What is not a passage: the title block, the executive summary, and the running header and footer."""
+"""What is not a passage: the title block, the contents, the executive summary, and the running header and footer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -23,6 +24,7 @@ TOTAL_FORM = "briefkit-page-total"
 FOOTER_SIZE = 8.5
 KEY_POINTS_ROWS = 25
 SUMMARY_TITLE = "Executive summary"
+CONTENTS_TITLE = "Contents"
 
 
 def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
@@ -89,6 +91,27 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
         part = rows[start : start + KEY_POINTS_ROWS]
         tables.append(Table(part, colWidths=[width], splitInRow=1, style=TableStyle(style)))
     return [*tables, Spacer(1, 4 * mm)]
+
+
+def contents(publication: Publication, styles: Styles, width: float, pages: dict[str, int]) -> list[Flowable]:
+    """Each passage's title and page number, both linked to it, in tables of KEY_POINTS_ROWS rows
+    (one table would be measured again at each page it splits across). ``pages``: each passage
+    key's page, from a first layout; without it the numbers are blank and the layout the same."""
+    head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
+                                                 textColor=styles.primary, spaceAfter=4))  # fmt: skip
+    line = styles.para("contents", 9.5, 13)
+    number = styles.para("contents-page", 9.5, 13, alignment=TA_RIGHT)
+    link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
+    rows = [
+        [Paragraph(link.format(key, plain(p.title)), line), Paragraph(link.format(key, pages.get(key, "")), number)]
+        for key, p in ((passage_key(n), p) for n, p in enumerate(publication.passages))
+    ]
+    padding = [*styles.table, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]  # fmt: skip
+    tables = [Table(rows[start : start + KEY_POINTS_ROWS], colWidths=[width - 15 * mm, 15 * mm],
+                    style=TableStyle(padding)) for start in range(0, len(rows), KEY_POINTS_ROWS)]  # fmt: skip
+    return [head, *tables, Spacer(1, 6 * mm)]
 
 
 @dataclass
