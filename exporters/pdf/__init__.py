@@ -62,18 +62,36 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     dest = dest_dir / describe("pdf").filename(publication)
     pages: dict[str, int] = {}
     with fixes.applied(), atomic_path(dest) as tmp:
-        for target, numbers in ((io.BytesIO(), {}), (str(tmp), pages)):  # a layout is consumed: a story each
+        # a layout is consumed: a story each; the first is not drawn, only its pages are wanted
+        for target, numbers, framing in ((io.BytesIO(), {}, _Undrawn), (str(tmp), pages, Frame)):
             doc = _Document(
                 target, pages, pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
                 bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
                 subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
                 creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
             )  # fmt: skip
-            frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
+            frame = framing(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
                           leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
             doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
             doc.build(story(numbers), canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
     return dest
+
+
+class _Undrawn(Frame):
+    """A frame that places flowables without drawing them."""
+
+    def _add(self, flowable: Flowable, canv: object, trySplit: int = 0) -> int:
+        flowable.drawOn = _nothing  # an instance attribute, shadowing the class's for this call
+        try:
+            return super()._add(flowable, canv, trySplit)
+        finally:
+            del flowable.drawOn
+
+    add = _add
+
+
+def _nothing(*_: object, **__: object) -> None:
+    return None
 
 
 class _Document(BaseDocTemplate):
