@@ -3,7 +3,8 @@
 Only the constructs the exporters support get through; anything else becomes a BK112
 diagnostic naming the construct and its line, so the editor learns it at validation time
 instead of seeing it vanish from one format. Footnotes and figures are numbered from 1 in
-each passage; ``model.numbered`` numbers them on through the publication.
+each passage; ``model.numbered`` numbers them on through the publication. Typography (quotes,
+dashes, ellipses) is set here, in the model, so that every format and its read-back agree.
 """
 
 from __future__ import annotations
