@@ -30,8 +30,21 @@ from briefkit import style
 from briefkit.cron import cron_problem
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.fonts import coverage, find_family, installed_families
-from briefkit.markdown import parse_body
-from briefkit.model import DRAFT, FINAL, SLUG, Passage, Publication, Theme, block_texts, figures, numbered, squash
+from briefkit.markdown import parse_body, smarten
+from briefkit.model import (
+    DRAFT,
+    FINAL,
+    PLAIN,
+    SLUG,
+    SMART,
+    Passage,
+    Publication,
+    Theme,
+    block_texts,
+    figures,
+    numbered,
+    squash,
+)
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
@@ -383,7 +396,7 @@ def default_passage_id(path: Path) -> str:
 
 
 def _load_passage(
-    path: Path, root: Path, settings: Settings, drawable: frozenset[int] | None, diags: list[Diagnostic]
+    path: Path, root: Path, settings: Settings, drawable: frozenset[int] | None, diags: list[Diagnostic], smart: bool
 ) -> Passage | None:
     text = read_source(path, settings.max_file_bytes, diags, root)
     if text is None:
@@ -409,7 +422,7 @@ def _load_passage(
         ))  # fmt: skip
     title = meta.required_title()
     provisional = meta.mapping.get("provisional_title") is True
-    parsed = parse_body(body, path, body_line, functools.partial(figure_file, root))
+    parsed = parse_body(body, path, body_line, functools.partial(figure_file, root), smart)
     blocks, body_diags = parsed.blocks, parsed.diagnostics
     diags.extend(body_diags)
     texts = block_texts(blocks)
@@ -419,10 +432,11 @@ def _load_passage(
                 "BK107", path, "passage body is empty", "write the passage text below the closing '---'", body_line, 1
             )
         )
+    typeset = smarten if smart else str
     passage = Passage(
         id=passage_id,
-        title=title,
-        summary=meta.text("summary"),
+        title=typeset(title),
+        summary=typeset(meta.text("summary")),
         tags=meta.strings("tags"),
         blocks=blocks,
         file=path,
@@ -480,7 +494,8 @@ def load_publication(
     family = find_family(theme.font)
     drawable = coverage(family) if family else None
     passage_files = list_passage_files(root)
-    loaded = [p for f in passage_files if (p := _load_passage(f, root, settings, drawable, diags)) is not None]
+    smart = theme.typography == SMART
+    loaded = [p for f in passage_files if (p := _load_passage(f, root, settings, drawable, diags, smart)) is not None]
     passages = numbered(tuple(_order(loaded, passage_files, meta, diags)))
     if not passage_files:
         diags.append(Diagnostic(
@@ -510,19 +525,20 @@ def load_publication(
         meta.report(
             "BK116", "status", f"status '{status}' is not final or draft", "write status: draft or status: final"
         )
+    typeset = smarten if smart else str
     strict = meta.mapping.get("strict", False)
     if not isinstance(strict, bool):
         meta.report("BK116", "strict", "'strict' must be true or false", "write strict: true")
     publication = Publication(
         id=root.name,
-        title=meta.required_title(),
-        subtitle=meta.text("subtitle"),
+        title=typeset(meta.required_title()),
+        subtitle=typeset(meta.text("subtitle")),
         language=language,
-        organisation=meta.text("organisation"),
-        authors=meta.strings("authors"),
+        organisation=typeset(meta.text("organisation")),
+        authors=tuple(map(typeset, meta.strings("authors"))),
         edition=edition,
         classification=meta.text("classification"),
-        description=meta.text("description"),
+        description=typeset(meta.text("description")),
         passages=tuple(passages),
         source_dir=root,
         content_hash="",  # below, once every source has been read without error
@@ -681,8 +697,16 @@ def _theme(meta: _Fields, root: Path) -> Theme:
             f"page_size '{page_size}' is not one of {', '.join(_PAGE_SIZES)}",
             "write page_size: A4 or page_size: Letter",
         )
+    typography = sub.text("typography", default.typography)
+    if typography not in (SMART, PLAIN):
+        sub.report(
+            "BK116",
+            "typography",
+            f"typography '{typography}' is not {SMART} or {PLAIN}",
+            f"write typography: {PLAIN} to keep quotes and dashes as typed, or remove the key",
+        )
     assets = {key: _theme_file(sub, key, root) for key in ("logo", "reference_docx")}
-    return Theme(font=font, page_size=page_size, **colors, **assets)
+    return Theme(font=font, page_size=page_size, typography=typography, **colors, **assets)
 
 
 # ---- theme files --------------------------------------------------------------------

@@ -3,17 +3,22 @@
 Only the constructs the exporters support get through; anything else becomes a BK112
 diagnostic naming the construct and its line, so the editor learns it at validation time
 instead of seeing it vanish from one format. Footnotes and figures are numbered from 1 in
-each passage; ``model.numbered`` numbers them on through the publication.
+each passage; ``model.numbered`` numbers them on through the publication. Typography (quotes,
+dashes, ellipses) is set here, in the model, so that every format and its read-back agree.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.replacements import replace_rare
+from markdown_it.rules_core.smartquotes import smartquotes
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
@@ -38,15 +43,58 @@ from briefkit.model import (
     inline_text,
 )
 
-# CommonMark plus what editors type from habit (GitHub tables and strikethrough, footnotes,
-# definition lists): what the exporters lack is recognised and reported, never printed as text.
-# Footnote definitions stay where they are written, so each is reported on its own line.
-PARSER = (
-    MarkdownIt("commonmark")
-    .enable(["table", "strikethrough"])
-    .use(footnote_plugin, move_to_end=False, always_match_refs=True)
-    .use(deflist_plugin)
-)
+# A bare URL in the text: kept as typed, its dashes and quotes are part of the address.
+_BARE_URL = re.compile(r"(?:https?://|mailto:|www\.)[^\s<>]*[^\s<>.,;:!?)\]'\"]")
+URL_TOKEN = "bare_url"  # a text token the typographer leaves alone
+
+
+def _bare_urls(state: StateCore) -> None:
+    """Split the bare URLs out of text tokens, so the typographer passes over them."""
+    for inline in state.tokens:
+        if inline.type != "inline" or not inline.children or not _BARE_URL.search(inline.content):
+            continue
+        kids: list[Token] = []
+        for token in inline.children:
+            if token.type != "text" or not _BARE_URL.search(token.content):
+                kids.append(token)
+                continue
+            at = 0
+            for url in _BARE_URL.finditer(token.content):
+                kids.append(Token("text", "", 0, content=token.content[at : url.start()], level=token.level))
+                kids.append(Token(URL_TOKEN, "", 0, content=url.group(), level=token.level))
+                at = url.end()
+            kids.append(Token("text", "", 0, content=token.content[at:], level=token.level))
+        inline.children = kids
+
+
+def _dashes(state: StateCore) -> None:
+    """markdown-it's replacements but (c), (tm), (r): "(a) (b) (c)" is a list, not a copyright."""
+    if state.md.options.typographer:
+        for token in state.tokens:
+            if token.type == "inline" and token.children:
+                replace_rare(token.children)
+
+
+def _parser(smart: bool) -> MarkdownIt:
+    """CommonMark plus what editors type from habit (GitHub tables and strikethrough,
+    footnotes, definition lists): what the exporters lack is recognised and reported, never
+    printed as text. Footnote definitions stay where they are written, so each is reported on
+    its own line. ``smart``: typographic quotes, dashes and ellipses, as pandoc's ``smart``."""
+    md = (
+        MarkdownIt("commonmark", {"typographer": smart})
+        .enable(["table", "strikethrough"])
+        .use(footnote_plugin, move_to_end=False, always_match_refs=True)
+        .use(deflist_plugin)
+    )
+    if smart:
+        md.enable("smartquotes")
+        md.core.ruler.before("smartquotes", "dashes", _dashes)
+        md.core.ruler.before("dashes", "bare_urls", _bare_urls)
+    return md
+
+
+PARSER = _parser(smart=False)
+SMART_PARSER = _parser(smart=True)
 CAPTION_PREFIX = "Table:"  # a paragraph right after a table that starts so is its caption
 # A table row must fit on a PDF page under the header row repeated there: at most so many
 # columns, and so many characters a row, shared by its cells (measured with the widest
@@ -117,11 +165,14 @@ class Body:
     diagnostics: list[Diagnostic]
 
 
-def parse_body(body: str, file: Path, first_line: int, figure_file: FigureFile | None = None) -> Body:
+def parse_body(
+    body: str, file: Path, first_line: int, figure_file: FigureFile | None = None, smart: bool = False
+) -> Body:
     """Parse a passage body; ``first_line`` is where the body starts in ``file`` (1-based).
-    Without ``figure_file`` (which reads the images), an image is reported as unsupported."""
+    Without ``figure_file`` (which reads the images), an image is reported as unsupported.
+    ``smart`` sets typographic quotes and dashes; otherwise the text stays as typed."""
     ctx = _Ctx(file, first_line, body.split("\n"), figure_file)
-    tokens = PARSER.parse(body)
+    tokens = (SMART_PARSER if smart else PARSER).parse(body)
     blocks, _ = _blocks(tokens, 0, ctx, closing=None)
     for label in ctx.refs:
         if label not in ctx.notes:
@@ -331,7 +382,7 @@ def _inline_run(
         i += 1
         if tok.type == closing:
             break
-        if tok.type == "text":
+        if tok.type in ("text", URL_TOKEN):
             add_text(tok.content)
         elif tok.type == "softbreak":
             add_text(" ")
@@ -377,3 +428,13 @@ def _inline_run(
                 needle = _NEEDLES.get(tok.type) or tok.content[:10] or tok.markup
                 ctx.report("BK112", where, needle, f"unsupported Markdown: {what}", hint)
     return tuple(out), i
+
+
+def smarten(text: str) -> str:
+    """Plain ``text`` (a title, a summary: not Markdown) with the typographer's quotes and dashes."""
+    inline = Token("inline", "", 0, content=text, children=[Token("text", "", 0, content=text)])
+    state = StateCore(text, SMART_PARSER, {})
+    state.tokens = [inline]
+    for rule in (_bare_urls, _dashes, smartquotes):
+        rule(state)
+    return "".join(token.content for token in inline.children or [])

@@ -112,6 +112,11 @@ class Footnote:
 
 # ---- publication --------------------------------------------------------------------
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+SMART, PLAIN = "smart", "plain"  # a theme's typography
 FINAL, DRAFT = "final", "draft"  # a publication's status: a draft is built and previewed, never published
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # ids and tags: safe in file names and URLs
 
@@ -126,6 +131,7 @@ class Theme:
     page_size: str = "A4"  # A4 or Letter
     logo: Path | None = None  # PNG or JPEG shown on covers
     reference_docx: Path | None = None  # Word styles to build on, like pandoc --reference-doc
+    typography: str = "smart"  # SMART: typographic quotes and dashes, as pandoc's smart; PLAIN: as typed
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,18 @@ class Publication:
     @property
     def author(self) -> str:
         return ", ".join(self.authors) or self.organisation
+
+    @property
+    def byline(self) -> tuple[str, ...]:
+        """Who, under the title in every format: the authors on one line, then the organisation
+        unless it is the only author."""
+        return tuple(dict.fromkeys(line for line in (", ".join(self.authors), self.organisation) if line))
+
+    @property
+    def edition_date(self) -> str:
+        """The edition date as every format prints it, e.g. "3 December 2026"."""
+        # not strftime("%B"), which follows the machine's locale and would change the bytes
+        return f"{self.edition.day} {MONTHS[self.edition.month - 1]} {self.edition.year}"
 
 
 # ---- canonical reading --------------------------------------------------------------

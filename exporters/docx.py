@@ -18,6 +18,7 @@ from docx.image.image import Image
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.oxml.ns import qn
 from docx.oxml.parser import OxmlElement, parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -51,6 +52,7 @@ PAGE_SIZES: dict[str, tuple[Length, Length]] = {
     "Letter": (Twips(12240), Twips(15840)),
 }
 TOC_INSTRUCTION = r'TOC \o "1-1" \h \z \u'
+APP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 PASSAGE_BOOKMARK = "passage_{}"  # on each passage heading; read_back finds passages by it
 SUMMARY_BOOKMARK = "summary"
@@ -68,10 +70,6 @@ DECORATIVE = (
     "</a:ext></a:extLst>"
 )
 CORE_PROPERTY_LIMIT = 255
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 # settings.xml children that must follow w:updateFields (the schema fixes their order)
 _AFTER_UPDATE_FIELDS = (
     "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids", "m:mathPr",
@@ -96,11 +94,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     logo = _logo(document, theme.logo, publication.organisation or publication.title) if theme.logo else ""
     writer.parts += _cover(publication, styles, logo)
     writer.parts += _contents(publication, styles)
-    summaries = [p.summary for p in publication.passages if p.summary]
-    if summaries:
-        heading = bookmark(0, SUMMARY_BOOKMARK, run(SUMMARY_TITLE))
-        writer.parts.append(paragraph(Props(styles.headings[0], page_break=True), heading))
-        writer.parts += [paragraph(Props(styles.list_bullet, num=(numbering.bullets, 0)), run(s)) for s in summaries]
+    writer.parts += _summary(publication, styles)
     for n, passage in enumerate(publication.passages, 1):
         heading = bookmark(n, PASSAGE_BOOKMARK.format(n), run(passage.title))
         writer.parts.append(paragraph(Props(styles.headings[0], page_break=n == 1), heading))
@@ -112,6 +106,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     docx_notes.install(document, writer.footnotes)
     _page_setup(document, publication, styles, restyle)
     _set_properties(document, publication)
+    _set_app_properties(document, publication)
     _settle_package(document)
     _set_language(document, publication.language)
 
@@ -134,10 +129,25 @@ def _cover(publication: Publication, styles: StyleIds, logo: str) -> list[str]:
     lines = [
         (styles.title, publication.title),
         (styles.subtitle, publication.subtitle),
-        (styles.author, publication.organisation),
-        (styles.date, _long_date(publication.edition)),
+        *((styles.author, line) for line in publication.byline),
+        (styles.date, publication.edition_date),
     ]
     return marking + picture + [paragraph(Props(style), run(text)) for style, text in lines if text]
+
+
+def _summary(publication: Publication, styles: StyleIds) -> list[str]:
+    """Each summary under its passage's title, which links to the passage."""
+    if not any(p.summary for p in publication.passages):
+        return []
+    out = [paragraph(Props(styles.headings[0], page_break=True), bookmark(0, SUMMARY_BOOKMARK, run(SUMMARY_TITLE)))]
+    for n, passage in enumerate(publication.passages, 1):
+        if passage.summary:
+            title = internal_link(PASSAGE_BOOKMARK.format(n), run(passage.title))
+            out += [
+                paragraph(Props(styles.headings[1], keep_next=True), title),
+                paragraph(Props(), run(passage.summary)),
+            ]
+    return out
 
 
 def _contents(publication: Publication, styles: StyleIds) -> list[str]:
@@ -150,11 +160,6 @@ def _contents(publication: Publication, styles: StyleIds) -> list[str]:
     return [paragraph(Props(styles.toc_heading, page_break=True), run("Contents"))] + [
         paragraph(Props(styles.toc), entry) for entry in entries
     ]
-
-
-def _long_date(date: dt.date) -> str:
-    # strftime("%B") follows the machine's locale, which would change the bytes
-    return f"{date.day} {MONTHS[date.month - 1]} {date.year}"
 
 
 def _logo(document: Document, path: Path, alt: str) -> str:
@@ -213,7 +218,8 @@ def _numbering_root(document: Document) -> BaseOxmlElement:
 
 
 def _page_setup(document: Document, publication: Publication, styles: StyleIds, restyle: bool) -> None:
-    """Page size and margins, running header and "Page X of Y" footer; the cover has neither."""
+    """Page size and margins, running header and "Page X of Y" footer, each led by the classification;
+    the cover has its classification at the top in the text, and at the bottom alone."""
     section = document.sections[-1]
     section.page_width, section.page_height = PAGE_SIZES[publication.theme.page_size]
     if restyle:
@@ -222,16 +228,14 @@ def _page_setup(document: Document, publication: Publication, styles: StyleIds, 
         section.header_distance = section.footer_distance = Cm(1.25)
     section.different_first_page_header_footer = True
     document.settings.odd_and_even_pages_header_footer = False  # one running header, whatever a reference had
-    header = run(publication.title)
-    if publication.classification:
-        marking = Look(bold=True, color=publication.theme.accent_color.lstrip("#"))
-        header = run(publication.classification, marking) + run("    ") + header
-    footer = run("Page ") + field_start("PAGE") + FIELD_END + run(" of ") + field_start("NUMPAGES") + FIELD_END
+    marking = run(publication.classification, Look(bold=True, color=publication.theme.accent_color.lstrip("#")))
+    lead = marking + run("    ") if publication.classification else ""
+    page = run("Page ") + field_start("PAGE") + FIELD_END + run(" of ") + field_start("NUMPAGES") + FIELD_END
     for part, xml in (
-        (section.header, paragraph(Props(styles.header), header)),
-        (section.footer, paragraph(Props(styles.footer), footer)),
+        (section.header, paragraph(Props(styles.header), lead + run(publication.title))),
+        (section.footer, paragraph(Props(styles.footer), lead + page)),
         (section.first_page_header, paragraph(Props(styles.header), "")),
-        (section.first_page_footer, paragraph(Props(styles.footer), "")),
+        (section.first_page_footer, paragraph(Props(styles.footer), marking if publication.classification else "")),
     ):
         part.is_linked_to_previous = False
         element = part._element  # python-docx has no public way to replace a header's content
@@ -253,6 +257,23 @@ def _set_properties(document: Document, publication: Publication) -> None:
     props.last_modified_by = "briefkit"
     props.revision = 1
     props.created = props.modified = dt.datetime.combine(publication.edition, dt.time(), tzinfo=dt.UTC)
+
+
+def _set_app_properties(document: Document, publication: Publication) -> None:
+    """docProps/app.xml names briefkit, not the template's Word; page and word counts, which only
+    Word's layout knows, are left out rather than left at the template's."""
+    root = etree.Element(f"{{{APP_NS}}}Properties", nsmap={None: APP_NS})
+    for name, value in (("Application", "briefkit"), ("DocSecurity", "0"), ("Company", publication.organisation)):
+        etree.SubElement(root, f"{{{APP_NS}}}{name}").text = value
+    blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    package = document.part.package
+    for rel in package.rels.values():
+        if rel.reltype == RT.EXTENDED_PROPERTIES and not rel.is_external:
+            rel.target_part._blob = blob  # python-docx has no API for this part
+            return
+    package.relate_to(
+        Part(PackURI("/docProps/app.xml"), CT.OFC_EXTENDED_PROPERTIES, blob, package), RT.EXTENDED_PROPERTIES
+    )
 
 
 def _settle_package(document: Document) -> None:

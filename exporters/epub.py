@@ -11,6 +11,7 @@ fixed metadata so the same publication gives the same bytes.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import string
 import tempfile
@@ -153,6 +154,13 @@ def _document(language: str, title: str) -> tuple[etree._Element, etree._Element
     return html, _sub(html, "body")
 
 
+def _mark(body: etree._Element, classification: str) -> None:
+    """The classification at the top and the bottom of a content document, as on a printed page."""
+    if classification:
+        _sub(body, "p", {"class": "classification"}).text = classification
+        body.insert(0, copy.deepcopy(body[-1]))
+
+
 def _serialise(html: etree._Element) -> bytes:
     return etree.tostring(html, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
 
@@ -281,26 +289,25 @@ def _passages_page(publication: Publication, group: list[int]) -> bytes:
             if ref.get("id") in seen_refs:
                 del ref.attrib["id"]
             seen_refs.add(ref.get("id"))
+    _mark(body, publication.classification)
     return _serialise(html)
 
 
 def _title_page(publication: Publication, logo: str | None) -> bytes:
     html, body = _document(publication.language, publication.title)
     section = _sub(body, "section", {EPUB_TYPE: "titlepage", "class": "titlepage"})
-    if publication.classification:
-        _sub(section, "p", {"class": "classification"}).text = publication.classification
     if logo is not None:
         # Decorative: the organisation is named in text below it.
         _sub(_sub(section, "div", {"class": "logo"}), "img", {"src": logo, "alt": ""})
     _sub(section, "h1").text = publication.title
     if publication.subtitle:
         _sub(section, "p", {"class": "subtitle"}).text = publication.subtitle
-    if publication.organisation:
-        _sub(section, "p", {"class": "organisation"}).text = publication.organisation
+    for line in publication.byline:
+        _sub(section, "p", {"class": "byline"}).text = line
     edition = _sub(section, "p", {"class": "edition"})
     edition.text = f"{_labels(publication.language).edition} "
-    iso = publication.edition.isoformat()
-    _sub(edition, "time", {"datetime": iso}).text = iso
+    _sub(edition, "time", {"datetime": publication.edition.isoformat()}).text = publication.edition_date
+    _mark(body, publication.classification)
     return _serialise(html)
 
 
@@ -313,6 +320,7 @@ def _summary_page(publication: Publication, hrefs: list[str]) -> bytes:
         if passage.summary:
             _sub(_sub(section, "h2"), "a", {"href": href}).text = passage.title
             _sub(section, "p").text = passage.summary
+    _mark(body, publication.classification)
     return _serialise(html)
 
 
@@ -356,8 +364,9 @@ def _figure_items(publication: Publication) -> list[epub.EpubImage]:
 
 
 _ACCESSIBILITY_SUMMARY = (
-    "Reflowable text with a table of contents, one document per passage and headings marking "
-    "its structure; the reader's own font, size and colours apply."
+    "Reflowable text with a table of contents that links to every passage; short passages share "
+    "a content document, each opening with its own heading, and headings mark their structure; "
+    "the reader's own font, size and colours apply."
 )
 
 

@@ -88,13 +88,14 @@ def chart_png(path: Path, size: tuple[int, int] = (240, 120)) -> Path:
     return path
 
 
-def briefing(seed: Publication, root: Path, markdown: str = BRIEFING_BODY) -> Publication:
+def briefing(seed: Publication, root: Path, markdown: str = BRIEFING_BODY, smart: bool = False) -> Publication:
     """The seed with a passage ``aid-pledges`` second: a table, footnotes and a figure whose
-    image, figures/pledges.png, is drawn into ``root`` (the publication directory)."""
+    image, figures/pledges.png, is drawn into ``root`` (the publication directory); ``smart``
+    typesets its quotes and dashes."""
     from briefkit.loader import figure_file
 
     chart_png(root / "figures" / "pledges.png")
-    body = parse_body(markdown, root / "aid-pledges.md", 1, functools.partial(figure_file, root))
+    body = parse_body(markdown, root / "aid-pledges.md", 1, functools.partial(figure_file, root), smart)
     assert not body.diagnostics, body.diagnostics
     passage = Passage(id="aid-pledges", title="Who pledges what", summary="Pledges rose; deliveries lag.",
                       tags=("aid",), blocks=body.blocks, file=root / "aid-pledges.md", body_line=1,

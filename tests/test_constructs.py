@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from briefkit.markdown import PARSER, parse_body
+from briefkit.markdown import SMART_PARSER, parse_body
 from briefkit.model import Publication, Table, Text, figures
 from exporters import registry
 from exporters.verify import compare, verify
@@ -49,6 +49,9 @@ SAMPLES: dict[str, list[tuple[str, bool]]] = {
     "autolink": [("An autolink <https://example.org/auto>.", RENDERED)],
     "html_inline": [("Some <b>raw</b> HTML.", REJECTED)],
     "entity": [("Entities: &amp; &copy; &#x41;.", RENDERED)],
+    "smartquotes": [("\"Double\", 'single' and Kyiv's apostrophe.", RENDERED)],
+    "dashes": [("En -- dash, 10--20, em---dash, an ellipsis...", RENDERED)],
+    "bare_urls": [("A bare https://example.org/a--b's \"address\".", RENDERED)],
 }  # fmt: skip
 # rules that are steps of the parser, not constructs an editor writes
 _MACHINERY = {"normalize", "block", "inline", "text_join", "balance_pairs", "fragments_join"}
@@ -59,7 +62,7 @@ def _samples(rendered: bool) -> list[str]:
 
 
 def test_every_parser_rule_has_samples() -> None:
-    rulers = (PARSER.core.ruler, PARSER.block.ruler, PARSER.inline.ruler, PARSER.inline.ruler2)
+    rulers = (SMART_PARSER.core.ruler, SMART_PARSER.block.ruler, SMART_PARSER.inline.ruler, SMART_PARSER.inline.ruler2)
     active = {name for ruler in rulers for name in ruler.get_active_rules()} - _MACHINERY
     assert active <= set(SAMPLES), f"give these rules samples: {sorted(active - set(SAMPLES))}"
 
@@ -77,9 +80,12 @@ def test_a_construct_no_format_renders_is_rejected(markdown: str, tmp_path: Path
 def test_every_other_construct_is_rendered_and_read_back_by_every_format(
     name: str, seed: Publication, tmp_path: Path
 ) -> None:
-    publication = briefing(seed, tmp_path / "source", "\n\n".join(_samples(RENDERED)) + "\n")
+    publication = briefing(seed, tmp_path / "source", "\n\n".join(_samples(RENDERED)) + "\n", smart=True)
     exporter = registry.get(name)
     verify(publication, exporter, exporter.export(publication, tmp_path))  # and the format's own check
+    read = " ".join(body for _, body in exporter.read_back(tmp_path / exporter.format.filename(publication)))
+    assert "“Double”, ‘single’ and Kyiv’s" in read and "En – dash, 10–20, em—dash, an ellipsis…" in read
+    assert "https://example.org/a--b's “address”" in read
 
 
 def _changed(publication: Publication, change: str) -> Publication:

@@ -14,6 +14,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.shared import RGBColor
 from hypothesis import given, settings
+from lxml import etree
 from PIL import Image as PILImage
 
 from briefkit.model import Publication
@@ -86,11 +87,8 @@ def test_cover_page(rich_docx: tuple[Publication, Path, Document]) -> None:
         ("Classification", publication.classification),
         ("Title", publication.title),
         ("Subtitle", publication.subtitle),
-        ("Author", publication.organisation),
-        (
-            "Date",
-            f"{publication.edition.day} {docx_exporter.MONTHS[publication.edition.month - 1]} {publication.edition.year}",
-        ),
+        ("Author", publication.organisation),  # the only author too: named once
+        ("Date", publication.edition_date),
     ]
 
 
@@ -112,14 +110,17 @@ def test_table_of_contents_is_a_filled_toc_field(rich_docx: tuple[Publication, P
     assert update is not None and update.get(qn("w:val")) == "true"
 
 
-def test_executive_summary_bullets_in_order(rich_docx: tuple[Publication, Path, Document]) -> None:
+def test_executive_summary_titles_link_to_their_passages(rich_docx: tuple[Publication, Path, Document]) -> None:
     publication, _, document = rich_docx
     headings = [(p.style.name, p.text) for p in document.paragraphs]
     start = headings.index(("Heading 1", "Executive summary")) + 1
-    bullets = document.paragraphs[start : start + len(publication.passages) + 1]
-    assert [p.text for p in bullets[:-1]] == [p.summary for p in publication.passages]
-    assert all(p.style.name == "List Bullet" and p._p.pPr.numPr is not None for p in bullets[:-1])
-    assert bullets[-1].style.name == "Heading 1"  # the first passage follows
+    pairs = document.paragraphs[start : start + 2 * len(publication.passages) + 1]
+    assert [(p.style.name, p.text) for p in pairs[:-1]] == [
+        pair for p in publication.passages for pair in (("Heading 2", p.title), ("Normal", p.summary))
+    ]
+    anchors = [link.get(qn("w:anchor")) for p in pairs[:-1:2] for link in p._p.iter(qn("w:hyperlink"))]
+    assert anchors == [f"passage_{n}" for n in range(1, len(publication.passages) + 1)]
+    assert pairs[-1].style.name == "Heading 1"  # the first passage follows
 
 
 def _first(document: Document, text: str):
@@ -127,7 +128,7 @@ def _first(document: Document, text: str):
 
 
 def test_passage_body_uses_named_styles_and_direct_emphasis(rich_docx: tuple[Publication, Path, Document]) -> None:
-    _, _, document = rich_docx
+    publication, _, document = rich_docx
     intro = next(p for p in document.paragraphs if p.text.startswith("Intro with"))
     runs = {r.text: r for r in intro.runs}
     assert runs["emphasis"].italic and runs["strong"].bold
@@ -137,7 +138,8 @@ def test_passage_body_uses_named_styles_and_direct_emphasis(rich_docx: tuple[Pub
     assert link.runs[0].style.name == "Hyperlink"
     rel = document.part.rels[link._hyperlink.rId]
     assert rel.reltype == RT.HYPERLINK and rel.is_external
-    assert paragraphs_with_style(document, "Heading 2") == ["Second level"]
+    summary_titles = len(publication.passages)  # the executive summary's come first
+    assert paragraphs_with_style(document, "Heading 2")[summary_titles:] == ["Second level"]
     assert paragraphs_with_style(document, "Heading 3") == ["Third level"]
     assert "A quoted line with bold text." in paragraphs_with_style(document, "Quote")
 
@@ -180,7 +182,8 @@ def test_header_footer_and_page_numbers(rich_docx: tuple[Publication, Path, Docu
     footer = section.footer.paragraphs[0]
     instructions = [t.text.strip() for t in footer._p.iter(qn("w:instrText"))]
     assert instructions == ["PAGE", "NUMPAGES"]
-    assert footer.text == "Page  of "  # the numbers are field results Word fills in
+    assert footer.text == f"{publication.classification}    Page  of "  # the numbers are field results Word fills in
+    assert section.first_page_footer.paragraphs[0].text == publication.classification
 
 
 def test_core_properties_and_no_template_leftovers(rich_docx: tuple[Publication, Path, Document]) -> None:
@@ -201,6 +204,15 @@ def test_core_properties_and_no_template_leftovers(rich_docx: tuple[Publication,
 
 
 # ---- reproducibility and arbitrary input ----------------------------------------------
+
+
+def test_app_properties_name_briefkit_and_no_template_counts(seed: Publication, tmp_path: Path) -> None:
+    path = docx_exporter.export(seed, tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        app = etree.fromstring(zf.read("docProps/app.xml"))
+    values = {etree.QName(child).localname: child.text for child in app}
+    assert values == {"Application": "briefkit", "DocSecurity": "0", "Company": seed.organisation}
+    assert docx_exporter.export(seed, tmp_path / "again").read_bytes() == path.read_bytes()
 
 
 def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
@@ -225,8 +237,9 @@ def test_markup_characters_print_as_written(seed: Publication, tmp_path: Path) -
     markup = "<b>&amp; \"quoted\" 'single' ]]> & < >"
     passage = dataclasses.replace(seed.passages[0], title=markup, summary=markup)
     publication = dataclasses.replace(
-        seed, title=markup, subtitle=markup, organisation=markup, classification=markup, passages=(passage,)
-    )
+        seed, title=markup, subtitle=markup, organisation=markup, authors=(markup,), classification=markup,
+        passages=(passage,),
+    )  # fmt: skip
     path = docx_exporter.export(publication, tmp_path)
     verify(publication, get("docx"), path)
     document = docx.Document(str(path))

@@ -63,9 +63,41 @@ def test_rich_round_trip(seed_pdf: tuple[Publication, Path]) -> None:
 def test_outline_one_entry_per_passage(seed_pdf: tuple[Publication, Path]) -> None:
     publication, path = seed_pdf
     reader = PdfReader(path)
-    assert [item.title for item in reader.outline] == [p.title for p in publication.passages]
-    pages = [reader.get_destination_page_number(item) for item in reader.outline]
+    top = [item for item in reader.outline if not isinstance(item, list)]  # sections are nested
+    assert [item.title for item in top] == [p.title for p in publication.passages]
+    pages = [reader.get_destination_page_number(item) for item in top]
     assert pages == sorted(pages) and pages[-1] > 0
+
+
+def test_outline_nests_each_passage_sections_under_it(seed: Publication, tmp_path: Path) -> None:
+    publication = rich(seed)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # passages still found by the top level; check passes
+    reader = PdfReader(path)
+    top = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert top == [p.title for p in publication.passages]
+    rich_at = next(
+        n for n, item in enumerate(reader.outline) if getattr(item, "title", "") == publication.passages[1].title
+    )
+    sections = reader.outline[rich_at + 1]
+    assert [item.title for item in sections] == ["Second level"]  # ## only: ### stays out of the outline
+    page = reader.get_destination_page_number(sections[0])
+    assert "Second level" in reader.pages[page].extract_text()
+
+
+def test_contents_give_each_passage_its_page(seed: Publication, tmp_path: Path) -> None:
+    """120 passages: the contents run over pages, each title with the page its passage starts on."""
+    passages = tuple(dataclasses.replace(seed.passages[n % 10], id=f"p-{n}", title=f"Passage {n}") for n in range(120))
+    publication = dataclasses.replace(seed, passages=passages)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    reader = PdfReader(path)
+    starts = [reader.get_destination_page_number(item) for item in reader.outline if not isinstance(item, list)]
+    text = "".join(page.extract_text() for page in reader.pages[: starts[0]])
+    assert "Contents" in text
+    listed = [(int(n), int(page)) for n, page in re.findall(r"Passage (\d+)\n ?(\d+)\n", text)]
+    assert listed == [(n, page + 1) for n, page in enumerate(starts)]
+    assert pdf.export(publication, tmp_path / "again").read_bytes() == path.read_bytes()
 
 
 def test_fonts_embedded_truetype(seed_pdf: tuple[Publication, Path]) -> None:
@@ -187,12 +219,12 @@ def test_colours_font_and_logo_follow_theme(seed: Publication, tmp_path: Path) -
     assert compare(publication, pdf.read_back(path)) == []
 
 
-def test_no_summaries_means_no_key_points(seed: Publication, tmp_path: Path) -> None:
+def test_no_summaries_means_no_executive_summary(seed: Publication, tmp_path: Path) -> None:
     publication = dataclasses.replace(seed, passages=tuple(dataclasses.replace(p, summary="") for p in seed.passages))
     text = PdfReader(pdf.export(publication, tmp_path)).pages[0].extract_text()
-    assert "Key points" not in text
+    assert "Executive summary" not in text
     with_summaries = PdfReader(pdf.export(seed, tmp_path / "b")).pages[0].extract_text()
-    assert "Key points" in with_summaries
+    assert "Executive summary" in with_summaries
 
 
 def test_text_beyond_the_basic_plane_is_extracted_exactly(seed_pdf: tuple[Publication, Path]) -> None:
@@ -228,8 +260,8 @@ def test_a_long_title_is_exported_in_time(seed: Publication, tmp_path: Path) -> 
     assert "A title that goes on" in footer and "\u2026" in footer
 
 
-def test_key_points_list_every_summary_in_order(seed: Publication, tmp_path: Path) -> None:
-    """Many passages: the key points, over more than a page, give each summary once, in order."""
+def test_the_executive_summary_lists_every_summary_in_order(seed: Publication, tmp_path: Path) -> None:
+    """Many passages: the executive summary, over more than a page, give each summary once, in order."""
     passages = tuple(
         dataclasses.replace(seed.passages[0], id=f"p-{n}", title=f"Passage {n}", summary=f"Summary number {n} here.")
         for n in range(120)
@@ -267,7 +299,9 @@ def test_headings_never_end_a_page(seed: Publication, tmp_path: Path) -> None:
     body_size = 10  # headings are larger
     for number, texts in enumerate(pages[:-1], 1):
         assert texts[-1][0] <= body_size, f"page {number} ends with {texts[-1][2]!r}"
-    for item, passage in zip(reader.outline, passages):
+    top = [item for item in reader.outline if not isinstance(item, list)]  # sections are nested
+    assert len(top) == len(passages)
+    for item, passage in zip(top, passages, strict=True):
         texts = pages[reader.get_destination_page_number(item)]
         heading = next(text for size, y, text in texts if size > body_size and y <= float(item.top))
         assert squash(passage.title).startswith(squash(heading))
@@ -345,7 +379,9 @@ def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) 
     images = [o for p in reader.pages for o in p["/Resources"].get("/XObject", {}).values()]
     assert [o.get_object()["/Subtype"] for o in images].count("/Image") == 1  # the chart; the seed has no logo
     links = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
-    assert sum("/Dest" in a for a in links) == 3  # each note reference links to its note
+    summaries = sum(1 for p in publication.passages if p.summary)  # each title in the summary links to its passage,
+    contents = 2 * len(publication.passages)  # each title and page number in the contents too,
+    assert sum("/Dest" in a for a in links) == 3 + summaries + contents  # and each note reference to its note
     again = tmp_path / "again"
     again.mkdir()
     assert pdf.export(publication, again).read_bytes() == path.read_bytes()
@@ -376,3 +412,27 @@ def test_the_largest_table_validation_allows_fits_its_rows_on_a_page(
         seed, passages=(first,), theme=dataclasses.replace(seed.theme, page_size="Letter")
     )
     verify(publication, registry.get("pdf"), pdf.export(publication, tmp_path))
+
+
+def test_no_paragraph_leaves_one_line_alone_at_the_foot_or_head_of_a_page(seed: Publication, tmp_path: Path) -> None:
+    paragraphs = [f"P{n}start " + "lorem ipsum dolor sit amet " * (12 + 7 * (n % 5)) + f"P{n}end." for n in range(60)]
+    body = parse_body("\n\n".join(paragraphs) + "\n", Path("x.md"), 1)
+    publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=body.blocks),))
+    pages = PdfReader(pdf.export(publication, tmp_path)).pages
+    assert len(pages) > 5
+    for number, page in enumerate(pages):
+        lines = [line for line in page.extract_text().split("\n") if re.search(r"lorem|P\d+(start|end)", line)]
+        if lines:
+            assert not re.search(r"P\d+start", lines[-1]) or "end." in lines[-1], f"an orphan on page {number + 1}"
+            assert "end." not in lines[0] or "start" in lines[0], f"a widow on page {number + 1}"
+
+
+def test_a_url_breaks_after_a_slash(seed: Publication, tmp_path: Path) -> None:
+    url = "https://www.example.org/reports/2025/military-assistance/ukraine-support-tracker/annex-tables/donors"
+    body = parse_body(f"The annex tables are published at {url} and updated monthly by the institute.\n", Path("x"), 1)
+    publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=body.blocks),))
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    lines = pdf.read_back(path)[0][1].split("\n")
+    broken = [line for line in lines if "example.org" in line]
+    assert broken and broken[0].endswith("/"), lines

@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from briefkit.loader import load_publication
 from briefkit.markdown import parse_body
 from briefkit.model import (
     Code,
     Emph,
     Footnote,
     Inline,
+    Link,
     NoteRef,
     Paragraph,
     Passage,
@@ -27,6 +29,7 @@ from briefkit.model import (
     plain_text,
 )
 from tests.strategies import tables
+from tests.test_validation import GOOD_YAML, write_publication
 
 CONSTRUCTS = {
     "strikethrough": "Text ~~struck~~ here.",
@@ -194,3 +197,34 @@ def test_a_table_too_large_for_a_page_is_reported(table: str, message: str) -> N
     diagnostics = parse_body("Intro.\n\n" + table, Path("p.md"), 1).diagnostics
     assert [(d.code, d.line) for d in diagnostics] == [("BK133", 3 if "columns" in message else 5)]
     assert message in diagnostics[0].message
+
+
+def test_typography_sets_quotes_dashes_and_ellipses_but_not_in_code_or_urls() -> None:
+    body = (
+        '"Aid" isn\'t \'late\' -- pages 10--20 --- so... `a--b "c"` [a "link"](https://x.org/a--b)'
+        " <https://x.org/c--d> https://x.org/e--f's (a) (b) (c)\n"
+    )
+    smart = parse_body(body, Path("p.md"), 1, smart=True)
+    assert not smart.diagnostics
+    assert smart.blocks == (
+        Paragraph((
+            Text("“Aid” isn’t ‘late’ – pages 10–20 — so… "), Code('a--b "c"'), Text(" "),
+            Link("https://x.org/a--b", (Text("a “link”"),)), Text(" "),
+            Link("https://x.org/c--d", (Text("https://x.org/c--d"),)), Text(" https://x.org/e--f's (a) (b) (c)"),
+        )),
+    )  # fmt: skip
+    plain = '"Aid" isn\'t \'late\' -- pages 10--20 --- so... a--b "c" a "link" https://x.org/c--d'
+    assert block_texts(parse_body(body, Path("p.md"), 1).blocks) == [plain + " https://x.org/e--f's (a) (b) (c)"]
+
+
+def test_a_publication_is_typeset_unless_its_theme_says_plain(tmp_path: Path) -> None:
+    passage = '---\ntitle: Kyiv\'s "line"\nsummary: Aid -- late...\n---\nIt\'s "done".\n'
+    smart, diagnostics = load_publication(write_publication(tmp_path / "smart", passages={"010-a.md": passage}))
+    assert smart is not None, diagnostics
+    assert plain_text(smart.passages[0]) == "Kyiv’s “line”\nIt’s “done”."
+    assert smart.passages[0].summary == "Aid – late…"
+    yaml_text = GOOD_YAML + "theme:\n  typography: plain\n"
+    plain, diagnostics = load_publication(write_publication(tmp_path / "plain", yaml_text, {"010-a.md": passage}))
+    assert plain is not None, diagnostics
+    assert plain_text(plain.passages[0]) == 'Kyiv\'s "line"\nIt\'s "done".'
+    assert plain.passages[0].summary == "Aid -- late..."

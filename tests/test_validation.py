@@ -177,6 +177,7 @@ CASES = [
     Case("BK115", "", 0, passages={}),
     Case("BK116", "publication.yaml", 2, yaml_text="title: x\nlanguage: not a tag!\n"),
     Case("BK116", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  primary_color: red\n"),
+    Case("BK116", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  typography: curly\n", in_message="smart or plain"),
     Case("BK116", "publication.yaml", 2, yaml_text="title: x\nschedule: '61 * * * *'\n", in_message="bad minute"),
     Case("BK116", "publication.yaml", 2, yaml_text="title: x\nschedule: '@daily'\n", in_message="where cron has five"),
     Case("BK117", "passages/010-first.md", 1, passages={"010-first.md": "No front matter here.\n"}),

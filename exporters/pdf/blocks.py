@@ -167,25 +167,42 @@ def keep_headings(items: list[Flowable], styles: Styles) -> list[Flowable]:
     return out
 
 
-class _PassageAnchor(Flowable):
-    """Zero-height mark above a passage heading: the outline entry and its destination."""
+class _Anchor(Flowable):
+    """Zero-height mark above a heading: its outline entry (a passage at level 0, its ``##``
+    sections at level 1) and destination."""
 
-    def __init__(self, key: str, title: str) -> None:
+    def __init__(self, key: str, title: str, level: int) -> None:
         super().__init__()
-        self.key, self.title = key, title
+        self.key, self.title, self.level = key, title, level
 
     def wrap(self, aW: float, aH: float) -> tuple[float, float]:
         return 0, 0
 
     def draw(self) -> None:
         self.canv.bookmarkHorizontal(self.key, 0, 0)
-        self.canv.addOutlineEntry(self.title, self.key, level=0)
+        self.canv.addOutlineEntry(self.title, self.key, level=self.level)
+
+    @property
+    def contents_key(self) -> str | None:
+        """The key of a passage, whose page the contents give; its sections are not listed."""
+        return self.key if self.level == 0 else None
 
 
 def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
     """The passage's room check, its anchor, heading and body (the anchor after the check,
-    so the outline points at the page the heading is on)."""
+    so the outline points at the page the heading is on), an anchor before each ``##``."""
     title = _Heading(plain(passage.title), styles.title)
     body = [*flowables(passage.blocks, styles), *note_flowables(passage.notes, styles)]
     room, *rest = keep_headings([title, *body], styles)
-    return [room, _PassageAnchor(f"passage-{index}", passage.title), *rest]
+    out: list[Flowable] = [room, _Anchor(passage_key(index), passage.title, 0)]
+    sections = (f"{passage_key(index)}-{n}" for n in itertools.count(1))
+    for item in rest:
+        if isinstance(item, _Heading) and item.style is styles.headings[2]:
+            out.append(_Anchor(next(sections), item.getPlainText(), 1))
+        out.append(item)
+    return out
+
+
+def passage_key(index: int) -> str:
+    """The destination name of the passage at ``index``: the outline's and the summary's links."""
+    return f"passage-{index}"

@@ -1,4 +1,4 @@
-"""What is not a passage: the title block, the key points, and the running header and footer."""
+"""What is not a passage: the title block, the contents, the executive summary, and the running header and footer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -14,6 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Image, Spacer, Table, TableStyle
 
 from briefkit.model import Publication
+from exporters.pdf.blocks import passage_key
 from exporters.pdf.paragraphs import Paragraph, artifact
 from exporters.pdf.styles import GREY, Styles, plain
 
@@ -21,6 +23,8 @@ MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
 TOTAL_FORM = "briefkit-page-total"
 FOOTER_SIZE = 8.5
 KEY_POINTS_ROWS = 25
+SUMMARY_TITLE = "Executive summary"
+CONTENTS_TITLE = "Contents"
 
 
 def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
@@ -30,21 +34,21 @@ def title_block(publication: Publication, styles: Styles, width: float) -> list[
         w, h = ImageReader(str(theme.logo)).getSize()
         height = 16 * mm
         out += [Image(str(theme.logo), width=height * w / h, height=height, hAlign="LEFT"), Spacer(1, 4 * mm)]
-    if publication.organisation:
-        out.append(Paragraph(plain(publication.organisation), styles.para("org", 9.5, 13, textColor=GREY)))
     out.append(Paragraph(plain(publication.title), styles.para(
         "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4)))  # fmt: skip
     if publication.subtitle:
         out.append(
             Paragraph(plain(publication.subtitle), styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6))
         )
+    byline = styles.para("byline", 10, 13, fontName=styles.fonts.bold, textColor=GREY)
+    out += [Paragraph(plain(line), byline) for line in publication.byline]
     out += [Spacer(1, 3 * mm), _banner(publication, styles, width), Spacer(1, 6 * mm)]
     return out
 
 
 def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
     """The classification on the accent colour, then the edition date; a rule beneath."""
-    edition = Paragraph(f"Edition {publication.edition.isoformat()}", styles.para("edition", 9.5, 12, textColor=GREY))
+    edition = Paragraph(f"Edition {publication.edition_date}", styles.para("edition", 9.5, 12, textColor=GREY))
     style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
     if not publication.classification:
@@ -56,15 +60,21 @@ def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
 
 
 def key_points(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
-    """A tinted box of each passage's summary, in tables of KEY_POINTS_ROWS rows that meet seamlessly:
-    reportlab measures every remaining row of a table again at each page it splits across."""
-    summaries = [p.summary for p in publication.passages if p.summary]
-    if not summaries:
+    """A tinted box of each passage's title, linked to the passage, and summary, in tables of
+    KEY_POINTS_ROWS rows that meet seamlessly: reportlab measures every remaining row of a
+    table again at each page it splits across."""
+    if not any(p.summary for p in publication.passages):
         return []
-    head = Paragraph("Key points", styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary))
+    head = Paragraph(
+        SUMMARY_TITLE, styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary)
+    )
     item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
                        bulletColor=styles.primary)  # fmt: skip
-    rows = [[head], *([Paragraph(plain(s), item, bulletText="\u2022")] for s in summaries)]
+    rows = [[head]] + [
+        [Paragraph(f'<a href="#{passage_key(n)}" color="{styles.link_color}"><b>{plain(p.title)}</b></a><br/>'
+                   f"{plain(p.summary)}", item, bulletText="\u2022")]
+        for n, p in enumerate(publication.passages) if p.summary
+    ]  # fmt: skip
     tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
     box = [
         *styles.table, ("BACKGROUND", (0, 0), (-1, -1), tint), ("LINEBEFORE", (0, 0), (0, -1), 3, styles.primary),
@@ -81,6 +91,27 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
         part = rows[start : start + KEY_POINTS_ROWS]
         tables.append(Table(part, colWidths=[width], splitInRow=1, style=TableStyle(style)))
     return [*tables, Spacer(1, 4 * mm)]
+
+
+def contents(publication: Publication, styles: Styles, width: float, pages: dict[str, int]) -> list[Flowable]:
+    """Each passage's title and page number, both linked to it, in tables of KEY_POINTS_ROWS rows
+    (one table would be measured again at each page it splits across). ``pages``: each passage
+    key's page, from a first layout; without it the numbers are blank and the layout the same."""
+    head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
+                                                 textColor=styles.primary, spaceAfter=4))  # fmt: skip
+    line = styles.para("contents", 9.5, 13)
+    number = styles.para("contents-page", 9.5, 13, alignment=TA_RIGHT)
+    link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
+    rows = [
+        [Paragraph(link.format(key, plain(p.title)), line), Paragraph(link.format(key, pages.get(key, "")), number)]
+        for key, p in ((passage_key(n), p) for n, p in enumerate(publication.passages))
+    ]
+    padding = [*styles.table, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]  # fmt: skip
+    tables = [Table(rows[start : start + KEY_POINTS_ROWS], colWidths=[width - 15 * mm, 15 * mm],
+                    style=TableStyle(padding)) for start in range(0, len(rows), KEY_POINTS_ROWS)]  # fmt: skip
+    return [head, *tables, Spacer(1, 6 * mm)]
 
 
 @dataclass

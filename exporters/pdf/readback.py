@@ -32,14 +32,16 @@ class Run:
 
 
 def read_back(path: Path) -> ReadBack:
-    """Passages as the PDF shows them: each outline entry starts one, at its destination.
+    """Passages as the PDF shows them: each top-level outline entry starts one, at its destination.
 
     A passage's title is its leading text in one size, the passage heading's; the body is
     the rest up to the next destination. Artifacts (header, footer, list labels)
     are skipped.
     """
     reader = PdfReader(path)
-    starts = [(reader.get_destination_page_number(item), -float(item.top)) for item in reader.outline]
+    # the top level: passages; their sections are nested under them
+    passages = [item for item in reader.outline if not isinstance(item, list)]
+    starts = [(reader.get_destination_page_number(item), -float(item.top)) for item in passages]
     regions: list[list[Run]] = [[] for _ in starts]
     maps: dict[object, dict[int, str]] = {}
     current = -1  # the passage whose region the next run is in
@@ -133,11 +135,11 @@ def _join(runs: list[Run]) -> str:
 
 
 def check(path: Path) -> list[str]:
-    """Structural checks a reader relies on: one outline entry per passage heading, fonts embedded."""
+    """Structural checks a reader relies on: an outline of passages and their sections, fonts embedded."""
     reader = PdfReader(path)
     problems: list[str] = []
-    if any(isinstance(item, list) for item in reader.outline):
-        problems.append("outline has nested entries")
+    if any(isinstance(entry, list) for item in reader.outline if isinstance(item, list) for entry in item):
+        problems.append("outline nests deeper than passages and their sections")
     for number, page in enumerate(reader.pages, 1):
         for name, font in page["/Resources"].get_object().get("/Font", {}).items():
             descriptor = font.get_object().get("/FontDescriptor")

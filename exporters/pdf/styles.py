@@ -16,6 +16,7 @@ TITLE_SIZE = 15.0  # passage headings; read_back takes the leading text of this 
 GREY = colors.HexColor("#555555")
 INK = colors.HexColor("#1A1A1A")
 RULE = colors.HexColor("#999999")
+URI_WASTE = 0.3  # the share of a line a URL may leave empty before it is broken at a separator
 _ALIGNMENTS = {"": TA_LEFT, "left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
 
@@ -52,9 +53,12 @@ class Styles:
         return self._cells[key]
 
     def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
-        # no space shrinkage: text is ragged right, so a line never needs to squeeze past the margin
+        # no space shrinkage: text is ragged right, so a line never needs to squeeze past the margin;
+        # no line of a paragraph alone at the foot or head of a page; a URL breaks after a '/' (or
+        # another of its separators) rather than anywhere, once a third of the line would be left empty
         kw = {"fontName": self.fonts.regular, "textColor": INK, **kw}
-        return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, spaceShrinkage=0, **kw)
+        return ParagraphStyle(name, fontSize=size, leading=leading, splitLongWords=1, spaceShrinkage=0,
+                              allowWidows=0, allowOrphans=0, uriWasteReduce=URI_WASTE, **kw)  # fmt: skip
 
 
 def markup(children: tuple[Inline, ...], styles: Styles) -> str:
