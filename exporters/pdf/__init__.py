@@ -1,8 +1,7 @@
 """The PDF handout: a compact, printable summary of a publication, laid out by reportlab.
 
-Two layout passes: the first finds the page each passage starts on, for the contents, whose
-blank numbers take the same room; "Page X of Y" draws Y from a form XObject filled in after
-the last page.
+One layout pass: "Page X of Y" draws Y, and the contents each passage's page, from form
+XObjects filled in after the last page.
 Running header, footer and list labels are artifacts, and each passage has an outline entry
 whose destination is the top of its heading (its ## sections nested under it): that is how
 read_back finds passages.
@@ -11,7 +10,6 @@ read_back finds passages.
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -52,46 +50,23 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     width = page_size[0] - 2 * MARGIN_X
     furniture = Furniture(publication, styles, page_size[0])
 
-    def story(pages: dict[str, int]) -> list[Flowable]:
-        out = [*title_block(publication, styles, width), *contents(publication, styles, width, pages),
-               *key_points(publication, styles, width)]  # fmt: skip
-        for index, passage in enumerate(publication.passages):
-            out += passage_flowables(index, passage, styles)
-        return out
-
+    story = [*title_block(publication, styles, width), *contents(publication, styles, width),
+             *key_points(publication, styles, width)]  # fmt: skip
+    for index, passage in enumerate(publication.passages):
+        story += passage_flowables(index, passage, styles)
     dest = dest_dir / describe("pdf").filename(publication)
-    pages: dict[str, int] = {}
     with fixes.applied(), atomic_path(dest) as tmp:
-        # a layout is consumed: a story each; the first is not drawn, only its pages are wanted
-        for target, numbers, framing in ((io.BytesIO(), {}, _Undrawn), (str(tmp), pages, Frame)):
-            doc = _Document(
-                target, pages, pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-                bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
-                subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
-                creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
-            )  # fmt: skip
-            frame = framing(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
-                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-            doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
-            doc.build(story(numbers), canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
+        doc = _Document(
+            str(tmp), furniture.starts, pagesize=page_size, leftMargin=MARGIN_X, rightMargin=MARGIN_X,
+            topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, title=publication.title, author=publication.author,
+            subject=publication.description or publication.subtitle, keywords=", ".join(publication.keywords),
+            creator="briefkit", lang=publication.language, invariant=1, initialFontName=fonts.regular,
+        )  # fmt: skip
+        frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
+        doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
+        doc.build(story, canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
     return dest
-
-
-class _Undrawn(Frame):
-    """A frame that places flowables without drawing them."""
-
-    def _add(self, flowable: Flowable, canv: object, trySplit: int = 0) -> int:
-        flowable.drawOn = _nothing  # an instance attribute, shadowing the class's for this call
-        try:
-            return super()._add(flowable, canv, trySplit)
-        finally:
-            del flowable.drawOn
-
-    add = _add
-
-
-def _nothing(*_: object, **__: object) -> None:
-    return None
 
 
 class _Document(BaseDocTemplate):

@@ -7,7 +7,6 @@ import itertools
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -25,6 +24,7 @@ FOOTER_SIZE = 8.5
 KEY_POINTS_ROWS = 25
 SUMMARY_TITLE = "Executive summary"
 CONTENTS_TITLE = "Contents"
+CONTENTS_SIZE, CONTENTS_LEADING, CONTENTS_NUMBER = 9.5, 13, 15 * mm
 
 
 def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
@@ -93,25 +93,44 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
     return [*tables, Spacer(1, 4 * mm)]
 
 
-def contents(publication: Publication, styles: Styles, width: float, pages: dict[str, int]) -> list[Flowable]:
+def contents(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
     """Each passage's title and page number, both linked to it, in tables of KEY_POINTS_ROWS rows
-    (one table would be measured again at each page it splits across). ``pages``: each passage
-    key's page, from a first layout; without it the numbers are blank and the layout the same."""
+    (one table would be measured again at each page it splits across). A number is a form
+    filled in after the last page, as "Page X of Y" is, so the contents need no second layout."""
     head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
                                                  textColor=styles.primary, spaceAfter=4))  # fmt: skip
-    line = styles.para("contents", 9.5, 13)
-    number = styles.para("contents-page", 9.5, 13, alignment=TA_RIGHT)
+    line = styles.para("contents", CONTENTS_SIZE, CONTENTS_LEADING)
     link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
     rows = [
-        [Paragraph(link.format(key, plain(p.title)), line), Paragraph(link.format(key, pages.get(key, "")), number)]
+        [Paragraph(link.format(key, plain(p.title)), line), _PageOf(key)]
         for key, p in ((passage_key(n), p) for n, p in enumerate(publication.passages))
     ]
     padding = [*styles.table, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]  # fmt: skip
-    tables = [Table(rows[start : start + KEY_POINTS_ROWS], colWidths=[width - 15 * mm, 15 * mm],
+    tables = [Table(rows[start : start + KEY_POINTS_ROWS], colWidths=[width - CONTENTS_NUMBER, CONTENTS_NUMBER],
                     style=TableStyle(padding)) for start in range(0, len(rows), KEY_POINTS_ROWS)]  # fmt: skip
     return [head, *tables, Spacer(1, 6 * mm)]
+
+
+def _page_form(key: str) -> str:
+    return f"briefkit-page-of-{key}"
+
+
+class _PageOf(Flowable):
+    """The page passage ``key`` starts on, right-aligned and linked to it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width, self.height = CONTENTS_NUMBER, CONTENTS_LEADING
+        return self.width, self.height
+
+    def draw(self) -> None:
+        self.canv.doForm(_page_form(self.key))
+        self.canv.linkRect("", self.key, (0, 0, self.width, self.height), relative=1, thickness=0)
 
 
 @dataclass
@@ -122,6 +141,7 @@ class Furniture:
     styles: Styles
     page_width: float
     pages: int = 0
+    starts: dict[str, int] = field(default_factory=dict)  # each passage key's first page, for the contents
     # the header, the footer's classification and its title, each fitted once for every page
     header: str = field(init=False)
     footer: str = field(init=False)
@@ -165,6 +185,12 @@ class Furniture:
         canv.setFillColor(GREY)
         canv.drawString(0, 0, str(self.pages))
         canv.endForm()
+        for key, page in self.starts.items():
+            canv.beginForm(_page_form(key))
+            canv.setFont(self.styles.fonts.regular, CONTENTS_SIZE)
+            canv.setFillColor(self.styles.primary)
+            canv.drawRightString(CONTENTS_NUMBER, CONTENTS_LEADING - CONTENTS_SIZE, str(page))
+            canv.endForm()
 
 
 def fit(text: str, font: str, size: float, width: float) -> str:
