@@ -72,6 +72,11 @@ def names() -> list[str]:
     return list(BUILTINS)
 
 
+def listed(publication: Publication) -> list[str]:
+    """The formats an edition of ``publication`` holds: its ``formats:``, else every one."""
+    return list(publication.formats or BUILTINS)
+
+
 def describe(name: str) -> Format:
     """Format ``name``'s description, without importing its exporter."""
     if name not in BUILTINS:

@@ -41,7 +41,7 @@ from briefkit.settings import get_settings
 from exporters import registry
 from exporters.verify import VerificationError, read_back_problems
 from flows import artifacts, checks
-from flows.outcomes import Outcome
+from flows.outcomes import Outcome, stops_build
 from flows.runners import task_runner
 from flows.runs import name_run, publication_run_name
 
@@ -142,7 +142,7 @@ def validate(directory: Path, strict: bool) -> tuple[Publication, list[Diagnosti
     logger = get_run_logger()
     for d in diagnostics:
         logger.log(logging.ERROR if d.is_error or strict else logging.WARNING, "%s", d)
-    if publication is None or (strict and diagnostics):
+    if stops_build(publication, diagnostics, strict):
         invalid = Invalid(directory.name, tuple(diagnostics))
         return Failed(message=f"{directory.name}: {invalid}", data=invalid)
     return publication, diagnostics
@@ -309,7 +309,7 @@ def _prepare(
         return Outcome(validated.publication_id, "invalid", str(validated), validated.diagnostics)
     publication, diagnostics = validated
     pid = publication.id
-    listed = list(publication.formats or registry.names())
+    listed = registry.listed(publication)
     if unlisted := [f for f in formats or [] if f not in listed]:
         _progress(pid, "refused")
         reason = (

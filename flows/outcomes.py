@@ -20,6 +20,7 @@ from briefkit.atomic import UnsafePath
 from briefkit.diagnostics import Diagnostic
 from briefkit.loader import load_publication
 from briefkit.manifest import Manifest, briefkit_version
+from briefkit.model import Publication
 from exporters import registry
 
 _STATUS_STYLE = {
@@ -48,13 +49,19 @@ class Outcome:
         return self.status in ("published", "draft", "up to date")
 
 
+def stops_build(publication: Publication | None, diagnostics: list[Diagnostic], strict: bool) -> bool:
+    """Whether validation stops a build: an error (no publication), or any finding when strict
+    (``--strict``, or the publication's ``strict: true``)."""
+    return publication is None or ((strict or publication.strict) and bool(diagnostics))
+
+
 def already_built(directory: Path, formats: list[str] | None, strict: bool, output: Path) -> Outcome | None:
     """The "up to date" outcome when the day's current edition is what a build would publish;
     None when a build run must decide (something to build, or something to report)."""
     publication, diagnostics = load_publication(directory, known_formats=registry.names())
-    if publication is None or any(d.is_error for d in diagnostics) or ((strict or publication.strict) and diagnostics):
+    if publication is None or stops_build(publication, diagnostics, strict):
         return None
-    listed = list(publication.formats or registry.names())
+    listed = registry.listed(publication)
     if any(f not in listed for f in formats or []):
         return None
     try:
