@@ -73,6 +73,13 @@ Totals exclude loans guaranteed by frozen Russian assets.
 [^lag]: Ministry of Defence of Ukraine, statement of 12 January 2025.
 """
 
+# a `###` straight under the passage title: shown one level down, so the outline skips none
+SKIPPING_BODY = (
+    BRIEFING_BODY
+    + "\n### Deliveries\n\nDeliveries lag, as the [Kiel tracker](https://www.ifw-kiel.de/) shows.\n"
+    + "\n## Outlook\n\n> ## Quoted heading\n\nMore to come.\n"
+)
+
 
 def chart_png(path: Path, size: tuple[int, int] = (240, 120)) -> Path:
     """A small bar chart, drawn with Pillow, as a PNG at ``path``."""

@@ -21,17 +21,11 @@ from briefkit.model import Heading, ListBlock, Paragraph, Publication, Text, out
 from exporters import docx as docx_exporter
 from exporters import epub as epub_exporter
 from exporters import epubcheck
-from tests.samples import BRIEFING_BODY, briefing, chart_png, rich
+from tests.samples import SKIPPING_BODY, briefing, chart_png, rich
 from tests.strategies import GENERATION_CHECKS, publications
 
 ACE = shutil.which("ace-puppeteer")  # Ace's command line on puppeteer; plain `ace` runs it on electron
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# a `###` straight under the passage title: shown one level down, so the outline skips none
-SKIPPING_BODY = (
-    BRIEFING_BODY
-    + "\n### Deliveries\n\nDeliveries lag, as the [Kiel tracker](https://www.ifw-kiel.de/) shows.\n"
-    + "\n## Outlook\n\n> ## Quoted heading\n\nMore to come.\n"
-)
 
 
 @pytest.fixture

@@ -326,8 +326,8 @@ def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
     breaking them again; the handout must be byte for byte what reportlab's own split
     makes, whatever the paragraph holds (markup, links, words wider than a line, which
     reportlab splits into pieces) and wherever it is (a paragraph, a list item, a quote).
-    The export with and without that fix (the paragraph class's split put back to
-    reportlab's) are compared as black boxes."""
+    The export with and without that fix (the paragraph class's line breaking put back to
+    reportlab's, so the lines carried over are not used) are compared as black boxes."""
     length = len(" ".join(block_texts((Para(children),))))
     wide = (Text("w" * 300 + " "),) if wide_first else ()  # a word reportlab splits, then the rest
     long = Para(wide + children * max(1, round(pages * 4500 / max(length, 1))))  # about 4,500 characters a page
@@ -339,7 +339,7 @@ def test_a_paragraph_over_pages_is_laid_out_as_reportlab_lays_it_out(
     publication = dataclasses.replace(seed, passages=(dataclasses.replace(seed.passages[0], blocks=(block,)),))
     carried = pdf.export(publication, tmp_path_factory.mktemp("carried")).read_bytes()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(blocks.Paragraph, "split", ReportlabParagraph.split)
+        patch.setattr(blocks.Paragraph, "breakLines", ReportlabParagraph.breakLines)
         afresh = pdf.export(publication, tmp_path_factory.mktemp("afresh")).read_bytes()
     assert carried == afresh
 

@@ -1,10 +1,9 @@
 """The PDF handout: a compact, printable summary of a publication, laid out by reportlab.
 
 One layout pass: "Page X of Y" draws Y, and the contents each passage's page, from form
-XObjects filled in after the last page.
-Running header, footer and list labels are artifacts, and each passage has an outline entry
-whose destination is the top of its heading (its ## sections nested under it): that is how
-read_back finds passages.
+XObjects filled in after the last page. A tagged PDF (PDF/UA-1): the structure tree holds
+the front matter, then a Sect per passage, in reading order (see tagging); read_back reads
+the text through it. Each passage also has an outline entry, its ## sections nested under it.
 """
 
 from __future__ import annotations
@@ -25,14 +24,15 @@ from exporters.pdf.furniture import (
     MARGIN_BOTTOM,
     MARGIN_TOP,
     MARGIN_X,
-    DatedCanvas,
     Furniture,
+    HandoutCanvas,
     contents,
     key_points,
     title_block,
 )
 from exporters.pdf.readback import check, read_back
 from exporters.pdf.styles import Styles
+from exporters.pdf.tagging import Element, Tagger, write_tree
 from exporters.registry import describe
 
 __all__ = ["check", "export", "read_back"]  # the registry's interface; check and read_back live in readback
@@ -50,10 +50,11 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     width = page_size[0] - 2 * MARGIN_X
     furniture = Furniture(publication, styles, page_size[0])
 
-    story = [*title_block(publication, styles, width), *contents(publication, styles, width),
-             *key_points(publication, styles, width)]  # fmt: skip
+    document = Element("Document")
+    story = [*title_block(publication, styles, width, document.add("Div")),
+             *contents(publication, styles, width, document), *key_points(publication, styles, width, document)]  # fmt: skip
     for index, passage in enumerate(publication.passages):
-        story += passage_flowables(index, passage, styles)
+        story += passage_flowables(index, passage, styles, document)
     dest = dest_dir / describe("pdf").filename(publication)
     with fixes.applied(), atomic_path(dest) as tmp:
         doc = _Document(
@@ -65,7 +66,8 @@ def export(publication: Publication, dest_dir: Path) -> Path:
         frame = Frame(MARGIN_X, MARGIN_BOTTOM, width, page_size[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
         doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture.draw_page)])
-        doc.build(story, canvasmaker=functools.partial(DatedCanvas, furniture=furniture))
+        doc.build(story, canvasmaker=functools.partial(HandoutCanvas, furniture=furniture, tagger=Tagger()))
+        write_tree(tmp, document, publication)
     return dest
 
 

@@ -9,28 +9,15 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, HRFlowable, ListFlowable, ListItem
 from reportlab.platypus.flowables import DDIndenter, LIIndenter
 
-from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlock, Passage, Table
+from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlock, Passage, Table, outline
 from briefkit.model import Paragraph as Para
 from exporters.pdf.figures import figure_flowables
-from exporters.pdf.paragraphs import Paragraph, artifact
+from exporters.pdf.paragraphs import Paragraph
 from exporters.pdf.styles import Styles, markup, note_anchor, plain
 from exporters.pdf.tables import table_flowables
+from exporters.pdf.tagging import Element
 
 _BULLETS = ("\u2022", "\u2013", "\u25e6")
-
-
-class _ArtifactBullet:
-    """A list label drawn as an artifact: furniture, not part of the item's text."""
-
-    def __init__(self, drawer: object) -> None:
-        self._drawer = drawer
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._drawer, name)
-
-    def drawOn(self, indenter: Flowable, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
-        with artifact(canv):
-            self._drawer.drawOn(indenter, canv, x, y, _sW)
 
 
 class _Item(LIIndenter):
@@ -60,9 +47,6 @@ class _Item(LIIndenter):
 
 
 class _List(ListFlowable):
-    def _makeBullet(self, value: object, params: dict | None = None) -> _ArtifactBullet:
-        return _ArtifactBullet(super()._makeBullet(value, params))
-
     def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:
         return _Item.adopt(super()._makeLIIndenter(flowable, bullet, params))
 
@@ -88,43 +72,62 @@ class _QuoteBar(DDIndenter):
         super().drawOn(canv, x, y, _sW)
 
 
-def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, depth: int = 0) -> list[Flowable]:
+def flowables(
+    blocks: tuple[Block, ...], styles: Styles, parent: Element, quoted: bool = False, depth: int = 0
+) -> list[Flowable]:
+    """The flowables of ``blocks``, their structure elements added to ``parent`` in reading order."""
     out: list[Flowable] = []
     for block in blocks:
         match block:
             case Para(kids):
-                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body))
+                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body, parent.add("P")))
             case Heading(level, kids):
                 # headings in a list item or quote are not kept with what follows: the
                 # room check belongs to the page, not to an indented box
                 heading = Paragraph if quoted or depth > 0 else _Heading
-                out.append(heading(markup(kids, styles), styles.headings[level]))
+                out.append(heading(markup(kids, styles), styles.headings[level], parent.add(f"H{level}")))
             case ListBlock(ordered, start, items):
-                out.append(_list(ordered, start, items, styles, quoted, depth))
+                out.append(_list(ordered, start, items, styles, parent, quoted, depth))
             case BlockQuote(kids):
-                out.extend(_QuoteBar(f, 12, styles.primary) for f in flowables(kids, styles, True, depth))
+                quote = parent.add("BlockQuote")
+                out.extend(_QuoteBar(f, 12, styles.primary) for f in flowables(kids, styles, quote, True, depth))
             case Table():
-                out.extend(table_flowables(block, styles))
+                out.extend(table_flowables(block, styles, parent))
             case Figure():
-                out.extend(figure_flowables(block, styles))
+                out.extend(figure_flowables(block, styles, parent))
     return out
 
 
-def note_flowables(notes: tuple[Footnote, ...], styles: Styles) -> list[Flowable]:
+def note_flowables(notes: tuple[Footnote, ...], styles: Styles, parent: Element) -> list[Flowable]:
     """The passage's footnotes after its text, under a short rule, each the target of its references."""
     if not notes:
         return []
     rule = HRFlowable(width="30%", thickness=0.5, color=styles.rule, hAlign="LEFT", spaceBefore=6, spaceAfter=4)
     return [rule] + [
-        Paragraph(f'<a name="{note_anchor(n.number)}"/>{n.number} {markup(n.children, styles)}', styles.note)
+        Paragraph(
+            f'<a name="{note_anchor(n.number)}"/>{n.number} {markup(n.children, styles)}',
+            styles.note,
+            parent.add("Note"),
+        )
         for n in notes
     ]
 
 
 def _list(
-    ordered: bool, start: int, items: tuple[tuple[Block, ...], ...], styles: Styles, quoted: bool, depth: int
+    ordered: bool,
+    start: int,
+    items: tuple[tuple[Block, ...], ...],
+    styles: Styles,
+    parent: Element,
+    quoted: bool,
+    depth: int,
 ) -> Flowable:
-    entries = [ListItem(flowables(item, styles, quoted, depth + 1) or [Paragraph("", styles.body)]) for item in items]
+    """A list; its labels are artifacts, and its element says how they number (PDF 32000-1, 14.8.5.5)."""
+    element = parent.add("L", ListNumbering="Decimal" if ordered else "Disc")
+    entries = []
+    for item in items:
+        body = element.add("LI").add("LBody")
+        entries.append(ListItem(flowables(item, styles, body, quoted, depth + 1) or [Paragraph("", styles.body)]))
     label = {"bulletType": "1", "start": start, "bulletFormat": "%s."} if ordered else {
         "bulletType": "bullet", "start": _BULLETS[depth % len(_BULLETS)]}  # fmt: skip
     return _List(entries, leftIndent=16, bulletFontName=styles.fonts.regular, bulletFontSize=9.5,
@@ -188,11 +191,12 @@ class _Anchor(Flowable):
         return self.key if self.level == 0 else None
 
 
-def passage_flowables(index: int, passage: Passage, styles: Styles) -> list[Flowable]:
-    """The passage's room check, its anchor, heading and body (the anchor after the check,
+def passage_flowables(index: int, passage: Passage, styles: Styles, document: Element) -> list[Flowable]:
+    """A section of ``document`` for the passage; the passage's room check, its anchor, heading and body (the anchor after the check,
     so the outline points at the page the heading is on), an anchor before each ``##``."""
-    title = _Heading(plain(passage.title), styles.title)
-    body = [*flowables(passage.blocks, styles), *note_flowables(passage.notes, styles)]
+    section = document.add("Sect")
+    title = _Heading(plain(passage.title), styles.title, section.add("H1"))
+    body = [*flowables(outline(passage.blocks), styles, section), *note_flowables(passage.notes, styles, section)]
     room, *rest = keep_headings([title, *body], styles)
     out: list[Flowable] = [room, _Anchor(passage_key(index), passage.title, 0)]
     sections = (f"{passage_key(index)}-{n}" for n in itertools.count(1))

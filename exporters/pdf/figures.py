@@ -8,6 +8,7 @@ from reportlab.platypus import Flowable, KeepTogether
 from briefkit.model import FIGURE_LABEL, Figure
 from exporters.pdf.paragraphs import Paragraph
 from exporters.pdf.styles import Styles, markup
+from exporters.pdf.tagging import Element, Tagged
 
 DPI = 150  # a figure narrower than the frame is shown at this resolution, never blown up
 MAX_HEIGHT = 340.0  # points (12 cm): a figure always fits on a page, with its caption
@@ -15,13 +16,13 @@ ALT_SIZE = 6.0
 INVISIBLE = 3  # text render mode: neither filled nor stroked
 
 
-class _Image(Flowable):
+class _Image(Tagged, Flowable):
     """The image, scaled to fit; its alt text is drawn invisibly across it, so search, copy and
     read-back find it where the image is, as a screen reader would announce it."""
 
-    def __init__(self, figure: Figure, font: str) -> None:
+    def __init__(self, figure: Figure, font: str, tag: Element | None) -> None:
         super().__init__()
-        self._figure, self._font = figure, font
+        self._figure, self._font, self.tag = figure, font, tag
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         figure = self._figure
@@ -44,7 +45,9 @@ class _Image(Flowable):
             canv.drawText(text)
 
 
-def figure_flowables(figure: Figure, styles: Styles) -> list[Flowable]:
+def figure_flowables(figure: Figure, styles: Styles, parent: Element) -> list[Flowable]:
+    """A Figure element with the alt text, then the caption; a decorative image (no alt text) is an artifact."""
+    image = _Image(figure, styles.fonts.regular, parent.add("Figure", alt=figure.alt) if figure.alt else None)
     label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
-    caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption)
-    return [KeepTogether([_Image(figure, styles.fonts.regular), caption])]
+    caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption, parent.add("P"))
+    return [KeepTogether([image, caption])]

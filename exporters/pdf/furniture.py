@@ -15,8 +15,9 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Image, Spacer, Table, 
 
 from briefkit.model import Publication
 from exporters.pdf.blocks import passage_key
-from exporters.pdf.paragraphs import Paragraph, artifact
-from exporters.pdf.styles import GREY, Styles, plain
+from exporters.pdf.paragraphs import Paragraph
+from exporters.pdf.styles import GREY, Styles, note_anchor, plain
+from exporters.pdf.tagging import Element, Tagged, Tagger
 
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
 TOTAL_FORM = "briefkit-page-total"
@@ -27,52 +28,65 @@ CONTENTS_TITLE = "Contents"
 CONTENTS_SIZE, CONTENTS_LEADING, CONTENTS_NUMBER = 9.5, 13, 15 * mm
 
 
-def title_block(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+class _Logo(Tagged, Image):
+    """The organisation's logo, a Figure described by the organisation's name."""
+
+
+def title_block(publication: Publication, styles: Styles, width: float, cover: Element) -> list[Flowable]:
     out: list[Flowable] = []
     theme = publication.theme
     if theme.logo is not None:
         w, h = ImageReader(str(theme.logo)).getSize()
         height = 16 * mm
-        out += [Image(str(theme.logo), width=height * w / h, height=height, hAlign="LEFT"), Spacer(1, 4 * mm)]
+        logo = _Logo(str(theme.logo), width=height * w / h, height=height, hAlign="LEFT")
+        logo.tag = cover.add("Figure", alt=publication.organisation or publication.title)
+        out += [logo, Spacer(1, 4 * mm)]
     out.append(Paragraph(plain(publication.title), styles.para(
-        "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4)))  # fmt: skip
+        "doc-title", 24, 29, fontName=styles.fonts.bold, textColor=styles.primary, spaceBefore=2, spaceAfter=4),
+        cover.add("H1")))  # fmt: skip
     if publication.subtitle:
-        out.append(
-            Paragraph(plain(publication.subtitle), styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6))
-        )
+        subtitle = styles.para("subtitle", 12.5, 16, textColor=GREY, spaceAfter=6)
+        out.append(Paragraph(plain(publication.subtitle), subtitle, cover.add("P")))
     byline = styles.para("byline", 10, 13, fontName=styles.fonts.bold, textColor=GREY)
-    out += [Paragraph(plain(line), byline) for line in publication.byline]
-    out += [Spacer(1, 3 * mm), _banner(publication, styles, width), Spacer(1, 6 * mm)]
+    out += [Paragraph(plain(line), byline, cover.add("P")) for line in publication.byline]
+    out += [Spacer(1, 3 * mm), _banner(publication, styles, width, cover), Spacer(1, 6 * mm)]
     return out
 
 
-def _banner(publication: Publication, styles: Styles, width: float) -> Flowable:
+def _banner(publication: Publication, styles: Styles, width: float, cover: Element) -> Flowable:
     """The classification on the accent colour, then the edition date; a rule beneath."""
-    edition = Paragraph(f"Edition {publication.edition_date}", styles.para("edition", 9.5, 12, textColor=GREY))
+    classification = cover.add("P")  # before the edition, as it reads
+    edition = Paragraph(
+        f"Edition {publication.edition_date}", styles.para("edition", 9.5, 12, textColor=GREY), cover.add("P")
+    )
     style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
     if not publication.classification:
         return Table([[edition]], colWidths=[width], style=TableStyle(style))
     banner = Paragraph(plain(publication.classification), styles.para(
-        "banner", 9.5, 12, fontName=styles.fonts.bold, textColor=colors.white))  # fmt: skip
+        "banner", 9.5, 12, fontName=styles.fonts.bold, textColor=colors.white), classification)  # fmt: skip
     style.append(("BACKGROUND", (0, 0), (0, 0), styles.accent))
     return Table([[banner, edition]], colWidths=[width * 0.55, width * 0.45], style=TableStyle(style))
 
 
-def key_points(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+def key_points(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
     """A tinted box of each passage's title, linked to the passage, and summary, in tables of
     KEY_POINTS_ROWS rows that meet seamlessly: reportlab measures every remaining row of a
-    table again at each page it splits across."""
+    table again at each page it splits across. A list to a screen reader."""
     if not any(p.summary for p in publication.passages):
         return []
+    part = document.add("Div")
     head = Paragraph(
-        SUMMARY_TITLE, styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary)
+        SUMMARY_TITLE,
+        styles.para("kp-head", 11, 14, fontName=styles.fonts.bold, textColor=styles.primary),
+        part.add("H1"),
     )
+    summaries = part.add("L", ListNumbering="Disc")
     item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
                        bulletColor=styles.primary)  # fmt: skip
     rows = [[head]] + [
         [Paragraph(f'<a href="#{passage_key(n)}" color="{styles.link_color}"><b>{plain(p.title)}</b></a><br/>'
-                   f"{plain(p.summary)}", item, bulletText="\u2022")]
+                   f"{plain(p.summary)}", item, summaries.add("LI").add("LBody"), bulletText="\u2022")]
         for n, p in enumerate(publication.passages) if p.summary
     ]  # fmt: skip
     tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
@@ -93,18 +107,21 @@ def key_points(publication: Publication, styles: Styles, width: float) -> list[F
     return [*tables, Spacer(1, 4 * mm)]
 
 
-def contents(publication: Publication, styles: Styles, width: float) -> list[Flowable]:
+def contents(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
     """Each passage's title and page number, both linked to it, in tables of KEY_POINTS_ROWS rows
     (one table would be measured again at each page it splits across). A number is a form
     filled in after the last page, as "Page X of Y" is, so the contents need no second layout."""
+    part = document.add("Div")
     head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
-                                                 textColor=styles.primary, spaceAfter=4))  # fmt: skip
+                                                 textColor=styles.primary, spaceAfter=4), part.add("H1"))  # fmt: skip
+    toc = part.add("TOC")
     line = styles.para("contents", CONTENTS_SIZE, CONTENTS_LEADING)
     link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
-    rows = [
-        [Paragraph(link.format(key, plain(p.title)), line), _PageOf(key)]
-        for key, p in ((passage_key(n), p) for n, p in enumerate(publication.passages))
-    ]
+    rows = []
+    for n, passage in enumerate(publication.passages):
+        entry, key = toc.add("TOCI"), passage_key(n)
+        rows.append([Paragraph(link.format(key, plain(passage.title)), line, entry.add("P")),
+                     _PageOf(key, entry.add("Link"))])  # fmt: skip
     padding = [*styles.table, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]  # fmt: skip
@@ -117,12 +134,12 @@ def _page_form(key: str) -> str:
     return f"briefkit-page-of-{key}"
 
 
-class _PageOf(Flowable):
+class _PageOf(Tagged, Flowable):
     """The page passage ``key`` starts on, right-aligned and linked to it."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, tag: Element) -> None:
         super().__init__()
-        self.key = key
+        self.key, self.tag = key, tag
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width, self.height = CONTENTS_NUMBER, CONTENTS_LEADING
@@ -154,30 +171,31 @@ class Furniture:
         self.footer = fit(classification, bold, FOOTER_SIZE, width / 3)
         self.name = fit(self.publication.title, regular, FOOTER_SIZE, width / 3 - MARGIN_X)
 
-    def draw_page(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+    def draw_page(self, canv: HandoutCanvas, doc: BaseDocTemplate) -> None:
+        """Draw the running header and footer: the first of a page, and like all that is not tagged, artifacts."""
+        canv.tagger.begin_page(canv)
         self.pages = canv.getPageNumber()
         width, height = canv._pagesize
         fonts = self.styles.fonts
-        with artifact(canv):
-            canv.saveState()
-            if self.publication.classification:
-                canv.setFont(fonts.bold, FOOTER_SIZE)
-                canv.setFillColor(self.styles.accent)
-                canv.drawCentredString(width / 2, height - 12 * mm, self.header)
-                canv.drawCentredString(width / 2, 10 * mm, self.footer)
-            canv.setStrokeColor(self.styles.primary)
-            canv.setLineWidth(0.6)
-            canv.line(MARGIN_X, 15 * mm, width - MARGIN_X, 15 * mm)
-            canv.setFont(fonts.regular, FOOTER_SIZE)
-            canv.setFillColor(GREY)
-            label = f"Page {self.pages} of "
-            canv.drawString(MARGIN_X, 10 * mm, label)
-            canv.saveState()
-            canv.translate(MARGIN_X + pdfmetrics.stringWidth(label, fonts.regular, FOOTER_SIZE), 10 * mm)
-            canv.doForm(TOTAL_FORM)
-            canv.restoreState()
-            canv.drawRightString(width - MARGIN_X, 10 * mm, self.name)
-            canv.restoreState()
+        canv.saveState()
+        if self.publication.classification:
+            canv.setFont(fonts.bold, FOOTER_SIZE)
+            canv.setFillColor(self.styles.accent)
+            canv.drawCentredString(width / 2, height - 12 * mm, self.header)
+            canv.drawCentredString(width / 2, 10 * mm, self.footer)
+        canv.setStrokeColor(self.styles.primary)
+        canv.setLineWidth(0.6)
+        canv.line(MARGIN_X, 15 * mm, width - MARGIN_X, 15 * mm)
+        canv.setFont(fonts.regular, FOOTER_SIZE)
+        canv.setFillColor(GREY)
+        label = f"Page {self.pages} of "
+        canv.drawString(MARGIN_X, 10 * mm, label)
+        canv.saveState()
+        canv.translate(MARGIN_X + pdfmetrics.stringWidth(label, fonts.regular, FOOTER_SIZE), 10 * mm)
+        canv.doForm(TOTAL_FORM)
+        canv.restoreState()
+        canv.drawRightString(width - MARGIN_X, 10 * mm, self.name)
+        canv.restoreState()
 
     def draw_total(self, canv: Canvas) -> None:
         canv.beginForm(TOTAL_FORM)
@@ -208,14 +226,33 @@ def fit(text: str, font: str, size: float, width: float) -> str:
     return text[:n] + "\u2026"
 
 
-class DatedCanvas(Canvas):
-    """Dates the file from the edition and fills in the page total just before saving."""
+class HandoutCanvas(Canvas):
+    """Dates the file from the edition, fills in the page total just before saving, and marks
+    what is drawn for the structure tree (``tagger``), links included."""
 
-    def __init__(self, *args: object, furniture: Furniture, **kwargs: object) -> None:
+    def __init__(self, *args: object, furniture: Furniture, tagger: Tagger, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._furniture = furniture
+        self._furniture, self.tagger = furniture, tagger
         stamp = f"D:{furniture.publication.edition:%Y%m%d}000000+00'00'"
         self.setDateFormatter(lambda *_: stamp)
+        publication = furniture.publication
+        # what a link says to a screen reader (PDF/UA-1, 7.18.5): where it goes
+        self._link_labels = {passage_key(n): p.title for n, p in enumerate(publication.passages)}
+        self._link_labels |= {
+            note_anchor(n): f"Note {n}" for p in publication.passages for n in (m.number for m in p.notes)
+        }
+
+    def linkRect(self, contents: str, destinationname: str, *args: object, **kwargs: object) -> None:
+        super().linkRect(contents, destinationname, *args, **kwargs)
+        self.tagger.annotated(self, contents or self._link_labels.get(destinationname, destinationname))
+
+    def linkURL(self, url: str, *args: object, **kwargs: object) -> None:
+        super().linkURL(url, *args, **kwargs)
+        self.tagger.annotated(self, url)
+
+    def showPage(self) -> None:
+        self.tagger.end_page(self)
+        super().showPage()
 
     def save(self) -> None:
         self._furniture.draw_total(self)

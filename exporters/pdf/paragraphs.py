@@ -1,29 +1,24 @@
-"""Paragraphs that split cheaply, and artifacts: what every part of the handout draws text with."""
+"""Paragraphs that split cheaply and draw as content of their structure element: what every
+part of the handout draws text with."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import paragraph as rl_paragraph
 
-
-@contextlib.contextmanager
-def artifact(canv: Canvas) -> Iterator[None]:
-    """Mark what is drawn inside as an artifact (PDF 32000-1, 14.8.2.2): not content, skipped by read_back."""
-    canv.addLiteral("/Artifact BMC")
-    yield
-    canv.addLiteral("EMC")
+from exporters.pdf.tagging import Element, Tagged
 
 
-class Paragraph(RLParagraph):
-    """A reportlab Paragraph whose split keeps the lines already broken for the rest."""
+class Paragraph(Tagged, RLParagraph):
+    """A reportlab Paragraph drawn as content of ``tag``, whose split keeps the lines already broken for the rest."""
 
     # the lines a split left over, and the width they were broken at (see split)
     _carried: tuple[float, object] | None = None
+
+    def __init__(self, text: str, style: object, tag: Element | None = None, **kw: object) -> None:
+        super().__init__(text, style, **kw)
+        self.tag = tag
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         """reportlab's split, whose second part keeps the lines already broken for it.
@@ -37,6 +32,8 @@ class Paragraph(RLParagraph):
         differently the second time.
         """
         parts = super().split(availWidth, availHeight)
+        for part in parts:
+            part.tag = self.tag  # a paragraph over pages is one element
         bl_para = self.__dict__.get("blPara")
         unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
         if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":

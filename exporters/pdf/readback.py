@@ -1,124 +1,179 @@
-"""Reading a handout back as a reader's program sees it, and checking its structure.
+"""Reading a handout back as a screen reader gets it, and checking what PDF/UA asks of it.
 
-pypdf parses the file and its content streams. The text is taken from the text operators
-in stream order rather than from pypdf's extract_text, which reverses runs of Hebrew and
-Arabic on the assumption that they were drawn in visual order (reportlab draws text in
-logical order), and which does not say which text is inside an artifact.
+pikepdf parses the file. The text is read through the structure tree in its reading order,
+not in page order: each passage is a Sect of the Document, its H1 the title and the rest
+the body, a Figure by its alternate text. Each page's content gives the text of each
+marked-content sequence; text that is neither content of an element nor an artifact, and
+content no element owns, make the file unreadable. Text is decoded from the text operators
+rather than by an extractor, which reverses runs of Hebrew and Arabic on the assumption
+that they were drawn in visual order (reportlab draws text in logical order).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PageObject, PdfReader, mult
-from pypdf.generic import ContentStream, IndirectObject
+import pikepdf
+from pikepdf import Dictionary, Name
 
 from exporters.registry import ReadBack
 
 _BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
-_IDENTITY = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+Matrix = tuple[float, float, float, float, float, float]
+Key = tuple[int, int]  # (page from 0, MCID)
 
 
 @dataclass(frozen=True)
 class Run:
-    """Text shown by one text operator, outside artifacts."""
+    """Text shown by one text operator, and the height of its baseline on the page."""
 
-    page: int
     y: float
-    size: float
     text: str
 
 
-def read_back(path: Path) -> ReadBack:
-    """Passages as the PDF shows them: each top-level outline entry starts one, at its destination.
+class UnreadableError(ValueError):
+    """The file shows text a screen reader cannot reach, or its tree is broken."""
 
-    A passage's title is its leading text in one size, the passage heading's; the body is
-    the rest up to the next destination. Artifacts (header, footer, list labels)
-    are skipped.
-    """
-    reader = PdfReader(path)
-    # the top level: passages; their sections are nested under them
-    passages = [item for item in reader.outline if not isinstance(item, list)]
-    starts = [(reader.get_destination_page_number(item), -float(item.top)) for item in passages]
-    regions: list[list[Run]] = [[] for _ in starts]
-    maps: dict[object, dict[int, str]] = {}
-    current = -1  # the passage whose region the next run is in
-    for number in range(starts[0][0], len(reader.pages)) if starts else ():
-        for run in _page_runs(reader, number, maps):
-            while current + 1 < len(starts) and starts[current + 1] <= (run.page, -run.y):
-                current += 1
-            if current >= 0:
-                regions[current].append(run)
-    out: ReadBack = []
-    for runs in regions:
-        n = next((i for i, r in enumerate(runs) if r.size != runs[0].size), len(runs)) if runs else 0
-        out.append((_join(runs[:n]), _join(runs[n:])))
+
+def read_back(path: Path) -> ReadBack:
+    """Passages as the structure tree gives them: (title, body) of each Sect of the Document."""
+    with pikepdf.open(path) as pdf:
+        pages = {page.objgen: n for n, page in enumerate(pdf.pages)}
+        shown = _marked_text(pdf)
+        owned: set[Key] = set()
+
+        def text(element: Dictionary) -> str:
+            if element.get("/S") == "/Figure" and "/Alt" in element:
+                _collect(element, pages, owned)
+                return str(element.Alt)
+            parts: list[str] = []
+            for kid in _kids(element):
+                if isinstance(kid, Dictionary) and kid.get("/Type") in (None, "/StructElem"):
+                    parts.append(text(kid))
+                elif (key := _content_key(kid, element, pages)) is not None:
+                    owned.add(key)
+                    parts.append(_join(shown.get(key, [])))
+            return "\n".join(part for part in parts if part)
+
+        out: ReadBack = []
+        document = pdf.Root.StructTreeRoot.K
+        for part in _kids(document):
+            if part.get("/S") != "/Sect":
+                _collect(part, pages, owned)  # the front matter
+                continue
+            heading, *rest = _kids(part)
+            out.append((text(heading), "\n".join(t for t in map(text, rest) if t)))
+        if unowned := sorted(shown.keys() - owned):
+            page, mcid = unowned[0]
+            raise UnreadableError(f"page {page + 1}: marked content {mcid} belongs to no structure element")
+        return out
+
+
+def _kids(element: Dictionary) -> list[object]:
+    kids = element.get("/K")
+    return list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+
+
+def _content_key(kid: object, element: Dictionary, pages: dict[tuple[int, int], int]) -> Key | None:
+    """The page and MCID of a marked-content kid (an MCID, or an MCR); None for an object reference."""
+    if isinstance(kid, int):
+        return pages[element.Pg.objgen], kid
+    if isinstance(kid, Dictionary) and kid.get("/Type") == "/MCR":
+        return pages[kid.get("/Pg", element.get("/Pg")).objgen], int(kid.MCID)
+    return None
+
+
+def _collect(element: Dictionary, pages: dict[tuple[int, int], int], owned: set[Key]) -> None:
+    """Add the content ``element`` and its descendants own to ``owned``."""
+    for kid in _kids(element):
+        if isinstance(kid, Dictionary) and kid.get("/Type") in (None, "/StructElem"):
+            _collect(kid, pages, owned)
+        elif (key := _content_key(kid, element, pages)) is not None:
+            owned.add(key)
+
+
+def _marked_text(pdf: pikepdf.Pdf) -> dict[Key, list[Run]]:
+    """The text of every marked-content sequence with an MCID, by page and MCID; artifacts skipped."""
+    out: dict[Key, list[Run]] = {}
+    maps: dict[tuple[int, int], dict[int, str]] = {}
+    for number, page in enumerate(pdf.pages):
+        for mcid, run in _page_runs(page, maps):
+            if mcid is None:
+                raise UnreadableError(f"page {number + 1}: text outside the structure tree: {run.text!r}")
+            out.setdefault((number, mcid), [])
+            if run.text:
+                out[(number, mcid)].append(run)
     return out
 
 
-def _page_runs(reader: PdfReader, number: int, maps: dict[object, dict[int, str]]) -> list[Run]:
-    """The text a page shows outside artifacts, in drawing order, decoded via ToUnicode.
+def _page_runs(page: pikepdf.Page, maps: dict[tuple[int, int], dict[int, str]]) -> Iterator[tuple[int | None, Run]]:
+    """The page's text outside artifacts, in drawing order, each with the MCID it is marked with.
 
-    Only what reportlab writes is followed: q/Q, cm, BT, Tm, Td/TD/T*, TL, Tf and the text
-    operators; a text's size is its font size scaled by the text and graphics matrices.
+    Only what reportlab writes is followed: q/Q, cm, BT, Tm, Td/TD/T*, TL, Tf, the text
+    operators and marked content. An empty run stands for a sequence that shows no text.
     """
-    page: PageObject = reader.pages[number]
-    fonts = page["/Resources"].get_object().get("/Font", {})
-    runs: list[Run] = []
+    fonts = page.Resources.get("/Font", Dictionary())
     ctm, tm, line = _IDENTITY, _IDENTITY, _IDENTITY
-    leading, size, cmap = 0.0, 0.0, {}
-    stack: list[tuple[list[float], float, dict[int, str]]] = []
-    marks: list[bool] = []  # one per open marked-content sequence: is it an artifact?
-    for operands, op in ContentStream(page.get_contents(), reader).operations:
-        if op == b"q":
-            stack.append((ctm, size, cmap))
-        elif op == b"Q" and stack:
-            ctm, size, cmap = stack.pop()
-        elif op == b"cm":
-            ctm = mult([float(v) for v in operands], ctm)
-        elif op in (b"BMC", b"BDC"):
-            marks.append(operands[0] == "/Artifact")
-        elif op == b"EMC" and marks:
+    leading, cmap = 0.0, {}
+    stack: list[tuple[Matrix, dict[int, str]]] = []
+    marks: list[int | str | None] = []  # per open sequence: its MCID, "artifact", or None
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append((ctm, cmap))
+        elif op == "Q" and stack:
+            ctm, cmap = stack.pop()
+        elif op == "cm":
+            ctm = _mult(tuple(map(float, operands)), ctm)
+        elif op in ("BMC", "BDC"):
+            properties = operands[1] if op == "BDC" and isinstance(operands[1], Dictionary) else {}
+            mark = "artifact" if operands[0] == Name.Artifact else properties.get("/MCID")
+            marks.append(int(mark) if mark is not None and mark != "artifact" else mark)
+            if isinstance(marks[-1], int):
+                yield marks[-1], Run(0.0, "")
+        elif op == "EMC" and marks:
             marks.pop()
-        elif op == b"BT":
+        elif op == "BT":
             tm = line = _IDENTITY
-        elif op == b"Tm":
-            tm = line = [float(v) for v in operands]
-        elif op in (b"Td", b"TD", b"T*"):
-            tx, ty = (0.0, -leading) if op == b"T*" else (float(operands[0]), float(operands[1]))
-            leading = -ty if op == b"TD" else leading
-            tm = line = mult([1, 0, 0, 1, tx, ty], line)
-        elif op == b"TL":
+        elif op == "Tm":
+            tm = line = tuple(map(float, operands))
+        elif op in ("Td", "TD", "T*"):
+            tx, ty = (0.0, -leading) if op == "T*" else (float(operands[0]), float(operands[1]))
+            leading = -ty if op == "TD" else leading
+            tm = line = _mult((1, 0, 0, 1, tx, ty), line)
+        elif op == "TL":
             leading = float(operands[0])
-        elif op == b"Tf":
-            ref = fonts.raw_get(operands[0]) if operands[0] in fonts else None
-            key = ref.idnum if isinstance(ref, IndirectObject) else operands[0]
-            if key not in maps:
-                maps[key] = _unicode_map(ref.get_object()) if ref is not None else {}
-            cmap, size = maps[key], float(operands[1])
-        elif op in (b"Tj", b"TJ", b"'", b'"') and not any(marks):
-            strings = operands[0] if op == b"TJ" else operands[-1:]
-            raw = b"".join(_bytes(s) for s in strings if isinstance(s, (bytes, str)))
-            m = mult(tm, ctm)
-            runs.append(Run(number, m[5], round(size * abs(m[3]), 2), "".join(cmap.get(b, "\ufffd") for b in raw)))
-    return runs
+        elif op == "Tf":
+            font = fonts.get(operands[0])
+            if font is not None and font.objgen not in maps:
+                maps[font.objgen] = _unicode_map(font)
+            cmap = maps[font.objgen] if font is not None else {}
+        elif op in ("Tj", "TJ", "'", '"') and "artifact" not in marks:
+            strings = operands[0] if op == "TJ" else operands[-1:]
+            raw = b"".join(bytes(s) for s in strings if isinstance(s, pikepdf.String))
+            mcid = next((m for m in reversed(marks) if isinstance(m, int)), None)
+            yield mcid, Run(_mult(tm, ctm)[5], "".join(cmap.get(b, "\ufffd") for b in raw))
 
 
-def _bytes(string: bytes | str) -> bytes:
-    """A string operand's bytes as written: pypdf decodes some of them to text."""
-    return string if isinstance(string, bytes) else string.original_bytes
+def _mult(m: Matrix, n: Matrix) -> Matrix:
+    return (
+        m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
+        m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
+        m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5],
+    )  # fmt: skip
 
 
-def _unicode_map(font: object) -> dict[int, str]:
+def _unicode_map(font: Dictionary) -> dict[int, str]:
     """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes)."""
-    cmap = font.get("/ToUnicode") if hasattr(font, "get") else None
+    cmap = font.get("/ToUnicode")
     if cmap is None:
         return {}
-    data = cmap.get_object().get_data()
     out: dict[int, str] = {}
-    for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
+    for section in re.findall(rb"beginbfchar(.*?)endbfchar", cmap.read_bytes(), re.S):
         for src, dst in _BFCHAR.findall(section):
             out[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be", "surrogatepass")
     return out
@@ -128,23 +183,58 @@ def _join(runs: list[Run]) -> str:
     """Runs on one baseline joined directly, lines joined by new lines."""
     parts: list[str] = []
     for prev, run in zip([None, *runs], runs):
-        if prev is not None and (prev.page, prev.y) != (run.page, run.y):
+        if prev is not None and prev.y != run.y:
             parts.append("\n")
         parts.append(run.text)
     return "".join(parts)
 
 
 def check(path: Path) -> list[str]:
-    """Structural checks a reader relies on: an outline of passages and their sections, fonts embedded."""
-    reader = PdfReader(path)
+    """What a reader relies on that the text does not show: PDF/UA's catalog entries, a tagged
+    link for every annotation, headings that skip no level, alternate text on every figure, an
+    outline of passages and their sections, fonts embedded."""
     problems: list[str] = []
-    if any(isinstance(entry, list) for item in reader.outline if isinstance(item, list) for entry in item):
-        problems.append("outline nests deeper than passages and their sections")
-    for number, page in enumerate(reader.pages, 1):
-        for name, font in page["/Resources"].get_object().get("/Font", {}).items():
-            descriptor = font.get_object().get("/FontDescriptor")
-            if descriptor is None or "/FontFile2" not in descriptor.get_object():
-                problems.append(
-                    f"page {number}: font {name} ({font.get_object().get('/BaseFont')}) is not embedded TrueType"
-                )
+    with pikepdf.open(path) as pdf:
+        root = pdf.Root
+        if not root.get("/MarkInfo", {}).get("/Marked", False) or "/StructTreeRoot" not in root:
+            problems.append("not a tagged PDF: no structure tree or MarkInfo /Marked")
+        if not root.get("/ViewerPreferences", {}).get("/DisplayDocTitle", False):
+            problems.append("viewers are not told to show the title (DisplayDocTitle)")
+        if "/Lang" not in root:
+            problems.append("no document language (Lang)")
+        if "/Metadata" not in root or b"<pdfuaid:part>1</pdfuaid:part>" not in root.Metadata.read_bytes():
+            problems.append("no XMP metadata naming PDF/UA-1 (pdfuaid:part)")
+        if "/StructTreeRoot" in root:
+            problems += _tree_problems(root.StructTreeRoot)
+        for number, page in enumerate(pdf.pages, 1):
+            if page.get("/Tabs") != "/S" or "/StructParents" not in page:
+                problems.append(f"page {number}: no StructParents, or tab order not the structure's")
+            problems += [f"page {number}: a link annotation is not in the structure tree"
+                         for a in page.get("/Annots", []) if "/StructParent" not in a]  # fmt: skip
+            for name, font in page.Resources.get("/Font", {}).items():
+                descriptor = font.get("/FontDescriptor")
+                if descriptor is None or "/FontFile2" not in descriptor:
+                    problems.append(f"page {number}: font {name} ({font.get('/BaseFont')}) is not embedded TrueType")
+        with pdf.open_outline() as outline:
+            if any(section.children for item in outline.root for section in item.children):
+                problems.append("outline nests deeper than passages and their sections")
+    return problems
+
+
+def _tree_problems(tree: Dictionary) -> list[str]:
+    problems: list[str] = []
+    level = 0
+    todo = list(reversed(_kids(tree)))
+    while todo:  # depth first, in reading order
+        element = todo.pop()
+        if not isinstance(element, Dictionary) or element.get("/Type") not in (None, "/StructElem"):
+            continue
+        role = str(element.get("/S", ""))
+        if re.fullmatch(r"/H[1-6]", role):
+            if int(role[2]) > level + 1:
+                problems.append(f"heading {role[1:]} follows heading H{level}: a level is skipped")
+            level = int(role[2])
+        if role == "/Figure" and not str(element.get("/Alt", "")).strip():
+            problems.append("a figure has no alternate text (Alt)")
+        todo.extend(reversed(_kids(element)))
     return problems

@@ -12,7 +12,7 @@ from briefkit.model import Code, Emph, Inline, Link, NoteRef, Strong, Text
 from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.fonts import Fonts
 
-TITLE_SIZE = 15.0  # passage headings; read_back takes the leading text of this size as the title
+TITLE_SIZE = 15.0  # passage headings
 GREY = colors.HexColor("#555555")
 INK = colors.HexColor("#1A1A1A")
 RULE = colors.HexColor("#999999")

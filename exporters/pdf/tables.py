@@ -7,8 +7,9 @@ from reportlab.platypus import CondPageBreak, Flowable, TableStyle
 from reportlab.platypus import Table as RLTable
 
 from briefkit.model import Table, inline_text
-from exporters.pdf.paragraphs import Paragraph, artifact
+from exporters.pdf.paragraphs import Paragraph
 from exporters.pdf.styles import Styles, markup
+from exporters.pdf.tagging import Element
 
 GRID = 0.5  # points
 WIDEST = 40  # characters: a column's share of the width grows with its longest cell up to this
@@ -31,19 +32,23 @@ class _Table(RLTable):
     def _drawCell(self, cellval: object, cellstyle: object, pos: tuple[float, float], size: object) -> None:
         canv: Canvas = self.canv
         if pos[1] in self._rowpositions[1 : 1 + self._repeated]:
-            with artifact(canv):
+            with canv.tagger.artifact():
                 super()._drawCell(cellval, cellstyle, pos, size)
         else:
             super()._drawCell(cellval, cellstyle, pos, size)
 
 
-def table_flowables(table: Table, styles: Styles) -> list[Flowable]:
+def table_flowables(table: Table, styles: Styles, parent: Element) -> list[Flowable]:
     """The caption above, then the table at the width of the frame, its header row repeating."""
+    element = parent.add("Table")
+    caption = element.add("Caption")  # first, as it is shown
     rows = (table.header, *table.rows)
-    data = [
-        [Paragraph(markup(cell, styles), styles.cell(align, header=n == 0)) for cell, align in zip(row, table.aligns)]
-        for n, row in enumerate(rows)
-    ]
+    data = []
+    for n, row in enumerate(rows):
+        tr = element.add("TR")
+        cells = [tr.add("TH", Scope="Column") if n == 0 else tr.add("TD") for _ in row]
+        data.append([Paragraph(markup(cell, styles), styles.cell(align, header=n == 0), tag)
+                     for cell, align, tag in zip(row, table.aligns, cells)])  # fmt: skip
     shares = [
         min(WIDEST, max(NARROWEST, *(len(inline_text(row[c])) for row in rows))) for c in range(len(table.aligns))
     ]
@@ -57,4 +62,4 @@ def table_flowables(table: Table, styles: Styles) -> list[Flowable]:
     body = _Table(data, colWidths=widths, repeatRows=1, style=style, hAlign="LEFT", spaceBefore=4, spaceAfter=8)
     if not table.caption:
         return [body]
-    return [CondPageBreak(ROOM_FOR_CAPTION), Paragraph(markup(table.caption, styles), styles.caption), body]
+    return [CondPageBreak(ROOM_FOR_CAPTION), Paragraph(markup(table.caption, styles), styles.caption, caption), body]

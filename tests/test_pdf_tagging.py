@@ -1,0 +1,177 @@
+"""The tagged PDF handout (PDF/UA-1): read by poppler and checked with pikepdf, independently of
+briefkit's own read-back, which is shown to follow the structure tree rather than the pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+from hypothesis import given, settings
+
+from briefkit.model import ListBlock, Paragraph, Publication, Text, body_texts, squash
+from exporters import pdf, registry
+from exporters.verify import VerificationError, verify
+from tests.samples import SKIPPING_BODY, briefing, chart_png
+from tests.strategies import GENERATION_CHECKS, publications
+
+
+@pytest.fixture
+def sample(seed: Publication, tmp_path: Path) -> Publication:
+    """The rich briefing (table, footnotes, figure, lists, quote, links), with a logo."""
+    publication = briefing(seed, tmp_path / "source", SKIPPING_BODY)
+    logo = chart_png(tmp_path / "source" / "logo.png", (200, 80))
+    return dataclasses.replace(publication, theme=dataclasses.replace(publication.theme, logo=logo))
+
+
+def poppler_passages(path: Path) -> list[tuple[str, str]]:
+    """(title, body) of each Sect of the Document as poppler's ``pdfinfo -struct-text`` reads them."""
+    dump = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    out: list[tuple[str, str]] = []
+    for section in re.split(r"(?m)^  Sect\n", dump)[1:]:
+        section = re.split(r"(?m)^  \S", section)[0]  # up to the Document's next child
+        heading, *rest = re.split(r"(?m)^    (?=\S)", section)[1:]  # the Sect's children
+        out.append((_quoted(heading), _quoted("".join(rest))))
+    return out
+
+
+def _quoted(dump: str) -> str:
+    return "".join(re.findall(r'(?m)^\s*"(.*)"$', dump))
+
+
+def elements(pdf_file: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """Every structure element, depth first in reading order."""
+    out: list[pikepdf.Dictionary] = []
+    todo = [pdf_file.Root.StructTreeRoot.K]
+    while todo:
+        element = todo.pop()
+        out.append(element)
+        kids = element.get("/K")
+        kids = list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+        todo.extend(k for k in reversed(kids) if isinstance(k, pikepdf.Dictionary) and "/S" in k)
+    return out
+
+
+def content_mcids(page: pikepdf.Page) -> list[int]:
+    return [int(operands[1].MCID) for operands, op in pikepdf.parse_content_stream(page)
+            if str(op) == "BDC" and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]]  # fmt: skip
+
+
+def test_pdfinfo_says_tagged_and_poppler_reads_every_passage_in_order(sample: Publication, tmp_path: Path) -> None:
+    path = pdf.export(sample, tmp_path)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"(?m)^Tagged:\s+yes$", info)
+    read = poppler_passages(path)
+    assert [squash(title) for title, _ in read] == [squash(p.title) for p in sample.passages]
+    for passage, (_, body) in zip(sample.passages, read):
+        # poppler reads a figure's content, briefkit's invisible copy of its alt text, not /Alt: the same text
+        assert squash(body) == squash(" ".join(body_texts(passage)))
+
+
+def test_every_mark_and_annotation_is_owned_and_the_catalog_is_pdf_ua(sample: Publication, tmp_path: Path) -> None:
+    path = pdf.export(sample, tmp_path)
+    with pikepdf.open(path) as handout:
+        root = handout.Root
+        assert root.MarkInfo.Marked is True and root.ViewerPreferences.DisplayDocTitle is True
+        assert str(root.Lang) == sample.language
+        xmp = root.Metadata.read_bytes().decode()
+        assert "<pdfuaid:part>1</pdfuaid:part>" in xmp and sample.title in xmp
+        assert all(author in xmp for author in sample.authors)
+        parents = dict(zip(*[iter(root.StructTreeRoot.ParentTree.Nums)] * 2))
+        annotations = 0
+        for page in handout.pages:
+            assert page.Tabs == "/S"
+            owners = parents[int(page.StructParents)]
+            mcids = content_mcids(page)
+            assert sorted(mcids) == list(range(len(owners)))  # each MCID once, each with its owner
+            for mcid in mcids:
+                kids = owners[mcid].K
+                assert any(isinstance(k, pikepdf.Dictionary) and k.get("/MCID") == mcid and k.Pg.objgen == page.objgen
+                           for k in kids)  # fmt: skip
+            for annotation in page.get("/Annots", []):
+                annotations += 1
+                link = parents[int(annotation.StructParent)]
+                assert link.S == "/Link" and str(annotation.Contents)
+                assert any(k.get("/Type") == "/OBJR" and k.Obj.objgen == annotation.objgen for k in link.K)
+        assert annotations >= len(sample.passages)  # the contents link every passage
+        roles = [str(e.S) for e in elements(handout)]
+        headings = [int(r[2]) for r in roles if re.fullmatch(r"/H[1-6]", r)]
+        assert headings[0] == 1 and all(b <= a + 1 for a, b in itertools.pairwise(headings))
+        figures = [e for e in elements(handout) if e.S == "/Figure"]
+        assert len(figures) == 2 and all(str(f.Alt).strip() for f in figures)  # the logo and the chart
+        for role in ("/Sect", "/H2", "/P", "/L", "/LI", "/LBody", "/BlockQuote", "/Link", "/Note", "/Table", "/TR",
+                     "/TH", "/TD", "/Caption", "/TOC", "/TOCI"):  # fmt: skip
+            assert role in roles, role
+        assert all(e.A.Scope == "/Column" for e in elements(handout) if e.S == "/TH")
+
+
+def test_a_paragraph_over_pages_is_one_element(seed: Publication, tmp_path: Path) -> None:
+    long = Paragraph((Text("word " * 3000),))
+    item = ListBlock(False, 1, ((long,),))
+    passage = dataclasses.replace(seed.passages[0], blocks=(long, item))
+    path = pdf.export(dataclasses.replace(seed, passages=(passage,)), tmp_path)
+    with pikepdf.open(path) as handout:
+        paragraphs = [e for e in elements(handout) if e.S == "/P" and len(e.K) > 1]
+        pages = [{k.Pg.objgen for k in p.K if isinstance(k, pikepdf.Dictionary) and "/MCID" in k} for p in paragraphs]
+        assert sum(len(p) >= 2 for p in pages) >= 2  # the paragraph, and the one in the list item
+        item_list = [e for e in elements(handout) if e.S == "/L"][-1]  # after the executive summary's
+        assert len(item_list.K) == 1  # one item, though it spans pages
+    verify(dataclasses.replace(seed, passages=(passage,)), registry.get("pdf"), path)
+
+
+def test_read_back_follows_the_structure_tree_not_the_pages(seed: Publication, tmp_path: Path) -> None:
+    """Two passages swapped in the tree, the pages untouched: the read-back sees them swapped."""
+    path = pdf.export(seed, tmp_path)
+    with pikepdf.open(path, allow_overwriting_input=True) as handout:
+        kids = handout.Root.StructTreeRoot.K.K
+        sections = [n for n, k in enumerate(kids) if k.S == "/Sect"]
+        first, second = sections[0], sections[1]
+        kids[first], kids[second] = kids[second], kids[first]
+        handout.save(path)
+    titles = [title for title, _ in pdf.read_back(path)]
+    assert squash(titles[0]) == squash(seed.passages[1].title)
+    with pytest.raises(VerificationError, match="title"):
+        verify(seed, registry.get("pdf"), path)
+
+
+def test_untagged_text_fails_verification(seed: Publication, tmp_path: Path) -> None:
+    """Text a screen reader cannot reach, neither content nor artifact, is not a handout we publish."""
+    path = pdf.export(seed, tmp_path)
+    with pikepdf.open(path, allow_overwriting_input=True) as handout:
+        page = handout.pages[-1]
+        kept = [(o, op) for o, op in pikepdf.parse_content_stream(page) if str(op) not in ("BDC", "BMC", "EMC")]
+        page.Contents = handout.make_stream(pikepdf.unparse_content_stream(kept))
+        handout.save(path)
+    with pytest.raises(VerificationError, match="outside the structure tree"):
+        verify(seed, registry.get("pdf"), path)
+
+
+def test_a_file_without_its_tree_fails_the_check(seed: Publication, tmp_path: Path) -> None:
+    path = pdf.export(seed, tmp_path)
+    with pikepdf.open(path, allow_overwriting_input=True) as handout:
+        del handout.Root.MarkInfo
+        del handout.Root.ViewerPreferences
+        handout.save(path)
+    problems = pdf.check(path)
+    assert any("MarkInfo" in p for p in problems) and any("DisplayDocTitle" in p for p in problems)
+
+
+def _as_poppler_reads(text: str) -> str:
+    return squash(text).replace("\u00ad", "")  # poppler drops soft hyphens
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@given(publication=publications())
+def test_any_publication_reads_the_same_through_poppler(
+    publication: Publication, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = pdf.export(publication, tmp_path_factory.mktemp("tagged"))
+    read = poppler_passages(path)
+    assert len(read) == len(publication.passages)
+    for passage, (title, body) in zip(publication.passages, read):
+        assert _as_poppler_reads(title) == _as_poppler_reads(passage.title)
+        assert _as_poppler_reads(body) == _as_poppler_reads(" ".join(body_texts(passage)))
