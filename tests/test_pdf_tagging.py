@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 from hypothesis import given, settings
 
-from briefkit.model import ListBlock, Paragraph, Publication, Text, body_texts, squash
+from briefkit.model import ListBlock, Paragraph, Publication, Table, Text, body_texts, squash
 from exporters import pdf, registry
 from exporters.verify import VerificationError, verify
 from tests.samples import SKIPPING_BODY, briefing, chart_png
@@ -109,17 +109,27 @@ def test_every_mark_and_annotation_is_owned_and_the_catalog_is_pdf_ua(sample: Pu
         assert all(e.A.Scope == "/Column" for e in elements(handout) if e.S == "/TH")
 
 
-def test_a_paragraph_over_pages_is_one_element(seed: Publication, tmp_path: Path) -> None:
+def test_a_paragraph_list_or_table_over_pages_is_one_element(seed: Publication, tmp_path: Path) -> None:
     long = Paragraph((Text("word " * 3000),))
     item = ListBlock(False, 1, ((long,),))
-    passage = dataclasses.replace(seed.passages[0], blocks=(long, item))
+    table = Table(((Text("Row"),),), tuple(((Text(f"row {n}"),),) for n in range(120)), ("",), ())
+    passage = dataclasses.replace(seed.passages[0], blocks=(long, item, table))
     path = pdf.export(dataclasses.replace(seed, passages=(passage,)), tmp_path)
     with pikepdf.open(path) as handout:
-        paragraphs = [e for e in elements(handout) if e.S == "/P" and len(e.K) > 1]
-        pages = [{k.Pg.objgen for k in p.K if isinstance(k, pikepdf.Dictionary) and "/MCID" in k} for p in paragraphs]
-        assert sum(len(p) >= 2 for p in pages) >= 2  # the paragraph, and the one in the list item
-        item_list = [e for e in elements(handout) if e.S == "/L"][-1]  # after the executive summary's
-        assert len(item_list.K) == 1  # one item, though it spans pages
+
+        def pages(element: pikepdf.Dictionary) -> set[tuple[int, int]]:
+            """The pages ``element`` and its descendants show content on."""
+            kids = [k for k in element.K if isinstance(k, pikepdf.Dictionary)]
+            own = {k.Pg.objgen for k in kids if "/MCID" in k}
+            return own.union(*(pages(k) for k in kids if "/S" in k))
+
+        found = elements(handout)
+        paragraphs = [e for e in found if e.S == "/P" and len(pages(e)) >= 2]
+        assert len(paragraphs) == 2  # the paragraph, and the one in the list item
+        item_list = [e for e in found if e.S == "/L"][-1]  # after the executive summary's
+        assert len(item_list.K) == 1 and len(pages(item_list)) >= 2  # one item, though it spans pages
+        (grid,) = [e for e in found if e.S == "/Table"]
+        assert len(grid.K) == 121 and len(pages(grid)) >= 2  # one table, a row each, the header once
     verify(dataclasses.replace(seed, passages=(passage,)), registry.get("pdf"), path)
 
 
