@@ -15,6 +15,7 @@ class Paragraph(Tagged, RLParagraph):
 
     # the lines a split left over, and the width they were broken at (see split)
     _carried: tuple[float, object] | None = None
+    _broken: tuple[list[float], object] | None = None  # the last widths broken at, and the lines
 
     def __init__(self, text: str, style: object, tag: Element | None = None, **kw: object) -> None:
         super().__init__(text, style, **kw)
@@ -35,8 +36,7 @@ class Paragraph(Tagged, RLParagraph):
         for part in parts:
             part.tag = self.tag  # a paragraph over pages is one element
         bl_para = self.__dict__.get("blPara")
-        unsplit = not (self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
-        if len(parts) == 2 and bl_para is not None and unsplit and self.style.wordWrap != "CJK":
+        if len(parts) == 2 and bl_para is not None and not self._split_words() and self.style.wordWrap != "CJK":
             first, rest = parts
             lines = bl_para.lines[len(first.blPara.lines) :]
             if rl_paragraph._processed_frags(self.frags):
@@ -51,4 +51,15 @@ class Paragraph(Tagged, RLParagraph):
         carried = self._carried
         if carried is not None and width == [carried[0], carried[0]]:
             return carried[1]
-        return super().breakLines(width)
+        # the same widths give the same lines (a table wraps each cell again to draw it, and a
+        # heading's room check wraps it before the frame does), unless a word was split or
+        # hyphenated: reportlab breaks those differently the second time
+        if self._broken is not None and self._broken[0] == width:
+            return self._broken[1]
+        lines = super().breakLines(width)
+        if not self._split_words():
+            self._broken = (list(width), lines)
+        return lines
+
+    def _split_words(self) -> bool:
+        return bool(self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
