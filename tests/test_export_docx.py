@@ -224,7 +224,7 @@ def test_byte_reproducible(seed: Publication, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "a").iterdir()] == [first.name]  # no temporary files left
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@settings(max_examples=15, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publication=publications())
 def test_any_valid_publication_exports_and_verifies(
     publication: Publication, tmp_path_factory: pytest.TempPathFactory

@@ -316,7 +316,7 @@ def test_empty_optional_fields(seed: Publication, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 # Each example runs EPUBCheck (a JVM, 2-3 s), hence the modest count.
-@settings(max_examples=15, deadline=None, suppress_health_check=GENERATION_CHECKS)
+@settings(max_examples=10, deadline=None, suppress_health_check=GENERATION_CHECKS)
 @given(publications())
 def test_any_valid_publication_exports_and_verifies(publication: Publication) -> None:
     with tempfile.TemporaryDirectory() as scratch:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 BRIEFKIT = Path(sys.executable).with_name("briefkit")
 
 
-def large_publication(root: Path, passages: int = 1500) -> Path:
+def large_publication(root: Path, passages: int = 600) -> Path:
     """The seed's passages, repeated: enough text that the PDF export takes seconds."""
     source = root / "source" / "large-brief"
     (source / "passages").mkdir(parents=True)
