@@ -3,8 +3,10 @@
 EPUBCheck runs in a Java VM whose start costs a one-off command seconds. So the local
 Prefect server's start (flows.local) also starts a Prefect task worker,
 ``python -m flows.checks``, that serves ``format_check`` and keeps its VM warm for every
-later run; a build run hands its checks to that worker when it serves the run's API, and
-checks in its own process otherwise (a server of the team's own, or a worker that stopped).
+later run; a build run hands the checks of such formats (``Format.warm_check``) to that
+worker when it serves the run's API, and checks in its own process otherwise (a server of
+the team's own, or a worker that stopped). The other formats' checks are plain Python and
+run in the build itself: handing them over costs more than they do.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_API_URL
-from prefect.task_worker import serve
 
 from exporters import registry
 from flows import local
@@ -33,8 +34,9 @@ def format_check(fmt: str, path: str, publication_id: str) -> list[str]:
 
 
 def problems(fmt: str, path: Path, publication_id: str) -> list[str]:
-    """The check's problems, from the local worker when it serves this run's API, else from here."""
-    if local.checker_serves(str(PREFECT_API_URL.value() or "")):
+    """The check's problems, from the local worker when the format's check is worth keeping warm
+    and that worker serves this run's API, else from here."""
+    if registry.describe(fmt).warm_check and local.checker_serves(str(PREFECT_API_URL.value() or "")):
         try:
             return format_check.delay(fmt, str(path), publication_id).result(timeout=WORKER_SECONDS)
         except TimeoutError:
@@ -43,4 +45,6 @@ def problems(fmt: str, path: Path, publication_id: str) -> list[str]:
 
 
 if __name__ == "__main__":
+    from prefect.task_worker import serve  # the worker's own: a build never serves
+
     serve(format_check)
