@@ -43,7 +43,7 @@ from exporters.verify import VerificationError, read_back_problems
 from flows import artifacts, checks
 from flows.outcomes import Outcome, stops_build
 from flows.runners import task_runner
-from flows.runs import name_run, publication_run_name
+from flows.runs import name_run, publication_run_name, publications_run_name
 
 T = TypeVar("T")
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
@@ -216,13 +216,10 @@ def build(
 ) -> list[Outcome] | State:
     """Build one publication (an id under the source directory, or a path); ``lock_wait``: seconds
     to wait for a run that is building it, before this one ends Cancelled."""
-    result = _build([publication], formats, strict, force, output_dir, lock_wait)
-    if not isinstance(result, State) and (m := result[0].manifest) is not None:
-        name_run(m.publication_id, m.edition_id)
-    return result
+    return _build([publication], formats, strict, force, output_dir, lock_wait)
 
 
-@flow(name="build-all", task_runner=task_runner(), validate_parameters=True)
+@flow(name="build-all", flow_run_name=publications_run_name, task_runner=task_runner(), validate_parameters=True)
 def build_all(
     publications: list[str] | None = None,
     formats: list[str] | None = None,
@@ -281,6 +278,7 @@ def _build(
             job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
+    name_run(outcomes)
     artifacts.report(outcomes)
     if not all(o.ok for o in outcomes):
         # A Failed state rather than a raise: the run fails with our reason and no traceback
@@ -308,7 +306,7 @@ def _prepare(
         _progress(validated.publication_id, "invalid")
         return Outcome(validated.publication_id, "invalid", str(validated), validated.diagnostics)
     publication, diagnostics = validated
-    pid = publication.id
+    pid, edition = publication.id, publication.edition.isoformat()
     listed = registry.listed(publication)
     if unlisted := [f for f in formats or [] if f not in listed]:
         _progress(pid, "refused")
@@ -316,7 +314,7 @@ def _prepare(
             f"{', '.join(unlisted)} is not among the formats the publication lists ({', '.join(listed)}); "
             "add it to formats: in publication.yaml to build it"
         )
-        return Outcome(pid, "failed", reason, tuple(diagnostics))
+        return Outcome(pid, "failed", reason, tuple(diagnostics), edition=edition)
 
     def waiting(holder: str) -> None:
         _progress(pid, f"locked by {holder}: waiting up to {lock_wait:g} s")
@@ -325,10 +323,10 @@ def _prepare(
         locks.enter_context(publishing.lock(output, pid, _run_name(), wait=lock_wait, waiting=waiting))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
-        return Outcome(pid, "locked", str(exc), tuple(diagnostics))
+        return Outcome(pid, "locked", str(exc), tuple(diagnostics), edition=edition)
     except (publishing.ReservedPublicationId, UnsafePath) as exc:  # refused before anything is written
         _progress(pid, "refused")
-        return Outcome(pid, "failed", str(exc), tuple(diagnostics))
+        return Outcome(pid, "failed", str(exc), tuple(diagnostics), edition=edition)
     publishing.clear_staging(output, pid)  # first: a latest left behind by a crash is repaired even when up to date
     current = None if force else check_up_to_date(quote(publication), listed, output)  # quote: see Sealed
     if current is not None:
@@ -404,7 +402,8 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
         publishing.clear_staging(output, pid)
         # the first failure's own message: a task skipped for its upstream's failure says nothing new
         failed = [f.state for f in futures if f.state.is_failed() and "Upstream task" not in (f.state.message or "")]
-        return Outcome(pid, "failed", next((s.message for s in failed if s.message), "a task failed"))
+        reason = next((s.message for s in failed if s.message), "a task failed")
+        return Outcome(pid, "failed", reason, edition=job.publication.edition.isoformat())
     timings = {"validate": job.validate_seconds}
     exported: dict[str, Exported] = {}
     for fmt in registry.names():  # every edition lists its files in one order
