@@ -1,8 +1,8 @@
 """The build flows: validate, lock, skip what is up to date, export, verify, publish.
 
 ``build`` makes one publication, ``build_all`` several; every format that must be built is
-one chain of tasks (export -> verify -> check), all submitted at once to a stock Prefect
-task runner. An edition always holds every format its publication lists (``formats:``):
+one chain of two tasks (export, then verify: read the file back, then the format's own check),
+all submitted at once to a stock Prefect task runner. An edition always holds every format its publication lists (``formats:``):
 ``formats`` limits what is rebuilt, and a format left out is carried over byte for byte from
 the day's current edition when its inputs are unchanged, else rebuilt too. Formatting lives
 in the exporters, publishing mechanics in ``briefkit.publishing``: this module only orchestrates.
@@ -180,21 +180,17 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
     cache_policy=NO_CACHE,
     **IO_RETRIES,
 )
-def verify(publication: Sealed[Publication], exported: Exported) -> float:
-    """Read the file back and compare it with the canonical text."""
+def verify(publication: Sealed[Publication], exported: Exported) -> dict[str, float]:
+    """Read the file back and compare it with the canonical text, then run the format's own
+    validator (e.g. epubcheck, in the warm worker when one serves): seconds of each, by step."""
     start = time.perf_counter()
-    if problems := read_back_problems(publication.value, registry.get(exported.file.format), exported.path):
+    fmt = exported.file.format
+    if problems := read_back_problems(publication.value, registry.get(fmt), exported.path):
         raise VerificationError(exported.path, tuple(problems))
-    return time.perf_counter() - start
-
-
-@task(name="check", task_run_name="check-{exported.file.format}-{publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
-def check(exported: Exported, publication_id: str) -> float:
-    """The format's own validator (e.g. epubcheck) on the file, in the warm worker when one serves."""
-    start = time.perf_counter()
-    if problems := checks.problems(exported.file.format, exported.path, publication_id):
+    read = time.perf_counter()
+    if problems := checks.problems(fmt, exported.path, publication.value.id):
         raise VerificationError(exported.path, tuple(problems))
-    return time.perf_counter() - start
+    return {"verify": read - start, "check": time.perf_counter() - read}
 
 
 @task(name="publish", task_run_name="publish-{manifest.publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -273,8 +269,8 @@ def _build(
                 fmt: {"export": export.submit(Sealed(job.publication), fmt, job.staging)} for fmt in job.export
             }
         for job in jobs:
-            for fmt, chain in job.futures.items():
-                chain |= _submit_checks(job, fmt, chain["export"])
+            for chain in job.futures.values():  # read back and checked as soon as the file exists
+                chain["verify"] = verify.submit(Sealed(job.publication), chain["export"])
             job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
@@ -359,15 +355,6 @@ def _plan(job: _Job, requested: list[str], listed: list[str], output: Path) -> N
         _progress(publication.id, note)
 
 
-def _submit_checks(job: _Job, fmt: str, exported: PrefectFuture) -> dict[str, PrefectFuture]:
-    """Read ``fmt``'s file back and run its check, each as soon as the file exists."""
-    # every format has a check (a format without one passes it): asking would import its exporter here
-    return {
-        "verify": verify.submit(Sealed(job.publication), exported),
-        "check": check.submit(exported, job.publication.id),
-    }
-
-
 def _submit_carry(job: _Job, file: ManifestFile, output: Path) -> PrefectFuture:
     return carry_over.submit(job.publication.id, job.base, file, job.staging, output)
 
@@ -382,7 +369,7 @@ def _watch(jobs: list[_Job]) -> None:
     }
     for future in as_completed(list(steps)):
         pid, fmt, step = steps[future]
-        done = {"export": "exported", "verify": "read back", "check": "checked", "carry": "carried over"}[step]
+        done = {"export": "exported", "verify": "read back and checked", "carry": "carried over"}[step]
         _progress(pid, f"{done} {fmt}" if _succeeded(future) else f"{step} of {fmt} failed")
 
 
@@ -412,7 +399,8 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
         first, made = next(iter(chain.items()))  # export or carry
         exported[fmt] = made.result()
         timings |= {f"{first}.{fmt}": exported[fmt].seconds}
-        timings |= {f"{step}.{fmt}": f.result() for step, f in chain.items() if step != first}
+        if "verify" in chain:
+            timings |= {f"{step}.{fmt}": seconds for step, seconds in chain["verify"].result().items()}
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     edition, new = publish(job.staging, quote(manifest), output)
