@@ -11,6 +11,7 @@ run in the build itself: handing them over costs more than they do.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from prefect import task
@@ -20,8 +21,13 @@ from prefect.settings import PREFECT_API_URL
 from exporters import registry
 from flows import local
 
-# A check takes seconds; a worker that has not answered by then has stopped or hangs.
+# A check takes seconds; a worker that has not answered by then has stopped or hangs, and one
+# that has not taken the check by PICKUP_SECONDS has stopped or missed it: the build checks itself.
 WORKER_SECONDS = 300.0
+PICKUP_SECONDS = 30.0
+# How often the build looks at the check's state besides waiting for its completion event,
+# which can be missed (PrefectHQ/prefect#18775): then the wait would last WORKER_SECONDS.
+POLL_SECONDS = 2.0
 
 
 @task(
@@ -38,10 +44,25 @@ def problems(fmt: str, path: Path, publication_id: str) -> list[str]:
     and that worker serves this run's API, else from here."""
     if registry.describe(fmt).warm_check and local.checker_serves(str(PREFECT_API_URL.value() or "")):
         try:
-            return format_check.delay(fmt, str(path), publication_id).result(timeout=WORKER_SECONDS)
+            if (found := _from_worker(fmt, path, publication_id)) is not None:
+                return found
         except TimeoutError:
-            pass  # the worker stopped: check here
+            pass  # no answer: check here
     return format_check.fn(fmt, str(path), publication_id)
+
+
+def _from_worker(fmt: str, path: Path, publication_id: str) -> list[str] | None:
+    """The worker's problems for the check, or None when it has not answered in time."""
+    future = format_check.delay(fmt, str(path), publication_id)
+    start = time.monotonic()
+    while (waited := time.monotonic() - start) < WORKER_SECONDS:
+        future.wait(timeout=POLL_SECONDS)  # ends at the completion event, if it arrives
+        state = future.state
+        if state.is_final():
+            return future.result()
+        if state.is_scheduled() and waited > PICKUP_SECONDS:
+            return None
+    return None
 
 
 if __name__ == "__main__":
