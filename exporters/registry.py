@@ -30,6 +30,7 @@ class Format:
     suffix: str  # file name after "<publication-id>-", e.g. "briefing-pack.docx"
     version: str  # bump when output bytes change for the same input; part of the up-to-date check
     module: str  # defines export(publication, dest_dir), read_back(path) and, optionally, check(path)
+    warm_check: bool = False  # its check starts a runtime (EPUBCheck's Java VM) worth keeping warm in a worker
 
     def filename(self, publication: Publication) -> str:
         return f"{publication.id}-{self.suffix}"
@@ -61,7 +62,7 @@ BUILTINS: dict[str, Format] = {
             "4",
             "exporters.docx",
         ),
-        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "5", "exporters.epub"),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "5", "exporters.epub", warm_check=True),
         Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "4", "exporters.pdf"),
     )
 }

@@ -1,8 +1,8 @@
 """The build flows: validate, lock, skip what is up to date, export, verify, publish.
 
 ``build`` makes one publication, ``build_all`` several; every format that must be built is
-one chain of tasks (export -> verify -> check), all submitted at once to a stock Prefect
-task runner. An edition always holds every format its publication lists (``formats:``):
+one chain of two tasks (export, then verify: read the file back, then the format's own check),
+all submitted at once to a stock Prefect task runner. An edition always holds every format its publication lists (``formats:``):
 ``formats`` limits what is rebuilt, and a format left out is carried over byte for byte from
 the day's current edition when its inputs are unchanged, else rebuilt too. Formatting lives
 in the exporters, publishing mechanics in ``briefkit.publishing``: this module only orchestrates.
@@ -43,7 +43,7 @@ from exporters.verify import VerificationError, read_back_problems
 from flows import artifacts, checks
 from flows.outcomes import Outcome, stops_build
 from flows.runners import task_runner
-from flows.runs import name_run, publication_run_name
+from flows.runs import name_run, publication_run_name, publications_run_name
 
 T = TypeVar("T")
 FAULT_ENV = "BRIEFKIT_FAULT_EXPORT"
@@ -180,21 +180,17 @@ def export(publication: Sealed[Publication], fmt: str, staging: Path) -> Exporte
     cache_policy=NO_CACHE,
     **IO_RETRIES,
 )
-def verify(publication: Sealed[Publication], exported: Exported) -> float:
-    """Read the file back and compare it with the canonical text."""
+def verify(publication: Sealed[Publication], exported: Exported) -> dict[str, float]:
+    """Read the file back and compare it with the canonical text, then run the format's own
+    validator (e.g. epubcheck, in the warm worker when one serves): seconds of each, by step."""
     start = time.perf_counter()
-    if problems := read_back_problems(publication.value, registry.get(exported.file.format), exported.path):
+    fmt = exported.file.format
+    if problems := read_back_problems(publication.value, registry.get(fmt), exported.path):
         raise VerificationError(exported.path, tuple(problems))
-    return time.perf_counter() - start
-
-
-@task(name="check", task_run_name="check-{exported.file.format}-{publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
-def check(exported: Exported, publication_id: str) -> float:
-    """The format's own validator (e.g. epubcheck) on the file, in the warm worker when one serves."""
-    start = time.perf_counter()
-    if problems := checks.problems(exported.file.format, exported.path, publication_id):
+    read = time.perf_counter()
+    if problems := checks.problems(fmt, exported.path, publication.value.id):
         raise VerificationError(exported.path, tuple(problems))
-    return time.perf_counter() - start
+    return {"verify": read - start, "check": time.perf_counter() - read}
 
 
 @task(name="publish", task_run_name="publish-{manifest.publication_id}", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -216,13 +212,10 @@ def build(
 ) -> list[Outcome] | State:
     """Build one publication (an id under the source directory, or a path); ``lock_wait``: seconds
     to wait for a run that is building it, before this one ends Cancelled."""
-    result = _build([publication], formats, strict, force, output_dir, lock_wait)
-    if not isinstance(result, State) and (m := result[0].manifest) is not None:
-        name_run(m.publication_id, m.edition_id)
-    return result
+    return _build([publication], formats, strict, force, output_dir, lock_wait)
 
 
-@flow(name="build-all", task_runner=task_runner(), validate_parameters=True)
+@flow(name="build-all", flow_run_name=publications_run_name, task_runner=task_runner(), validate_parameters=True)
 def build_all(
     publications: list[str] | None = None,
     formats: list[str] | None = None,
@@ -276,11 +269,12 @@ def _build(
                 fmt: {"export": export.submit(Sealed(job.publication), fmt, job.staging)} for fmt in job.export
             }
         for job in jobs:
-            for fmt, chain in job.futures.items():
-                chain |= _submit_checks(job, fmt, chain["export"])
+            for chain in job.futures.values():  # read back and checked as soon as the file exists
+                chain["verify"] = verify.submit(Sealed(job.publication), chain["export"])
             job.futures |= {fmt: {"carry": _submit_carry(job, f, output)} for fmt, f in job.carry.items()}
         _watch(jobs)
         outcomes = [_finish(p, output, started) if isinstance(p, _Job) else p for p in prepared]
+    name_run(outcomes)
     artifacts.report(outcomes)
     if not all(o.ok for o in outcomes):
         # A Failed state rather than a raise: the run fails with our reason and no traceback
@@ -308,7 +302,7 @@ def _prepare(
         _progress(validated.publication_id, "invalid")
         return Outcome(validated.publication_id, "invalid", str(validated), validated.diagnostics)
     publication, diagnostics = validated
-    pid = publication.id
+    pid, edition = publication.id, publication.edition.isoformat()
     listed = registry.listed(publication)
     if unlisted := [f for f in formats or [] if f not in listed]:
         _progress(pid, "refused")
@@ -316,7 +310,7 @@ def _prepare(
             f"{', '.join(unlisted)} is not among the formats the publication lists ({', '.join(listed)}); "
             "add it to formats: in publication.yaml to build it"
         )
-        return Outcome(pid, "failed", reason, tuple(diagnostics))
+        return Outcome(pid, "failed", reason, tuple(diagnostics), edition=edition)
 
     def waiting(holder: str) -> None:
         _progress(pid, f"locked by {holder}: waiting up to {lock_wait:g} s")
@@ -325,10 +319,10 @@ def _prepare(
         locks.enter_context(publishing.lock(output, pid, _run_name(), wait=lock_wait, waiting=waiting))
     except publishing.PublicationLocked as exc:
         _progress(pid, "locked")
-        return Outcome(pid, "locked", str(exc), tuple(diagnostics))
+        return Outcome(pid, "locked", str(exc), tuple(diagnostics), edition=edition)
     except (publishing.ReservedPublicationId, UnsafePath) as exc:  # refused before anything is written
         _progress(pid, "refused")
-        return Outcome(pid, "failed", str(exc), tuple(diagnostics))
+        return Outcome(pid, "failed", str(exc), tuple(diagnostics), edition=edition)
     publishing.clear_staging(output, pid)  # first: a latest left behind by a crash is repaired even when up to date
     current = None if force else check_up_to_date(quote(publication), listed, output)  # quote: see Sealed
     if current is not None:
@@ -361,14 +355,6 @@ def _plan(job: _Job, requested: list[str], listed: list[str], output: Path) -> N
         _progress(publication.id, note)
 
 
-def _submit_checks(job: _Job, fmt: str, exported: PrefectFuture) -> dict[str, PrefectFuture]:
-    """Read ``fmt``'s file back and run its check, each as soon as the file exists."""
-    chain = {"verify": verify.submit(Sealed(job.publication), exported)}
-    if registry.get(fmt).check is not None:
-        chain["check"] = check.submit(exported, job.publication.id)
-    return chain
-
-
 def _submit_carry(job: _Job, file: ManifestFile, output: Path) -> PrefectFuture:
     return carry_over.submit(job.publication.id, job.base, file, job.staging, output)
 
@@ -383,7 +369,7 @@ def _watch(jobs: list[_Job]) -> None:
     }
     for future in as_completed(list(steps)):
         pid, fmt, step = steps[future]
-        done = {"export": "exported", "verify": "read back", "check": "checked", "carry": "carried over"}[step]
+        done = {"export": "exported", "verify": "read back and checked", "carry": "carried over"}[step]
         _progress(pid, f"{done} {fmt}" if _succeeded(future) else f"{step} of {fmt} failed")
 
 
@@ -403,7 +389,8 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
         publishing.clear_staging(output, pid)
         # the first failure's own message: a task skipped for its upstream's failure says nothing new
         failed = [f.state for f in futures if f.state.is_failed() and "Upstream task" not in (f.state.message or "")]
-        return Outcome(pid, "failed", next((s.message for s in failed if s.message), "a task failed"))
+        reason = next((s.message for s in failed if s.message), "a task failed")
+        return Outcome(pid, "failed", reason, edition=job.publication.edition.isoformat())
     timings = {"validate": job.validate_seconds}
     exported: dict[str, Exported] = {}
     for fmt in registry.names():  # every edition lists its files in one order
@@ -412,7 +399,8 @@ def _finish(job: _Job, output: Path, started: float) -> Outcome:
         first, made = next(iter(chain.items()))  # export or carry
         exported[fmt] = made.result()
         timings |= {f"{first}.{fmt}": exported[fmt].seconds}
-        timings |= {f"{step}.{fmt}": f.result() for step, f in chain.items() if step != first}
+        if "verify" in chain:
+            timings |= {f"{step}.{fmt}": seconds for step, seconds in chain["verify"].result().items()}
     timings["total"] = time.perf_counter() - started
     manifest = _manifest(job.publication, exported, {k: round(s, 4) for k, s in timings.items()})
     edition, new = publish(job.staging, quote(manifest), output)

@@ -43,6 +43,12 @@ class Outcome:
     manifest: Manifest | None = None
     directory: Path | None = None
     notes: tuple[str, ...] = ()  # e.g. formats rebuilt or carried over beyond those asked for
+    edition: str = ""  # without a manifest: the day's edition it was to make (its date); "" when invalid
+
+    @property
+    def edition_id(self) -> str:
+        """The edition it published or found up to date, else the one it was to make; "" when invalid."""
+        return self.manifest.edition_id if self.manifest is not None else self.edition
 
     @property
     def ok(self) -> bool:

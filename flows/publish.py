@@ -189,9 +189,12 @@ def build_and_publish(
         run = FlowRunContext.get().flow_run  # type: ignore[union-attr]
         _finished(build_and_publish, run, cancelled)  # Prefect runs no hook for a returned Cancelled state
         return cancelled
-    outcomes: list[Built] = built.result()  # raises BuildFailed
-    if (m := outcomes[0].manifest) is not None:
-        name_run(m.publication_id, m.edition_id)
+    try:
+        outcomes: list[Built] = built.result()
+    except BuildFailed as failed:  # named as its build is, then failed with its reason
+        name_run(failed.outcomes)
+        raise
+    name_run(outcomes)
     return publish(output_dir=output_dir, source_dir=str(directory.parent), publications=[directory.name])
 
 

@@ -18,7 +18,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 
 from briefkit import publishing
 from briefkit.manifest import latest_dir
-from flows.build import add_listener, build, remove_listener
+from flows.build import FAULT_ENV, add_listener, build, build_all, remove_listener
 from flows.publish import build_and_publish
 from tests.test_flow_build import edit, only
 
@@ -53,6 +53,28 @@ def test_build_runs_are_named_after_the_publication_and_its_edition(seed_copy: P
     edit(seed_copy)  # new content the same day: a revision, and the run says so
     second = build(str(seed_copy), output_dir=str(output), return_state=True)
     assert second.is_completed() and server_run(second).name == "support-for-ukraine-2025-03-01-r2"
+
+
+def test_build_all_runs_and_runs_that_fail_before_publishing_are_named_alike(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "output"
+    only(seed_copy, "docx")
+    other = seed_copy.with_name("second-brief")
+    shutil.copytree(seed_copy, other)
+    both = build_all([str(seed_copy), str(other)], output_dir=str(output), return_state=True)
+    assert both.is_completed(), both.message
+    assert server_run(both).name == "support-for-ukraine-2025-03-01+second-brief-2025-03-01"
+
+    edit(seed_copy)
+    monkeypatch.setenv(FAULT_ENV, "docx")  # the export fails: nothing is published, the run says what it was making
+    failed = build(str(seed_copy), output_dir=str(output), return_state=True)
+    assert failed.is_failed() and server_run(failed).name == "support-for-ukraine-2025-03-01"
+    state = build_and_publish(str(seed_copy), str(output), return_state=True)
+    assert state.is_failed() and server_run(state).name == "support-for-ukraine-2025-03-01"
+    (other / "publication.yaml").write_text("title: [unclosed\n", encoding="utf-8")  # invalid: no edition to name
+    invalid = build_all([str(seed_copy), str(other)], output_dir=str(output), return_state=True)
+    assert invalid.is_failed() and server_run(invalid).name == "support-for-ukraine-2025-03-01+second-brief"
 
 
 def test_a_build_and_publish_run_and_its_build_are_named_alike(seed_copy: Path, tmp_path: Path) -> None:

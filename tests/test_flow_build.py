@@ -31,7 +31,6 @@ from flows.build import (
     Outcome,
     build,
     build_all,
-    check,
     publish,
     retry_on_io_error,
     verify,
@@ -270,7 +269,7 @@ def test_build_fans_out_on_a_dask_cluster_when_given_its_address(seed_copy: Path
         state = build.with_options(task_runner=runner)(str(seed_copy), output_dir=str(output), return_state=True)
         ran_on_dask = set(cluster.scheduler.task_prefixes)
     assert state.is_completed(), state.message
-    assert {"export", "verify", "check"} <= ran_on_dask  # the tasks' functions
+    assert {"export", "verify"} <= ran_on_dask  # the tasks' functions
     manifest = assert_consistent(output, seed_copy.name)
     assert {f.format for f in manifest.files} == set(registry.names())
 
@@ -289,7 +288,7 @@ def _flaky(error: type[Exception]) -> str:
 
 
 def test_tasks_that_touch_files_retry_io_errors_with_backoff_and_nothing_else() -> None:
-    for touching in (verify, check, publish):
+    for touching in (verify, publish):
         assert touching.retries == 2 and touching.retry_condition_fn is retry_on_io_error
     flaky = task(_flaky, **IO_RETRIES)
 

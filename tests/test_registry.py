@@ -20,6 +20,8 @@ def test_every_listed_format_has_an_exporter_with_its_label_and_media_type() -> 
         exporter = registry.get(name)
         assert exporter.format is described and callable(exporter.export) and callable(exporter.read_back)
     assert registry.get("epub").check is epubcheck.check
+    # only EPUBCheck's start (a Java VM) is worth a warm worker; the other checks are plain Python
+    assert [n for n in registry.names() if registry.describe(n).warm_check] == ["epub"]
     assert {registry.describe(n).media_type for n in registry.names()} == {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "application/epub+zip",
