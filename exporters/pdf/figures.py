@@ -5,9 +5,9 @@ from __future__ import annotations
 from reportlab.lib.utils import simpleSplit
 from reportlab.platypus import Flowable, KeepTogether
 
-from briefkit.model import FIGURE_LABEL, Figure
+from briefkit.model import Figure, figure_prefix
 from exporters.pdf.paragraphs import Paragraph
-from exporters.pdf.styles import Styles, markup
+from exporters.pdf.styles import Styles, markup, plain
 
 DPI = 150  # a figure narrower than the frame is shown at this resolution, never blown up
 MAX_HEIGHT = 340.0  # points (12 cm): a figure always fits on a page, with its caption
@@ -45,6 +45,6 @@ class _Image(Flowable):
 
 
 def figure_flowables(figure: Figure, styles: Styles) -> list[Flowable]:
-    label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
+    label = plain(figure_prefix(figure, styles.language))
     caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption)
     return [KeepTogether([_Image(figure, styles.fonts.regular), caption])]

@@ -23,8 +23,9 @@ _ALIGNMENTS = {"": TA_LEFT, "left": TA_LEFT, "center": TA_CENTER, "right": TA_RI
 class Styles:
     """Every paragraph style of the handout, made once per export."""
 
-    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color) -> None:
+    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color, language: str = "en") -> None:
         self.fonts, self.primary, self.accent = fonts, primary, accent
+        self.language = language  # the publication's: the words the handout adds, such as "Figure", follow it
         self.body = self.para("body", 10, 14, spaceAfter=5)
         self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY)
         self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
