@@ -13,7 +13,7 @@ from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlo
 from briefkit.model import Paragraph as Para
 from exporters.pdf.figures import figure_flowables
 from exporters.pdf.paragraphs import Paragraph, artifact
-from exporters.pdf.styles import Styles, markup, note_anchor, plain
+from exporters.pdf.styles import Styles, markup, note_number, plain
 from exporters.pdf.tables import table_flowables
 
 _BULLETS = ("\u2022", "\u2013", "\u25e6")
@@ -111,13 +111,13 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
 
 
 def note_flowables(notes: tuple[Footnote, ...], styles: Styles) -> list[Flowable]:
-    """The passage's footnotes after its text, under a short rule, each the target of its references."""
+    """The passage's footnotes after its text, under a short rule, each the target of its references and its
+    number a link back to the first of them."""
     if not notes:
         return []
     rule = HRFlowable(width="30%", thickness=0.5, color=styles.rule, hAlign="LEFT", spaceBefore=6, spaceAfter=4)
     return [rule] + [
-        Paragraph(f'<a name="{note_anchor(n.number)}"/>{n.number} {markup(n.children, styles)}', styles.note)
-        for n in notes
+        Paragraph(f"{note_number(n.number, styles)} {markup(n.children, styles)}", styles.note) for n in notes
     ]
 
 

@@ -44,6 +44,7 @@ class Styles:
                                         fontName=fonts.italic, alignment=TA_CENTER)  # fmt: skip
         self.note = self.para("note", 8.5, 11, spaceAfter=2)
         self._cells: dict[tuple[str, bool], ParagraphStyle] = {}
+        self.referenced: set[int] = set()  # notes whose first reference markup has made: it holds their ref_anchor
 
     def cell(self, align: str, header: bool) -> ParagraphStyle:
         """The style of a table cell: header cells bold on the primary colour."""
@@ -80,14 +81,31 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
                     f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>'
                 )
             case NoteRef(number):
-                parts.append(
-                    f'<super><a href="#{note_anchor(number)}" color="{styles.link_color}">{number}</a></super>'
-                )
+                parts.append(_note_ref(number, styles))
     return "".join(parts)
+
+
+def _note_ref(number: int, styles: Styles) -> str:
+    """A reference linking to its note; the first one made (the first in reading order) is where the note links back to."""
+    anchor = "" if number in styles.referenced else f'<a name="{ref_anchor(number)}"/>'
+    styles.referenced.add(number)
+    return f'{anchor}<super><a href="#{note_anchor(number)}" color="{styles.link_color}">{number}</a></super>'
 
 
 def note_anchor(number: int) -> str:
     return f"note-{number}"
+
+
+def ref_anchor(number: int) -> str:
+    """The destination of a note's first reference: the note's number links back to it."""
+    return f"ref-{number}"
+
+
+def note_number(number: int, styles: Styles) -> str:
+    """A note's number at the foot, as markup: the note's destination, linking back to its first reference."""
+    if number not in styles.referenced:  # no reference was made: nothing to link back to
+        return f'<a name="{note_anchor(number)}"/>{number}'
+    return f'<a name="{note_anchor(number)}"/><a href="#{ref_anchor(number)}" color="{styles.link_color}">{number}</a>'
 
 
 def plain(value: str) -> str:
