@@ -12,6 +12,7 @@ from reportlab.platypus.flowables import DDIndenter, LIIndenter
 from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlock, Passage, Table
 from briefkit.model import Paragraph as Para
 from exporters.pdf.figures import figure_flowables
+from exporters.pdf.hyphens import HyphenatedParagraph
 from exporters.pdf.paragraphs import Paragraph, artifact
 from exporters.pdf.styles import Styles, markup, note_number, plain
 from exporters.pdf.tables import table_flowables
@@ -93,7 +94,7 @@ def flowables(blocks: tuple[Block, ...], styles: Styles, quoted: bool = False, d
     for block in blocks:
         match block:
             case Para(kids):
-                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body))
+                out.append(HyphenatedParagraph(markup(kids, styles), styles.quote if quoted else styles.body))
             case Heading(level, kids):
                 # headings in a list item or quote are not kept with what follows: the
                 # room check belongs to the page, not to an indented box

@@ -6,6 +6,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.platypus import Flowable, KeepTogether
 
 from briefkit.model import Figure, figure_prefix
+from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.paragraphs import Paragraph
 from exporters.pdf.styles import Styles, markup, plain
 
@@ -39,7 +40,8 @@ class _Image(Flowable):
             text = canv.beginText(self._x, self.height - ALT_SIZE)
             text.setTextRenderMode(INVISIBLE)
             text.setFont(self._font, ALT_SIZE, ALT_SIZE)
-            for line in simpleSplit(self._figure.alt, self._font, ALT_SIZE, self.width):
+            # soft hyphens as stand-ins, as in all text: a drawn soft hyphen is one the layout added (hyphens.py)
+            for line in simpleSplit(with_stand_ins(self._figure.alt), self._font, ALT_SIZE, self.width):
                 text.textLine(line)
             canv.drawText(text)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PageObject, PdfReader, mult
-from pypdf.generic import ContentStream, IndirectObject
+from pypdf.generic import ArrayObject, ContentStream, IndirectObject
 
 from exporters.registry import ReadBack
 
@@ -112,7 +112,8 @@ def _bytes(string: bytes | str) -> bytes:
 
 
 def _unicode_map(font: object) -> dict[int, str]:
-    """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes)."""
+    """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes),
+    with no text for a soft hyphen that is drawn (_break_hyphens)."""
     cmap = font.get("/ToUnicode") if hasattr(font, "get") else None
     if cmap is None:
         return {}
@@ -121,7 +122,20 @@ def _unicode_map(font: object) -> dict[int, str]:
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         for src, dst in _BFCHAR.findall(section):
             out[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be", "surrogatepass")
+    for code in _break_hyphens(font, out):
+        out[code] = ""
     return out
+
+
+def _break_hyphens(font: object, cmap: dict[int, str]) -> list[int]:
+    """The codes of soft hyphens the font draws with a width: hyphens the layout added where it broke
+    a word (exporters/pdf/hyphens.py), not text. A soft hyphen of the source is drawn with none."""
+    widths, first = font.get("/Widths", ArrayObject()).get_object(), font.get("/FirstChar", 0)
+    return [
+        code
+        for code, text in cmap.items()
+        if text == "\u00ad" and 0 <= code - first < len(widths) and float(widths[code - first]) > 0
+    ]
 
 
 def _join(runs: list[Run]) -> str:

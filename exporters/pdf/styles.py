@@ -11,6 +11,7 @@ from reportlab.lib.styles import ParagraphStyle
 from briefkit.model import Code, Emph, Inline, Link, NoteRef, Strong, Text
 from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.fonts import Fonts
+from exporters.pdf.hyphens import hyphenator
 
 TITLE_SIZE = 15.0  # passage headings; read_back takes the leading text of this size as the title
 GREY = colors.HexColor("#555555")
@@ -26,8 +27,10 @@ class Styles:
     def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color, language: str = "en") -> None:
         self.fonts, self.primary, self.accent = fonts, primary, accent
         self.language = language  # the publication's: the words the handout adds, such as "Figure", follow it
-        self.body = self.para("body", 10, 14, spaceAfter=5)
-        self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY)
+        # body text is hyphenated in the publication's language, and broken after a hyphen of its own
+        hyphenate = {"hyphenationLang": hyphenator(language) or "", "embeddedHyphenation": 1}
+        self.body = self.para("body", 10, 14, spaceAfter=5, **hyphenate)
+        self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY, **hyphenate)
         self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
                                spaceBefore=16, spaceAfter=6)  # fmt: skip
         self.headings = {
