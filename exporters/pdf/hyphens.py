@@ -7,6 +7,9 @@ lines are broken: a stand-in (fixes.py) drawn with the hyphen's glyph and width 
 entry is the soft hyphen U+00AD, the character shown only where a line breaks, which read_back
 drops where it is drawn. A hyphen of the source ("well-known" broken after its hyphen) is text
 and stays one.
+
+reportlab has no hook for the hyphen it adds; the classes it gives a split word's pieces
+(``_SplitWordHY`` and the like) are the only record of which hyphen it added, so they are read here.
 """
 
 from __future__ import annotations
@@ -37,16 +40,32 @@ def hyphenator(language: str) -> Callable[[str], Iterator[tuple[str, str]]] | No
 class HyphenatedParagraph(Paragraph):
     """A Paragraph whose hyphens added at line ends are drawn as BREAK_HYPHEN."""
 
+    _hyphenated = False  # the rest of a split paragraph whose lines hold hyphenated words
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
-        """reportlab's split, whose first part keeps the lines it was broken into, as the rest does
-        (paragraphs.Paragraph). Broken again from its words, as reportlab does, a word hyphenated
-        over three lines or more would be hyphenated anew, its added hyphen no longer marked as one."""
+        """paragraphs.Paragraph's split, the first part keeping the lines already broken for it, and
+        the rest too when a word was hyphenated.
+
+        Broken again from its words, as reportlab does, the first part would hyphenate a word over
+        three lines or more anew, its added hyphen no longer marked as one; paragraphs.Paragraph
+        leaves the rest of a hyphenated paragraph to be broken again, which costs time in the
+        square of the paragraph's length, and hyphenation finds words to split in most paragraphs.
+        """
         parts = super().split(availWidth, availHeight)
         bl_para = self.__dict__.get("blPara")
-        if len(parts) == 2 and bl_para is not None:
-            first = parts[0]
-            width = availWidth - self.style.leftIndent - self.style.rightIndent
-            first._carried = (width, bl_para.clone(lines=first.blPara.lines))
+        if len(parts) != 2 or bl_para is None or self.style.wordWrap == "CJK":
+            return parts
+        first, rest = parts
+        width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
+        kept = len(first.blPara.lines)
+        first._carried = (width, bl_para.clone(lines=bl_para.lines[:kept]))
+        hyphenated = self._hyphenated or self.__dict__.get("_hyphenations")
+        if rest._carried is None and hyphenated:
+            lines = bl_para.lines[kept:]
+            if bl_para.kind == 1:  # they index the paragraph's frag words, of which the rest has those from its own
+                lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
+            rest._carried = (width, bl_para.clone(lines=lines))
+        rest._hyphenated = bool(hyphenated)
         return parts
 
     def breakLines(self, width: list[float]) -> object:
