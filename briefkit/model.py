@@ -208,18 +208,38 @@ def inline_text(children: tuple[Inline, ...]) -> str:
     return "".join(parts)
 
 
-FIGURE_LABEL = "Figure"
+# The word before a figure's number, by base language; English for any other.
+FIGURE_WORDS = {
+    "en": "Figure", "fr": "Figure", "de": "Abbildung", "es": "Figura", "it": "Figura", "nl": "Figuur",
+    "pt": "Figura", "sv": "Figur", "da": "Figur", "nb": "Figur", "nn": "Figur", "no": "Figur", "fi": "Kuva",
+    "pl": "Rysunek", "cs": "Obrázek",
+}  # fmt: skip
+_SPACE_BEFORE_COLON = frozenset({"fr"})  # French sets a no-break space before a colon
 
 
-def figure_label(figure: Figure) -> str:
+def base_language(language: str) -> str:
+    """The language of a BCP 47 tag without its region or script: "fr" for "fr-CA"."""
+    return language.split("-")[0].lower()
+
+
+def figure_prefix(figure: Figure, language: str = "en") -> str:
+    """What precedes a figure's caption in ``language``: "Figure 2: ", "Abbildung 2: ", in French
+    "Figure 2\u00a0: "; just "Figure 2" for a figure without a caption."""
+    base = base_language(language)
+    label = f"{FIGURE_WORDS.get(base, FIGURE_WORDS['en'])} {figure.number}"
+    if not figure.caption:
+        return label
+    return label + ("\u00a0: " if base in _SPACE_BEFORE_COLON else ": ")
+
+
+def figure_label(figure: Figure, language: str = "en") -> str:
     """The caption line under a figure, e.g. "Figure 2: Monthly aid"."""
-    caption = inline_text(figure.caption)
-    return f"{FIGURE_LABEL} {figure.number}: {caption}" if caption else f"{FIGURE_LABEL} {figure.number}"
+    return figure_prefix(figure, language) + inline_text(figure.caption)
 
 
-def block_texts(blocks: tuple[Block, ...]) -> list[str]:
+def block_texts(blocks: tuple[Block, ...], language: str = "en") -> list[str]:
     """The text of each leaf block, in reading order: a table's caption, header cells, then
-    its rows' cells; a figure's alt text, then its caption line."""
+    its rows' cells; a figure's alt text, then its caption line (in ``language``)."""
     out: list[str] = []
     for block in blocks:
         match block:
@@ -227,14 +247,15 @@ def block_texts(blocks: tuple[Block, ...]) -> list[str]:
                 out.append(inline_text(kids))
             case ListBlock(_, _, items):
                 for item in items:
-                    out.extend(block_texts(item))
+                    out.extend(block_texts(item, language))
             case BlockQuote(kids):
-                out.extend(block_texts(kids))
+                out.extend(block_texts(kids, language))
             case Table(header, rows, _, caption):
                 out.extend([inline_text(caption)] if caption else [])
                 out.extend(inline_text(cell) for row in (header, *rows) for cell in row)
             case Figure() as figure:
-                out.extend([figure.alt, figure_label(figure)] if figure.alt else [figure_label(figure)])
+                label = figure_label(figure, language)
+                out.extend([figure.alt, label] if figure.alt else [label])
     return out
 
 
@@ -243,14 +264,14 @@ def note_texts(notes: tuple[Footnote, ...]) -> list[str]:
     return [f"{note.number} {inline_text(note.children)}" for note in notes]
 
 
-def body_texts(passage: Passage) -> list[str]:
-    """The canonical reading of a passage body: its blocks, then its footnotes."""
-    return [*block_texts(passage.blocks), *note_texts(passage.notes)]
+def body_texts(passage: Passage, language: str = "en") -> list[str]:
+    """The canonical reading of a passage body in a publication in ``language``: its blocks, then its footnotes."""
+    return [*block_texts(passage.blocks, language), *note_texts(passage.notes)]
 
 
-def plain_text(passage: Passage) -> str:
+def plain_text(passage: Passage, language: str = "en") -> str:
     """Title and body as plain text, one block a line."""
-    return "\n".join([passage.title, *body_texts(passage)])
+    return "\n".join([passage.title, *body_texts(passage, language)])
 
 
 _SPACE = re.compile(r"\s+")

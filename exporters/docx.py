@@ -90,7 +90,7 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     numbering = Numbering(_numbering_root(document))
     page_width = PAGE_SIZES[theme.page_size][0]
     frame = Frame((page_width - 2 * MARGIN) // 635, theme.primary_color.lstrip("#"), _pictures(document))  # EMU/twip
-    writer = BodyWriter(styles, numbering, _link_ids(document), frame)
+    writer = BodyWriter(styles, numbering, _link_ids(document), frame, publication.language)
     logo = _logo(document, theme.logo, publication.organisation or publication.title) if theme.logo else ""
     writer.parts += _cover(publication, styles, logo)
     writer.parts += _contents(publication, styles)

@@ -18,7 +18,6 @@ from docx.oxml.parser import parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
 
 from briefkit.model import (
-    FIGURE_LABEL,
     Block,
     BlockQuote,
     Code,
@@ -34,6 +33,7 @@ from briefkit.model import (
     Strong,
     Table,
     Text,
+    figure_prefix,
     outline,
 )
 from exporters.docx_styles import W_NS, StyleIds
@@ -200,7 +200,10 @@ class Frame:
 class BodyWriter:
     """Appends the paragraphs and tables of passage bodies to ``parts``, their footnotes to ``footnotes``."""
 
-    def __init__(self, styles: StyleIds, numbering: Numbering, link_id: Callable[[str], str], frame: Frame) -> None:
+    def __init__(
+        self, styles: StyleIds, numbering: Numbering, link_id: Callable[[str], str], frame: Frame, language: str
+    ) -> None:
+        self.language = language  # the publication's: the words the writer adds, such as "Figure", follow it
         self.styles = styles
         self.numbering = numbering
         self._link_id = link_id  # relationship id of an external URL
@@ -289,7 +292,7 @@ class BodyWriter:
 
     def _figure(self, figure: Figure) -> None:
         self.parts.append(paragraph(Props(keep_next=True, align="center"), self._frame.picture(figure)))
-        label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
+        label = figure_prefix(figure, self.language)
         self.parts.append(
             paragraph(Props(self.styles.caption, align="center"), run(label) + self.inlines(figure.caption))
         )

@@ -24,7 +24,6 @@ from ebooklib import epub
 from lxml import etree
 
 from briefkit.model import (
-    FIGURE_LABEL,
     Block,
     BlockQuote,
     Code,
@@ -43,6 +42,7 @@ from briefkit.model import (
     Table,
     Text,
     Theme,
+    figure_prefix,
     figures,
     inline_text,
     outline,
@@ -120,7 +120,7 @@ def documents(publication: Publication) -> list[list[int]]:
     groups: list[list[int]] = []
     size = 0
     for index, passage in enumerate(publication.passages):
-        length = len(plain_text(passage).encode("utf-8"))
+        length = len(plain_text(passage, publication.language).encode("utf-8"))
         if not groups or size + length > DOCUMENT_TEXT_BYTES:
             groups.append([])
             size = 0
@@ -236,7 +236,7 @@ def _table(parent: etree._Element, table: Table) -> None:
                 _inlines(_sub(tr, kind, {**attrs, **({"class": f"align-{align}"} if align else {})}), cell)
 
 
-def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:
+def _blocks(parent: etree._Element, blocks: tuple[Block, ...], language: str) -> None:
     for block in blocks:
         match block:
             case Paragraph(kids):
@@ -248,16 +248,16 @@ def _blocks(parent: etree._Element, blocks: tuple[Block, ...]) -> None:
                 if ordered and start != 1:
                     listing.set("start", str(start))
                 for item in items:
-                    _blocks(_sub(listing, "li"), item)
+                    _blocks(_sub(listing, "li"), item, language)
             case BlockQuote(kids):
-                _blocks(_sub(parent, "blockquote"), kids)
+                _blocks(_sub(parent, "blockquote"), kids, language)
             case Table():
                 _table(parent, block)
-            case Figure(alt=alt, caption=caption, number=number):
+            case Figure(alt=alt, caption=caption):
                 figure = _sub(parent, "figure")
                 _sub(figure, "img", {"src": _figure_name(block), "alt": alt})
                 label = _sub(figure, "figcaption")
-                label.text = f"{FIGURE_LABEL} {number}: " if caption else f"{FIGURE_LABEL} {number}"
+                label.text = figure_prefix(block, language)
                 _inlines(label, caption)
 
 
@@ -281,7 +281,7 @@ def _passages_page(publication: Publication, group: list[int]) -> bytes:
             body, "section", {EPUB_TYPE: "chapter", "role": "doc-chapter", "id": _passage_id(index), "class": "passage"}
         )
         _sub(section, "h1").text = passage.title
-        _blocks(section, outline(passage.blocks))
+        _blocks(section, outline(passage.blocks), publication.language)
         for number, heading in enumerate(section.iterchildren(f"{{{XHTML}}}h2"), 1):  # targets of the contents
             heading.set("id", _subheading_id(index, number))
         _notes(section, passage.notes)

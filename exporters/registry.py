@@ -59,11 +59,11 @@ BUILTINS: dict[str, Format] = {
             "Word briefing pack",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "briefing-pack.docx",
-            "4",
+            "5",
             "exporters.docx",
         ),
-        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "5", "exporters.epub", warm_check=True),
-        Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "4", "exporters.pdf"),
+        Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "6", "exporters.epub", warm_check=True),
+        Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "5", "exporters.pdf"),
     )
 }
 

@@ -34,7 +34,7 @@ def compare(publication: Publication, read: ReadBack) -> list[str]:
     if len(read) != len(expected):
         problems.append(f"{len(read)} passages read back, {len(expected)} expected")
     for passage, (title, body) in zip(expected, read):
-        want_body = squash(" ".join(body_texts(passage)))
+        want_body = squash(" ".join(body_texts(passage, publication.language)))
         if squash(title) != squash(passage.title):
             problems.append(f"passage '{passage.id}': title {_first_difference(squash(passage.title), squash(title))}")
         if squash(body) != want_body:

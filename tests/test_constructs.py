@@ -117,3 +117,19 @@ def test_the_read_back_compares_cells_notes_alt_text_and_captions(name: str, see
     assert compare(publication, read) == []
     for change in ("table cell", "table caption", "footnote text", "alt text", "figure caption"):
         assert compare(_changed(publication, change), read), f"{name}: a changed {change} went unnoticed"
+
+
+@pytest.mark.parametrize("name", registry.names())
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("fr-CA", "Figure 1 : Pledges by donor"), ("de", "Abbildung 1: Pledges by donor")],
+)
+def test_the_figure_label_is_in_the_publications_language(
+    name: str, language: str, label: str, seed: Publication, tmp_path: Path
+) -> None:
+    publication = dataclasses.replace(briefing(seed, tmp_path / "source"), language=language)
+    exporter = registry.get(name)
+    read = exporter.read_back(exporter.export(publication, tmp_path))
+    assert compare(publication, read) == []
+    body = " ".join(read[1][1].split())  # French's no-break space before the colon as a space
+    assert label in body and "Figure 1: " not in body

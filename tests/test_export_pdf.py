@@ -381,10 +381,37 @@ def test_briefing_table_footnotes_and_figure(seed: Publication, tmp_path: Path) 
     links = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
     summaries = sum(1 for p in publication.passages if p.summary)  # each title in the summary links to its passage,
     contents = 2 * len(publication.passages)  # each title and page number in the contents too,
-    assert sum("/Dest" in a for a in links) == 3 + summaries + contents  # and each note reference to its note
+    # and each note reference to its note, each note's number back to its first reference
+    assert sum("/Dest" in a for a in links) == 3 + 2 + summaries + contents
     again = tmp_path / "again"
     again.mkdir()
     assert pdf.export(publication, again).read_bytes() == path.read_bytes()
+
+
+def test_a_notes_number_links_back_to_its_first_reference(seed: Publication, tmp_path: Path) -> None:
+    filler = "\n\n".join("Filler text that pushes the notes down the pages. " * 12 for _ in range(12))
+    markdown = f"A first claim.[^far] A second.[^near]\n\n{filler}\n\nCited again.[^far]\n\n"
+    body = parse_body(markdown + "[^far]: The far source.\n[^near]: The near source.\n", Path("x.md"), 1)
+    passage = dataclasses.replace(seed.passages[0], blocks=body.blocks, notes=body.notes)
+    publication = dataclasses.replace(seed, passages=(passage,))
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    reader = PdfReader(path)
+    numbers = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
+
+    def links(page: int) -> list[tuple[int, float, float, list[float]]]:
+        """Each internal link on ``page``: the page, x and y it points at, and its own rectangle."""
+        found = [a.get_object() for a in reader.pages[page].get("/Annots", [])]
+        return [(numbers[a["/Dest"][0].idnum], *a["/Dest"][2:4], a["/Rect"]) for a in found if "/Dest" in a]
+
+    texts = [page.extract_text() for page in reader.pages]
+    claim, again, notes = (next(n for n, t in enumerate(texts) if s in t) for s in ("A first", "Cited again", "far s"))
+    assert claim < again <= notes  # the second reference to note 1, and the notes, pages after the first references
+    references = [rect for target, _, _, rect in links(claim) if target == notes]
+    backlinks = [(target, x, y) for target, x, y, _ in links(notes) if target != notes]
+    assert len(references) == len(backlinks) == 2
+    for (x0, y0, _, y1), (target, x, y) in zip(references, backlinks):  # each note's number: its first reference
+        assert target == claim and x == x0 and y0 <= y <= y1 + 2
 
 
 def test_a_long_table_repeats_its_header_on_every_page_and_reads_once(seed: Publication, tmp_path: Path) -> None:

@@ -45,7 +45,9 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     theme = publication.theme
     fonts = fonts_for(theme.font)
     fonts.keep_text(_all_text(publication))
-    styles = Styles(fonts, colors.HexColor(theme.primary_color), colors.HexColor(theme.accent_color))
+    styles = Styles(
+        fonts, colors.HexColor(theme.primary_color), colors.HexColor(theme.accent_color), publication.language
+    )
     page_size = PAGE_SIZES[theme.page_size]
     width = page_size[0] - 2 * MARGIN_X
     furniture = Furniture(publication, styles, page_size[0])
@@ -87,5 +89,5 @@ def _all_text(publication: Publication) -> set[str]:
     parts = [publication.title, publication.subtitle, *publication.byline, publication.edition_date]
     parts.append(publication.classification)
     for passage in publication.passages:
-        parts += [passage.title, passage.summary, *body_texts(passage)]
+        parts += [passage.title, passage.summary, *body_texts(passage, publication.language)]
     return set("".join(parts))

@@ -12,8 +12,9 @@ from reportlab.platypus.flowables import DDIndenter, LIIndenter
 from briefkit.model import Block, BlockQuote, Figure, Footnote, Heading, ListBlock, Passage, Table, outline
 from briefkit.model import Paragraph as Para
 from exporters.pdf.figures import figure_flowables
+from exporters.pdf.hyphens import HyphenatedParagraph
 from exporters.pdf.paragraphs import Paragraph
-from exporters.pdf.styles import Styles, markup, note_anchor, plain
+from exporters.pdf.styles import Styles, markup, note_number, plain
 from exporters.pdf.tables import table_flowables
 from exporters.pdf.tagging import Element
 
@@ -80,7 +81,8 @@ def flowables(
     for block in blocks:
         match block:
             case Para(kids):
-                out.append(Paragraph(markup(kids, styles), styles.quote if quoted else styles.body, parent.add("P")))
+                style = styles.quote if quoted else styles.body
+                out.append(HyphenatedParagraph(markup(kids, styles), style, parent.add("P")))
             case Heading(level, kids):
                 # headings in a list item or quote are not kept with what follows: the
                 # room check belongs to the page, not to an indented box
@@ -99,16 +101,13 @@ def flowables(
 
 
 def note_flowables(notes: tuple[Footnote, ...], styles: Styles, parent: Element) -> list[Flowable]:
-    """The passage's footnotes after its text, under a short rule, each the target of its references."""
+    """The passage's footnotes after its text, under a short rule, each the target of its references and its
+    number a link back to the first of them."""
     if not notes:
         return []
     rule = HRFlowable(width="30%", thickness=0.5, color=styles.rule, hAlign="LEFT", spaceBefore=6, spaceAfter=4)
     return [rule] + [
-        Paragraph(
-            f'<a name="{note_anchor(n.number)}"/>{n.number} {markup(n.children, styles)}',
-            styles.note,
-            parent.add("Note"),
-        )
+        Paragraph(f"{note_number(n.number, styles)} {markup(n.children, styles)}", styles.note, parent.add("Note"))
         for n in notes
     ]
 

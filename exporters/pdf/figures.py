@@ -5,9 +5,10 @@ from __future__ import annotations
 from reportlab.lib.utils import simpleSplit
 from reportlab.platypus import Flowable, KeepTogether
 
-from briefkit.model import FIGURE_LABEL, Figure
+from briefkit.model import Figure, figure_prefix
+from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.paragraphs import Paragraph
-from exporters.pdf.styles import Styles, markup
+from exporters.pdf.styles import Styles, markup, plain
 from exporters.pdf.tagging import Element, Tagged
 
 DPI = 150  # a figure narrower than the frame is shown at this resolution, never blown up
@@ -40,7 +41,8 @@ class _Image(Tagged, Flowable):
             text = canv.beginText(self._x, self.height - ALT_SIZE)
             text.setTextRenderMode(INVISIBLE)
             text.setFont(self._font, ALT_SIZE, ALT_SIZE)
-            for line in simpleSplit(self._figure.alt, self._font, ALT_SIZE, self.width):
+            # soft hyphens as stand-ins, as in all text: a drawn soft hyphen is one the layout added (hyphens.py)
+            for line in simpleSplit(with_stand_ins(self._figure.alt), self._font, ALT_SIZE, self.width):
                 text.textLine(line)
             canv.drawText(text)
 
@@ -48,6 +50,6 @@ class _Image(Tagged, Flowable):
 def figure_flowables(figure: Figure, styles: Styles, parent: Element) -> list[Flowable]:
     """A Figure element with the alt text, then the caption; a decorative image (no alt text) is an artifact."""
     image = _Image(figure, styles.fonts.regular, parent.add("Figure", alt=figure.alt) if figure.alt else None)
-    label = f"{FIGURE_LABEL} {figure.number}" + (": " if figure.caption else "")
+    label = plain(figure_prefix(figure, styles.language))
     caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption, parent.add("P"))
     return [KeepTogether([image, caption])]

@@ -1,7 +1,8 @@
 """Fixes for reportlab 5.1 that the handout needs, each with its reason.
 
 Only ``applied()`` touches reportlab's globals, and only while an export runs; the rest are
-a font subclass that only our registered faces use, and the stand-ins the markup uses.
+a font subclass that only our registered faces use, and the stand-ins the markup and
+hyphenation (hyphens.py) use.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from reportlab.pdfbase import ttfonts
 # real character in the ToUnicode table, so the page looks right and the text is exact.
 STAND_INS = {0x00AD: 0xFDD0, 0x200B: 0xFDD1}
 _TO_STAND_IN = str.maketrans(STAND_INS)
-_FROM_STAND_IN = {v: k for k, v in STAND_INS.items()}
+# The hyphen the layout adds where it hyphenates a word (hyphens.py): drawn as a hyphen, read as
+# a soft hyphen, which is what it is: a hyphen shown only because the line breaks there.
+BREAK_HYPHEN = "\ufdd2"
+_FROM_STAND_IN = {**{v: k for k, v in STAND_INS.items()}, ord(BREAK_HYPHEN): 0x00AD}
 
 
 def with_stand_ins(text: str) -> str:
@@ -58,7 +62,7 @@ class TTFont(ttfonts.TTFont):
         is lost for search, copy and read-back. Mapped this way the page shows the same box
         (validation warns about it, BK207) and the text layer keeps the character. Only
         ever adds entries for characters the face lacks, so another export is unaffected.
-        Stand-ins draw the (empty) space glyph with no width.
+        Stand-ins draw the (empty) space glyph with no width; BREAK_HYPHEN the hyphen's glyph.
         """
         face = self.face
         with self._faces_lock:
@@ -69,6 +73,9 @@ class TTFont(ttfonts.TTFont):
             for code in STAND_INS.values():
                 face.charToGlyph[code] = face.charToGlyph.get(0x20, 0)
                 face.charWidths[code] = 0
+            hyphen = ord(BREAK_HYPHEN)
+            face.charToGlyph[hyphen] = face.charToGlyph.get(0x2D, 0)
+            face.charWidths[hyphen] = face.charWidths.get(0x2D, face.defaultWidth)
 
     def addObjects(self, doc: object) -> None:
         """reportlab's font objects, with a ToUnicode CMap of UTF-16BE targets.

@@ -16,7 +16,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Image, Spacer, Table, 
 from briefkit.model import Publication
 from exporters.pdf.blocks import passage_key
 from exporters.pdf.paragraphs import Paragraph
-from exporters.pdf.styles import GREY, Styles, note_anchor, plain
+from exporters.pdf.styles import GREY, Styles, note_anchor, plain, ref_anchor
 from exporters.pdf.tagging import Element, Tagged, Tagger
 
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
@@ -238,9 +238,9 @@ class HandoutCanvas(Canvas):
         publication = furniture.publication
         # what a link says to a screen reader (PDF/UA-1, 7.18.5): where it goes
         self._link_labels = {passage_key(n): p.title for n, p in enumerate(publication.passages)}
-        self._link_labels |= {
-            note_anchor(n): f"Note {n}" for p in publication.passages for n in (m.number for m in p.notes)
-        }
+        for number in (note.number for passage in publication.passages for note in passage.notes):
+            self._link_labels[note_anchor(number)] = f"Note {number}"
+            self._link_labels[ref_anchor(number)] = f"Back to the reference to note {number}"
 
     def linkRect(self, contents: str, destinationname: str, *args: object, **kwargs: object) -> None:
         super().linkRect(contents, destinationname, *args, **kwargs)

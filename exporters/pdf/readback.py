@@ -168,7 +168,8 @@ def _mult(m: Matrix, n: Matrix) -> Matrix:
 
 
 def _unicode_map(font: Dictionary) -> dict[int, str]:
-    """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes)."""
+    """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes),
+    with no text for a soft hyphen that is drawn (_break_hyphens)."""
     cmap = font.get("/ToUnicode")
     if cmap is None:
         return {}
@@ -176,7 +177,20 @@ def _unicode_map(font: Dictionary) -> dict[int, str]:
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", cmap.read_bytes(), re.S):
         for src, dst in _BFCHAR.findall(section):
             out[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be", "surrogatepass")
+    for code in _break_hyphens(font, out):
+        out[code] = ""
     return out
+
+
+def _break_hyphens(font: Dictionary, cmap: dict[int, str]) -> list[int]:
+    """The codes of soft hyphens the font draws with a width: hyphens the layout added where it broke
+    a word (exporters/pdf/hyphens.py), not text. A soft hyphen of the source is drawn with none."""
+    widths, first = font.get("/Widths", pikepdf.Array()), int(font.get("/FirstChar", 0))
+    return [
+        code
+        for code, text in cmap.items()
+        if text == "\u00ad" and 0 <= code - first < len(widths) and float(widths[code - first]) > 0
+    ]
 
 
 def _join(runs: list[Run]) -> str:

@@ -11,6 +11,7 @@ from reportlab.lib.styles import ParagraphStyle
 from briefkit.model import Code, Emph, Inline, Link, NoteRef, Strong, Text
 from exporters.pdf.fixes import with_stand_ins
 from exporters.pdf.fonts import Fonts
+from exporters.pdf.hyphens import hyphenator
 
 TITLE_SIZE = 15.0  # passage headings
 GREY = colors.HexColor("#555555")
@@ -23,10 +24,13 @@ _ALIGNMENTS = {"": TA_LEFT, "left": TA_LEFT, "center": TA_CENTER, "right": TA_RI
 class Styles:
     """Every paragraph style of the handout, made once per export."""
 
-    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color) -> None:
+    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color, language: str = "en") -> None:
         self.fonts, self.primary, self.accent = fonts, primary, accent
-        self.body = self.para("body", 10, 14, spaceAfter=5)
-        self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY)
+        self.language = language  # the publication's: the words the handout adds, such as "Figure", follow it
+        # body text is hyphenated in the publication's language, and broken after a hyphen of its own
+        hyphenate = {"hyphenationLang": hyphenator(language) or "", "embeddedHyphenation": 1}
+        self.body = self.para("body", 10, 14, spaceAfter=5, **hyphenate)
+        self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY, **hyphenate)
         self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
                                spaceBefore=16, spaceAfter=6)  # fmt: skip
         self.headings = {
@@ -43,6 +47,7 @@ class Styles:
                                         fontName=fonts.italic, alignment=TA_CENTER)  # fmt: skip
         self.note = self.para("note", 8.5, 11, spaceAfter=2)
         self._cells: dict[tuple[str, bool], ParagraphStyle] = {}
+        self.referenced: set[int] = set()  # notes whose first reference markup has made: it holds their ref_anchor
 
     def cell(self, align: str, header: bool) -> ParagraphStyle:
         """The style of a table cell: header cells bold on the primary colour."""
@@ -79,14 +84,31 @@ def markup(children: tuple[Inline, ...], styles: Styles) -> str:
                     f'<a href="{escape(href, _QUOTE)}" color="{styles.link_color}"><u>{markup(kids, styles)}</u></a>'
                 )
             case NoteRef(number):
-                parts.append(
-                    f'<super><a href="#{note_anchor(number)}" color="{styles.link_color}">{number}</a></super>'
-                )
+                parts.append(_note_ref(number, styles))
     return "".join(parts)
+
+
+def _note_ref(number: int, styles: Styles) -> str:
+    """A reference linking to its note; the first one made (the first in reading order) is where the note links back to."""
+    anchor = "" if number in styles.referenced else f'<a name="{ref_anchor(number)}"/>'
+    styles.referenced.add(number)
+    return f'{anchor}<super><a href="#{note_anchor(number)}" color="{styles.link_color}">{number}</a></super>'
 
 
 def note_anchor(number: int) -> str:
     return f"note-{number}"
+
+
+def ref_anchor(number: int) -> str:
+    """The destination of a note's first reference: the note's number links back to it."""
+    return f"ref-{number}"
+
+
+def note_number(number: int, styles: Styles) -> str:
+    """A note's number at the foot, as markup: the note's destination, linking back to its first reference."""
+    if number not in styles.referenced:  # no reference was made: nothing to link back to
+        return f'<a name="{note_anchor(number)}"/>{number}'
+    return f'<a name="{note_anchor(number)}"/><a href="#{ref_anchor(number)}" color="{styles.link_color}">{number}</a>'
 
 
 def plain(value: str) -> str:
