@@ -43,8 +43,8 @@ class HyphenatedParagraph(Paragraph):
     _hyphenated = False  # the rest of a split paragraph whose lines hold hyphenated words
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
-        """paragraphs.Paragraph's split, the first part keeping the lines already broken for it, and
-        the rest too when a word was hyphenated.
+        """paragraphs.Paragraph's split; when a word was hyphenated, both parts keep the lines
+        already broken for them.
 
         Broken again from its words, as reportlab does, the first part would hyphenate a word over
         three lines or more anew, its added hyphen no longer marked as one; paragraphs.Paragraph
@@ -56,16 +56,18 @@ class HyphenatedParagraph(Paragraph):
         if len(parts) != 2 or bl_para is None or self.style.wordWrap == "CJK":
             return parts
         first, rest = parts
+        hyphenated = self._hyphenated or self.__dict__.get("_hyphenations")
+        rest._hyphenated = bool(hyphenated)
+        if not hyphenated:
+            return parts  # broken again as reportlab breaks them (paragraphs.Paragraph)
         width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
         kept = len(first.blPara.lines)
         first._carried = (width, bl_para.clone(lines=bl_para.lines[:kept]))
-        hyphenated = self._hyphenated or self.__dict__.get("_hyphenations")
-        if rest._carried is None and hyphenated:
+        if rest._carried is None:
             lines = bl_para.lines[kept:]
             if bl_para.kind == 1:  # they index the paragraph's frag words, of which the rest has those from its own
                 lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
             rest._carried = (width, bl_para.clone(lines=lines))
-        rest._hyphenated = bool(hyphenated)
         return parts
 
     def breakLines(self, width: list[float]) -> object:
