@@ -55,7 +55,7 @@ def test_rich_round_trip(seed_pdf: tuple[Publication, Path]) -> None:
     assert "שלום مرحبا" in body  # logical order, as written
     assert '<b>not bold</b> & "quotes"' in body
     assert squash("(round (nested)) brackets, a back\\slash") in squash(body)  # escaped in the stream
-    # list labels are artifacts: the digit that starts an item's text stays, labels do not
+    # list labels (Lbl) are not read back as text: the digit that starts an item's text stays, labels do not
     assert "3. not a number" in body
     assert not re.search(r"^\s*[•–◦]", body, re.M) and "5." not in body and "1.nested" not in squash(body)
 

@@ -47,7 +47,30 @@ class _Item(LIIndenter):
         return [_Item.adopt(part) for part in parts]  # so the rest splits the same way
 
 
+class _Label:
+    """An item's label (bullet or number), drawn as content of the item's Lbl element."""
+
+    def __init__(self, drawer: object, tag: Element) -> None:
+        self._drawer, self.tag = drawer, tag
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._drawer, name)
+
+    def drawOn(self, indenter: Flowable, canv: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        with canv.tagger.marked(canv, self.tag):
+            self._drawer.drawOn(indenter, canv, x, y, _sW)
+
+
 class _List(ListFlowable):
+    """A ListFlowable whose labels are tagged: reportlab makes one per item, in order, once."""
+
+    def __init__(self, entries: list[ListItem], labels: list[Element], **kw: object) -> None:
+        super().__init__(entries, **kw)
+        self._labels = iter(labels)
+
+    def _makeBullet(self, value: object, params: dict | None = None) -> _Label:
+        return _Label(super()._makeBullet(value, params), next(self._labels))
+
     def _makeLIIndenter(self, flowable: Flowable, bullet: object, params: dict | None = None) -> _Item:
         return _Item.adopt(super()._makeLIIndenter(flowable, bullet, params))
 
@@ -121,15 +144,18 @@ def _list(
     quoted: bool,
     depth: int,
 ) -> Flowable:
-    """A list; its labels are artifacts, and its element says how they number (PDF 32000-1, 14.8.5.5)."""
+    """A list: L, an LI per item with its label (Lbl) and body (LBody); the L says how the labels
+    number (PDF 32000-1, 14.8.5.5)."""
     element = parent.add("L", ListNumbering="Decimal" if ordered else "Disc")
-    entries = []
+    entries, labels = [], []
     for item in items:
-        body = element.add("LI").add("LBody")
+        entry = element.add("LI")
+        labels.append(entry.add("Lbl"))
+        body = entry.add("LBody")
         entries.append(ListItem(flowables(item, styles, body, quoted, depth + 1) or [Paragraph("", styles.body)]))
     label = {"bulletType": "1", "start": start, "bulletFormat": "%s."} if ordered else {
         "bulletType": "bullet", "start": _BULLETS[depth % len(_BULLETS)]}  # fmt: skip
-    return _List(entries, leftIndent=16, bulletFontName=styles.fonts.regular, bulletFontSize=9.5,
+    return _List(entries, labels, leftIndent=16, bulletFontName=styles.fonts.regular, bulletFontSize=9.5,
                  bulletColor=styles.primary, bulletOffsetY=-1, spaceAfter=3, **label)  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 pikepdf parses the file. The text is read through the structure tree in its reading order,
 not in page order: each passage is a Sect of the Document, its H1 the title and the rest
-the body, a Figure by its alternate text. Each page's content gives the text of each
+the body, a Figure by its alternate text, list labels (Lbl) left out. Each page's content gives the text of each
 marked-content sequence; text that is neither content of an element nor an artifact, and
 content no element owns, make the file unreadable. Text is decoded from the text operators
 rather than by an extractor, which reverses runs of Hebrew and Arabic on the assumption
@@ -47,6 +47,9 @@ def read_back(path: Path) -> ReadBack:
         owned: set[Key] = set()
 
         def text(element: Dictionary) -> str:
+            if element.get("/S") == "/Lbl":  # a list item's bullet or number: not the passage's text
+                _collect(element, pages, owned)
+                return ""
             if element.get("/S") == "/Figure" and "/Alt" in element:
                 _collect(element, pages, owned)
                 return str(element.Alt)
