@@ -91,13 +91,17 @@ def running() -> LocalServer | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A zombie does not: a killed worker stays one until whoever adopted
+    it (often a container's init) reaps it, and must be started again meanwhile."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or someone else's process has the number now
         return False
-    except PermissionError:  # someone else's process now has the number
-        return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc: the signal's answer is all there is
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]  # the state follows the command's name in parentheses
 
 
 @contextlib.contextmanager
