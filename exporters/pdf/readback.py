@@ -55,7 +55,7 @@ def read_back(path: Path) -> ReadBack:
                 return str(element.Alt)
             parts: list[str] = []
             for kid in _kids(element):
-                if isinstance(kid, Dictionary) and kid.get("/Type") in (None, "/StructElem"):
+                if _is_element(kid):
                     parts.append(text(kid))
                 elif (key := _content_key(kid, element, pages)) is not None:
                     owned.add(key)
@@ -81,6 +81,11 @@ def _kids(element: Dictionary) -> list[object]:
     return list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
 
 
+def _is_element(kid: object) -> bool:
+    """Whether a kid in the tree is a structure element, not marked content or an object reference."""
+    return isinstance(kid, Dictionary) and kid.get("/Type") in (None, "/StructElem")
+
+
 def _content_key(kid: object, element: Dictionary, pages: dict[tuple[int, int], int]) -> Key | None:
     """The page and MCID of a marked-content kid (an MCID, or an MCR); None for an object reference."""
     if isinstance(kid, int):
@@ -93,7 +98,7 @@ def _content_key(kid: object, element: Dictionary, pages: dict[tuple[int, int], 
 def _collect(element: Dictionary, pages: dict[tuple[int, int], int], owned: set[Key]) -> None:
     """Add the content ``element`` and its descendants own to ``owned``."""
     for kid in _kids(element):
-        if isinstance(kid, Dictionary) and kid.get("/Type") in (None, "/StructElem"):
+        if _is_element(kid):
             _collect(kid, pages, owned)
         elif (key := _content_key(kid, element, pages)) is not None:
             owned.add(key)
@@ -244,7 +249,7 @@ def _tree_problems(tree: Dictionary) -> list[str]:
     todo = list(reversed(_kids(tree)))
     while todo:  # depth first, in reading order
         element = todo.pop()
-        if not isinstance(element, Dictionary) or element.get("/Type") not in (None, "/StructElem"):
+        if not _is_element(element):
             continue
         role = str(element.get("/S", ""))
         if re.fullmatch(r"/H[1-6]", role):
