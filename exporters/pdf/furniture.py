@@ -22,7 +22,6 @@ from exporters.pdf.tagging import Element, Tagged, Tagger
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 20 * mm, 22 * mm, 22 * mm
 TOTAL_FORM = "briefkit-page-total"
 FOOTER_SIZE = 8.5
-KEY_POINTS_ROWS = 25
 SUMMARY_TITLE = "Executive summary"
 CONTENTS_TITLE = "Contents"
 CONTENTS_SIZE, CONTENTS_LEADING, CONTENTS_NUMBER = 9.5, 13, 15 * mm
@@ -70,9 +69,7 @@ def _banner(publication: Publication, styles: Styles, width: float, cover: Eleme
 
 
 def key_points(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
-    """A tinted box of each passage's title, linked to the passage, and summary, in tables of
-    KEY_POINTS_ROWS rows that meet seamlessly: reportlab measures every remaining row of a
-    table again at each page it splits across. A list to a screen reader."""
+    """A tinted box of each passage's title, linked to the passage, and summary. A list to a screen reader."""
     if not any(p.summary for p in publication.passages):
         return []
     part = document.add("Div")
@@ -84,50 +81,97 @@ def key_points(publication: Publication, styles: Styles, width: float, document:
     summaries = part.add("L", ListNumbering="Disc")
     item = styles.para("kp", 9.5, 13, leftIndent=11, bulletIndent=0, bulletFontName=styles.fonts.regular,
                        bulletColor=styles.primary)  # fmt: skip
-    rows = [[head]] + [
-        [Paragraph(f'<a href="#{passage_key(n)}" color="{styles.link_color}"><b>{plain(p.title)}</b></a><br/>'
-                   f"{plain(p.summary)}", item, summaries.add("LI").add("LBody"), bulletText="\u2022")]
+    paragraphs = [head] + [
+        Paragraph(f'<a href="#{passage_key(n)}" color="{styles.link_color}"><b>{plain(p.title)}</b></a><br/>'
+                  f"{plain(p.summary)}", item, summaries.add("LI").add("LBody"), bulletText="\u2022")
         for n, p in enumerate(publication.passages) if p.summary
     ]  # fmt: skip
-    tint = colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb()))
-    box = [
-        *styles.table, ("BACKGROUND", (0, 0), (-1, -1), tint), ("LINEBEFORE", (0, 0), (0, -1), 3, styles.primary),
-        ("LEFTPADDING", (0, 0), (-1, -1), 10), ("RIGHTPADDING", (0, 0), (-1, -1), 10),
-        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ]  # fmt: skip
-    tables: list[Flowable] = []
-    for start in range(0, len(rows), KEY_POINTS_ROWS):
-        style = [*box]
-        if start == 0:
-            style.append(("TOPPADDING", (0, 0), (-1, 0), 8))
-        if start + KEY_POINTS_ROWS >= len(rows):
-            style.append(("BOTTOMPADDING", (0, -1), (-1, -1), 9))
-        part = rows[start : start + KEY_POINTS_ROWS]
-        tables.append(Table(part, colWidths=[width], splitInRow=1, style=TableStyle(style)))
-    return [*tables, Spacer(1, 4 * mm)]
+    box = _Box(colors.Color(*(0.92 + 0.08 * c for c in styles.primary.rgb())), styles.primary)
+    last = len(paragraphs) - 1
+    return [
+        *(
+            _Row(p, Padding(10, 10, 8 if n == 0 else 2, 9 if n == last else 2), box=box)
+            for n, p in enumerate(paragraphs)
+        ),
+        Spacer(1, 4 * mm),
+    ]
 
 
 def contents(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
-    """Each passage's title and page number, both linked to it, in tables of KEY_POINTS_ROWS rows
-    (one table would be measured again at each page it splits across). A number is a form
-    filled in after the last page, as "Page X of Y" is, so the contents need no second layout."""
+    """Each passage's title and page number, both linked to it. A number is a form filled in
+    after the last page, as "Page X of Y" is, so the contents need no second layout."""
     part = document.add("Div")
     head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
                                                  textColor=styles.primary, spaceAfter=4), part.add("H1"))  # fmt: skip
     toc = part.add("TOC")
     line = styles.para("contents", CONTENTS_SIZE, CONTENTS_LEADING)
     link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
-    rows = []
+    rows: list[Flowable] = []
     for n, passage in enumerate(publication.passages):
         entry, key = toc.add("TOCI"), passage_key(n)
-        rows.append([Paragraph(link.format(key, plain(passage.title)), line, entry.add("P")),
-                     _PageOf(key, entry.add("Link"))])  # fmt: skip
-    padding = [*styles.table, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
-               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]  # fmt: skip
-    tables = [Table(rows[start : start + KEY_POINTS_ROWS], colWidths=[width - CONTENTS_NUMBER, CONTENTS_NUMBER],
-                    style=TableStyle(padding)) for start in range(0, len(rows), KEY_POINTS_ROWS)]  # fmt: skip
-    return [head, *tables, Spacer(1, 6 * mm)]
+        title = Paragraph(link.format(key, plain(passage.title)), line, entry.add("P"))
+        rows.append(_Row(title, Padding(0, 0, 1, 1), beside=_PageOf(key, entry.add("Link"))))
+    return [head, *rows, Spacer(1, 6 * mm)]
+
+
+@dataclass(frozen=True)
+class Padding:
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A tinted background with a rule down its left side."""
+
+    tint: colors.Color
+    rule: colors.Color
+    rule_width: float = 3
+
+
+class _Row(Flowable):
+    """A paragraph with padding, on a box or with a flowable beside it at the top right: what a
+    one-row table would be, without a table's cost of laying out its cells again for each page
+    it meets. Rows on the same box meet seamlessly; a row longer than the room left splits."""
+
+    def __init__(self, text: Paragraph, padding: Padding, box: _Box | None = None, beside: Flowable | None = None):
+        super().__init__()
+        self.text, self.padding, self.box, self.beside = text, padding, box, beside
+
+    def _text_width(self, available_width: float) -> float:
+        side = self.beside.wrap(available_width, 0)[0] if self.beside is not None else 0
+        return available_width - self.padding.left - self.padding.right - side
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        pad = self.padding
+        height = self.text.wrap(self._text_width(available_width), available_height - pad.top - pad.bottom)[1]
+        if self.beside is not None:
+            height = max(height, self.beside.height)
+        self.width, self.height = available_width, height + pad.top + pad.bottom
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        pad = self.padding
+        parts = self.text.split(self._text_width(available_width), available_height - pad.top - pad.bottom)
+        return [_Row(part, pad, self.box, self.beside if n == 0 else None) for n, part in enumerate(parts)]
+
+    def draw(self) -> None:
+        canv, pad = self.canv, self.padding
+        if self.box is not None:
+            canv.saveState()
+            canv.setFillColor(self.box.tint)
+            canv.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+            canv.setStrokeColor(self.box.rule)
+            canv.setLineWidth(self.box.rule_width)
+            canv.line(0, 0, 0, self.height)
+            canv.restoreState()
+        self.text.drawOn(canv, pad.left, self.height - pad.top - self.text.height)
+        if self.beside is not None:
+            self.beside.drawOn(
+                canv, self.width - pad.right - self.beside.width, self.height - pad.top - self.beside.height
+            )
 
 
 def _page_form(key: str) -> str:
