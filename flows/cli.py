@@ -23,6 +23,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from briefkit import importer, report
 from briefkit.cron import cron_problem
@@ -31,6 +32,7 @@ from briefkit.loader import PUBLICATION_FILE, SLUG, load_publication, locate_pub
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from briefkit.settings import get_settings
 from exporters import registry
+from flows import handoff
 from flows.outcomes import Outcome, already_built, print_outcomes
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -224,9 +226,8 @@ def build(
 def _run_builds(
     dirs: list[Path], chosen: list[str] | None, strict: bool, force: bool, output: Path, dask: str
 ) -> list[Outcome]:
-    from flows.console import run_build  # imports prefect: only when building
-
-    if address := dask or get_settings().dask_address:
+    address = dask or get_settings().dask_address
+    if address:
         from flows.runners import dask_problem
 
         if problem := dask_problem(address):
@@ -234,8 +235,15 @@ def _run_builds(
             raise fail_usage(
                 f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it"
             )
-    with prefect_server():
-        outcomes = run_build(dirs, chosen, strict, force, output, address, console)
+    if (server := handoff.worker_for(address)) is not None:  # the local worker builds at once: no imports
+        outcomes, why = handoff.run(server, dirs, chosen, strict, force, output, console)
+        if outcomes is None:
+            console.print(Text(why, style="bold red"), soft_wrap=True)
+    else:
+        from flows.console import run_build  # imports prefect: only when building here
+
+        with prefect_server():
+            outcomes = run_build(dirs, chosen, strict, force, output, address, console)
     if outcomes is None:
         raise typer.Exit(1)
     return outcomes
@@ -568,7 +576,7 @@ def server_stop() -> None:
 @server_app.command("status")
 def server_status() -> None:
     """Where runs report: PREFECT_API_URL's server, or the local one. Exit 1 when none answers."""
-    from flows.local import api_problem, checker_pid, configured_api, running
+    from flows.local import api_problem, checker_pid, configured_api, running, takes_builds
 
     if api := configured_api():
         problem = api_problem(api)
@@ -579,6 +587,10 @@ def server_status() -> None:
     if server is not None:
         pid = checker_pid(server)
         console.print(f"format checks: {f'a warm worker, pid {pid}' if pid else 'in each run'}", **_PLAIN)
+        builds = (
+            "the warm worker (from this directory, with these settings)" if takes_builds(server) else "each command"
+        )
+        console.print(f"on-demand builds run in: {builds}", **_PLAIN)
     raise typer.Exit(0 if server else 1)
 
 

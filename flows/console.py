@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import flows.quiet  # noqa: F401 - before prefect is imported
 
 # isort: split
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.states import State
 from rich.console import Console
 from rich.text import Text
 
 from flows.build import BuildFailed, add_listener, build, build_all, remove_listener
-from flows.outcomes import Outcome
+from flows.outcomes import Outcome, print_progress
 from flows.runners import task_runner
 
 
@@ -34,10 +36,7 @@ def run_build(
     if dask:
         flow = flow.with_options(task_runner=task_runner(dask))
 
-    def show(publication_id: str, message: str) -> None:
-        style = "red" if "failed" in message or message in ("invalid", "locked", "refused") else "dim"
-        console.print(Text.assemble(("  " + publication_id, "bold"), "  ", (message, style)), soft_wrap=True)
-
+    show = functools.partial(print_progress, console)
     # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
     # matter to runs that a worker or `serve` started and nobody watches.
     with console.status("starting the build flow…"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
@@ -46,12 +45,17 @@ def run_build(
             state = flow(**params, return_state=True)
         finally:
             remove_listener(show)
+    outcomes, why = outcomes_of(state)
+    if outcomes is None:
+        console.print(Text(why, style="bold red"), soft_wrap=True)
+    return outcomes
+
+
+def outcomes_of(state: State) -> tuple[list[Outcome] | None, str]:
+    """A build run's outcomes; or None, and why, when the run ended without them (it crashed)."""
     result = state.result(raise_on_failure=False)
     if isinstance(result, BuildFailed):
-        return result.outcomes
+        return result.outcomes, ""
     if isinstance(result, list):
-        return result
-    console.print(
-        Text(f"the build run ended {state.name}: {state.message or result}", style="bold red"), soft_wrap=True
-    )
-    return None
+        return result, ""
+    return None, f"the build run ended {state.name}: {state.message or result}"

@@ -4,8 +4,9 @@ Prefect's temporary server costs every command seconds to start, and cannot run 
 So, with no PREFECT_API_URL, the first command that needs Prefect starts ``prefect server
 start`` on 127.0.0.1 in the background, notes where it listens in PREFECT_HOME, and says
 how to stop it; later commands report to it. ``briefkit server start|stop|status`` do the
-same on request. Beside the server it starts the task worker that keeps format checks warm
-(flows.checks). This module imports Prefect only to report to a server, never to start one.
+same on request. Beside the server it starts the local worker (flows.worker), which keeps
+format checks warm and takes on-demand builds (flows.handoff). This module imports Prefect
+only to report to a server, never to start one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -42,8 +43,9 @@ class LocalServer:
 
     port: int
     pid: int  # of the server process, which leads its own process group
-    checker_pid: int = 0  # of the format-check worker (flows.checks), which leads its own group too
+    checker_pid: int = 0  # of the local worker (flows.worker), which leads its own group too
     checker_code: str = ""  # code_fingerprint() of what that worker runs
+    checker_context: str = ""  # run_context() of the worker's surroundings
 
     @property
     def api_url(self) -> str:
@@ -60,6 +62,11 @@ def prefect_home() -> Path:
 
 def _state_file() -> Path:
     return prefect_home() / "briefkit-server.json"
+
+
+def ready_file() -> Path:
+    """Holds the pid of the local worker once it takes builds (flows.worker)."""
+    return prefect_home() / "briefkit-worker.ready"
 
 
 def log_file() -> Path:
@@ -87,10 +94,10 @@ def _recorded() -> LocalServer | None:
 def running() -> LocalServer | None:
     """The local server briefkit started, if it still answers."""
     server = _recorded()
-    return server if server is not None and _alive(server.pid) and api_problem(server.api_url) is None else None
+    return server if server is not None and alive(server.pid) and api_problem(server.api_url) is None else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Whether ``pid`` runs. A zombie does not: a killed worker stays one until whoever adopted
     it (often a container's init) reaps it, and must be started again meanwhile."""
     try:
@@ -119,7 +126,7 @@ def _locked() -> Iterator[None]:
 def start(port: int = 0, env: dict[str, str] | None = None) -> tuple[LocalServer, bool]:
     """The running local server, or a new one on ``port`` (default 4200, else a free one);
     True when this call started it. Raises ServerError when it does not come up. Either way
-    its format-check worker runs afterwards."""
+    its local worker runs afterwards."""
     environment = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"} | (env or {})
     environment.pop("PREFECT_API_URL", None)
     with _locked():
@@ -134,8 +141,9 @@ def start(port: int = 0, env: dict[str, str] | None = None) -> tuple[LocalServer
                 _kill_group(server.checker_pid)
             # a served task has no flow run to send its logs to
             settings = {"PREFECT_API_URL": server.api_url, "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
-            checker = _background([sys.executable, "-m", "flows.checks"], environment | settings)
-            server = replace(server, checker_pid=checker.pid, checker_code=code_fingerprint())
+            checker = _background([sys.executable, "-m", "flows.worker"], environment | settings)
+            context = run_context(environment)
+            server = replace(server, checker_pid=checker.pid, checker_code=code_fingerprint(), checker_context=context)
             _state_file().write_text(json.dumps(asdict(server)), encoding="utf-8")
         return server, started
 
@@ -166,18 +174,30 @@ def _background(command: list[str], environment: dict[str, str]) -> subprocess.P
 
 
 def checker_pid(server: LocalServer) -> int | None:
-    """The pid of ``server``'s format-check worker when it runs this code, else None."""
+    """The pid of ``server``'s local worker when it runs this code, else None."""
     return server.checker_pid if _checker_current(server) else None
 
 
+def takes_builds(server: LocalServer) -> bool:
+    """Whether ``server``'s local worker runs this code and has started taking builds."""
+    with contextlib.suppress(OSError):
+        return _checker_current(server) and ready_file().read_text(encoding="utf-8") == str(server.checker_pid)
+    return False
+
+
 def checker_serves(api_url: str) -> bool:
-    """Whether the local format-check worker runs and serves ``api_url``."""
+    """Whether the local worker runs, serves ``api_url`` and is another process than this one."""
     server = _recorded()
-    return server is not None and server.api_url == api_url and _checker_current(server)
+    return (
+        server is not None
+        and server.api_url == api_url
+        and _checker_current(server)
+        and server.checker_pid != os.getpid()
+    )
 
 
 def _checker_alive(server: LocalServer) -> bool:
-    return server.checker_pid > 0 and _alive(server.checker_pid)
+    return server.checker_pid > 0 and alive(server.checker_pid)
 
 
 def _checker_current(server: LocalServer) -> bool:
@@ -195,11 +215,43 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# What a build run depends on besides its parameters and code: settings, and where tools are found.
+_CONTEXT_VARIABLES = ("PATH", "JAVA_HOME", "HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "SOURCE_DATE_EPOCH")
+
+
+def run_context(environment: Mapping[str, str]) -> str:
+    """A digest of the surroundings a build run sees: the working directory, its .env file
+    (briefkit's settings file), BRIEFKIT_* variables and a few more. The worker takes a
+    command's build only when its own digest is the command's."""
+    digest = hashlib.sha256(os.getcwd().encode())
+    with contextlib.suppress(OSError):
+        digest.update(Path(".env").read_bytes())
+    for name in sorted(n for n in environment if n.startswith("BRIEFKIT_") or n in _CONTEXT_VARIABLES):
+        digest.update(f"\0{name}={environment[name]}".encode())
+    return digest.hexdigest()
+
+
+def configured_elsewhere() -> bool:
+    """Whether Prefect could be told of a server other than the local one: PREFECT_API_URL or a
+    profile in the environment, or any of Prefect's settings files that could name one. Judged
+    without importing Prefect, so on the safe side."""
+    if "PREFECT_API_URL" in os.environ or "PREFECT_PROFILE" in os.environ:
+        return True
+    mentions = {prefect_home() / "profiles.toml": "PREFECT_API_URL", Path(".env"): "PREFECT_API_URL",
+                Path("prefect.toml"): "", Path("pyproject.toml"): "tool.prefect"}  # fmt: skip
+    for path, word in mentions.items():
+        with contextlib.suppress(OSError):
+            if word in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+    return False
+
+
 def stop() -> LocalServer | None:
     """Stop the local server briefkit started; the server it was, or None if none ran."""
     with _locked():
         server = running()
         _state_file().unlink(missing_ok=True)
+        ready_file().unlink(missing_ok=True)
         if server is not None:
             for pid in (server.checker_pid, server.pid):
                 if pid > 0:
@@ -210,7 +262,7 @@ def stop() -> LocalServer | None:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-        if not _wait(lambda: not _alive(pid), STOP_SECONDS):
+        if not _wait(lambda: not alive(pid), STOP_SECONDS):
             os.killpg(pid, signal.SIGKILL)
 
 

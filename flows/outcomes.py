@@ -81,6 +81,12 @@ def already_built(directory: Path, formats: list[str] | None, strict: bool, outp
     return Outcome(publication.id, "up to date", "", tuple(diagnostics), current.manifest, current.directory)
 
 
+def print_progress(console: Console, publication_id: str, message: str) -> None:
+    """One line of a build's progress."""
+    style = "red" if "failed" in message or message in ("invalid", "locked", "refused") else "dim"
+    console.print(Text.assemble(("  " + publication_id, "bold"), "  ", (message, style)), soft_wrap=True)
+
+
 def print_outcomes(outcomes: list[Outcome], console: Console) -> None:
     """Diagnostics of what was invalid, then one table of every publication and file."""
     for outcome in outcomes:

@@ -339,7 +339,42 @@ def test_without_a_configured_server_the_first_command_starts_a_local_one_that_l
         again = briefkit(work, env, "build", "--formats", "docx", "--force")
         assert again.returncode == 0 and "exported docx" in again.stdout, again.stdout + again.stderr
         assert "started" not in again.stderr and "Error" not in again.stderr  # the same server, reused
+        _builds_are_handed_to_the_warm_worker(work, env, local)
     finally:
         stopped = briefkit(work, env, "server", "stop")
     assert stopped.returncode == 0 and "stopped the local Prefect server" in stopped.stdout
     assert briefkit(work, env, "server", "status").returncode == 1
+
+
+def _builds_are_handed_to_the_warm_worker(work: Path, env: dict[str, str], local: Server) -> None:
+    """Once ready, the local worker runs on-demand builds itself (flows.handoff): same output,
+    progress and exit codes as a build in the command, but only for the same directory and settings."""
+    wait_for(
+        "the worker to take builds",
+        lambda: "on-demand builds run in: the warm worker" in briefkit(work, env, "server", "status").stdout,
+        timeout=120,
+    )
+
+    def handed() -> list[str]:
+        runs = local.api(
+            "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["local-worker"]}}, "sort": "START_TIME_ASC"}
+        )
+        return [run["state_type"] for run in runs]  # type: ignore[index,union-attr]
+
+    forced = briefkit(work, env, "build", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "read back and checked epub" in forced.stdout and "fresh-brief" in forced.stdout
+    assert handed() == ["COMPLETED"] and "Traceback" not in forced.stdout + forced.stderr
+    assert_published(work / "output", "fresh-brief")
+    # an invalid publication: its diagnostics and exit 1, as from a build in the command
+    passage = next((work / "source" / "fresh-brief" / "passages").glob("*.md"))
+    passage.write_text("---\ntitle: Broken\n---\n", encoding="utf-8")
+    invalid = briefkit(work, env, "build")
+    assert invalid.returncode == 1 and "BK107" in invalid.stdout and "invalid" in invalid.stdout
+    assert passage.name in invalid.stdout and "Traceback" not in invalid.stdout + invalid.stderr
+    assert len(handed()) == 2
+    assert_published(work / "output", "fresh-brief")  # the last edition stands
+    # other settings than the worker's: the command builds itself
+    other = briefkit(work, env | {"BRIEFKIT_MAX_SENTENCE_WORDS": "40"}, "build")
+    assert other.returncode == 1 and "BK107" in other.stdout
+    assert len(handed()) == 2
