@@ -9,8 +9,8 @@ script lives in, or --new-path, or a worktree of --new-ref (e.g. --new-ref 42949
 the machinery with OLD against OLD). OLD builds against a Prefect server that this script
 starts (`prefect server start` on a free 127.0.0.1 port, PREFECT_HOME in the temporary
 directory) and stops at the end; a checkout with flows/checks.py builds as a user's commands
-do, against the local server and format-check worker of its own `briefkit server start`
-(PREFECT_HOME of its own), started before any build and stopped at the end.
+do, against the local server and warm worker of its own `briefkit server start` (PREFECT_HOME
+of its own), started before any build (once the worker takes builds) and stopped at the end.
 
 Every build is a fresh process running the checkout's CLI (flows.cli, else briefkit.cli),
 with the checkout first on sys.path and as its working directory, into an --out directory of
@@ -314,6 +314,7 @@ def main() -> None:
                 c.env = {"PREFECT_API_URL": "", "PREFECT_HOME": str(work / f"prefect-home-{c.role}")}
                 started = run_build(bench, c, ["server", "start"], args.timeout)
                 print(f"  {c.label}: {started.said or started.error}")
+                wait_for_worker(bench, c, args.timeout)
         cells = run_rows(bench, checkouts, publications, args.repeat, args.timeout)
         print_table(cells, checkouts, publications, args.repeat)
     except KeyboardInterrupt:
@@ -321,6 +322,18 @@ def main() -> None:
     finally:
         clean_up(bench, checkouts)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def wait_for_worker(bench: Bench, checkout: Checkout, timeout: float) -> None:
+    """Until the local worker takes builds, as it does a few seconds after the server starts
+    (a checkout whose status does not say so builds in each command)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = run_build(bench, checkout, ["server", "status"], timeout)
+        if "on-demand builds run in" not in status.said or "warm worker" in status.said:
+            print(f"  {checkout.label}: {status.said}")
+            return
+        time.sleep(1)
 
 
 def run_rows(

@@ -235,7 +235,7 @@ def configured_elsewhere() -> bool:
     """Whether Prefect could be told of a server other than the local one: PREFECT_API_URL or a
     profile in the environment, or any of Prefect's settings files that could name one. Judged
     without importing Prefect, so on the safe side."""
-    if "PREFECT_API_URL" in os.environ or "PREFECT_PROFILE" in os.environ:
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_PROFILE"):
         return True
     mentions = {prefect_home() / "profiles.toml": "PREFECT_API_URL", Path(".env"): "PREFECT_API_URL",
                 Path("prefect.toml"): "", Path("pyproject.toml"): "tool.prefect"}  # fmt: skip
