@@ -118,6 +118,10 @@ def _marked_text(pdf: pikepdf.Pdf) -> dict[Key, list[Run]]:
     return out
 
 
+# the operators _page_runs follows; pikepdf passes over the rest (paths, colours, images)
+_FOLLOWED = "q Q cm BMC BDC EMC BT Tm Td TD T* TL Tf Tj TJ ' \""
+
+
 def _page_runs(page: pikepdf.Page, maps: dict[tuple[int, int], dict[int, str]]) -> Iterator[tuple[int | None, Run]]:
     """The page's text outside artifacts, in drawing order, each with the MCID it is marked with.
 
@@ -129,7 +133,7 @@ def _page_runs(page: pikepdf.Page, maps: dict[tuple[int, int], dict[int, str]]) 
     leading, cmap = 0.0, {}
     stack: list[tuple[Matrix, dict[int, str]]] = []
     marks: list[int | str | None] = []  # per open sequence: its MCID, "artifact", or None
-    for operands, operator in pikepdf.parse_content_stream(page):
+    for operands, operator in pikepdf.parse_content_stream(page, _FOLLOWED):
         op = str(operator)
         if op == "q":
             stack.append((ctm, cmap))
