@@ -63,7 +63,7 @@ BUILTINS: dict[str, Format] = {
             "exporters.docx",
         ),
         Format("epub", "EPUB reader", "application/epub+zip", "reader.epub", "6", "exporters.epub", warm_check=True),
-        Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "6", "exporters.pdf"),
+        Format("pdf", "PDF handout", "application/pdf", "handout.pdf", "7", "exporters.pdf"),
     )
 }
 

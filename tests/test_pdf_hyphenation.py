@@ -77,6 +77,26 @@ def test_body_text_is_hyphenated_and_reads_back_as_written(seed: Publication, tm
     assert pdf.export(publication, again).read_bytes() == path.read_bytes()
 
 
+def test_table_cells_and_notes_are_hyphenated_and_read_back_as_written(seed: Publication, tmp_path: Path) -> None:
+    words = SENTENCE.split()
+    rows = "\n".join(
+        f"| {' '.join(words[n : n + 4])} | {n} | {' '.join(reversed(words[n : n + 3]))} | x |" for n in range(8)
+    )
+    markdown = f"A claim.[^1]\n\n| Option | Cost | Notes | Flag |\n|---|---:|---|---|\n{rows}\n\n[^1]: {SENTENCE * 4}\n"
+    publication = _publication(seed, markdown)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # cells and notes read back character for character
+
+    text = _pdftotext(path)
+    breaks = _breaks(text)
+    assert len(breaks) > 5
+    # a narrow column is widened to its longest word, in its header too: not cut mid-word
+    assert {"Cost", "Flag"} <= set(text.split())
+    english, words_of = pyphen.Pyphen(lang="en"), set(re.findall(r"\w+", SENTENCE))
+    for head, tail in breaks:
+        assert head + tail in words_of and (head, tail) in english.iterate(head + tail), (head, tail)
+
+
 @pytest.mark.parametrize(("language", "dictionary"), [("fr-CA", "fr"), ("ja", None)])
 def test_hyphenation_follows_the_publications_language(
     language: str, dictionary: str | None, seed: Publication, tmp_path: Path

@@ -45,16 +45,15 @@ def export(publication: Publication, dest_dir: Path) -> Path:
     theme = publication.theme
     fonts = fonts_for(theme.font)
     fonts.keep_text(_all_text(publication))
-    styles = Styles(
-        fonts, colors.HexColor(theme.primary_color), colors.HexColor(theme.accent_color), publication.language
-    )
     page_size = PAGE_SIZES[theme.page_size]
     width = page_size[0] - 2 * MARGIN_X
+    primary, accent = colors.HexColor(theme.primary_color), colors.HexColor(theme.accent_color)
+    styles = Styles(fonts, primary, accent, publication.language, width)
     furniture = Furniture(publication, styles, page_size[0])
 
     document = Element("Document")
-    story = [*title_block(publication, styles, width, document.add("Div")),
-             *contents(publication, styles, width, document), *key_points(publication, styles, width, document)]  # fmt: skip
+    story = [*title_block(publication, styles, document.add("Div")),
+             *contents(publication, styles, document), *key_points(publication, styles, document)]  # fmt: skip
     for index, passage in enumerate(publication.passages):
         story += passage_flowables(index, passage, styles, document)
     dest = dest_dir / describe("pdf").filename(publication)

@@ -130,7 +130,9 @@ def note_flowables(notes: tuple[Footnote, ...], styles: Styles, parent: Element)
         return []
     rule = HRFlowable(width="30%", thickness=0.5, color=styles.rule, hAlign="LEFT", spaceBefore=6, spaceAfter=4)
     return [rule] + [
-        Paragraph(f"{note_number(n.number, styles)} {markup(n.children, styles)}", styles.note, parent.add("Note"))
+        HyphenatedParagraph(
+            f"{note_number(n.number, styles)} {markup(n.children, styles)}", styles.note, parent.add("Note")
+        )
         for n in notes
     ]
 

@@ -31,7 +31,7 @@ class _Logo(Tagged, Image):
     """The organisation's logo, a Figure described by the organisation's name."""
 
 
-def title_block(publication: Publication, styles: Styles, width: float, cover: Element) -> list[Flowable]:
+def title_block(publication: Publication, styles: Styles, cover: Element) -> list[Flowable]:
     out: list[Flowable] = []
     theme = publication.theme
     if theme.logo is not None:
@@ -48,11 +48,11 @@ def title_block(publication: Publication, styles: Styles, width: float, cover: E
         out.append(Paragraph(plain(publication.subtitle), subtitle, cover.add("P")))
     byline = styles.para("byline", 10, 13, fontName=styles.fonts.bold, textColor=GREY)
     out += [Paragraph(plain(line), byline, cover.add("P")) for line in publication.byline]
-    out += [Spacer(1, 3 * mm), _banner(publication, styles, width, cover), Spacer(1, 6 * mm)]
+    out += [Spacer(1, 3 * mm), _banner(publication, styles, cover), Spacer(1, 6 * mm)]
     return out
 
 
-def _banner(publication: Publication, styles: Styles, width: float, cover: Element) -> Flowable:
+def _banner(publication: Publication, styles: Styles, cover: Element) -> Flowable:
     """The classification on the accent colour, then the edition date; a rule beneath."""
     classification = cover.add("P")  # before the edition, as it reads
     edition = Paragraph(
@@ -61,14 +61,14 @@ def _banner(publication: Publication, styles: Styles, width: float, cover: Eleme
     style = [*styles.table, ("LINEBELOW", (0, 0), (-1, -1), 1.2, styles.primary), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("LEFTPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]  # fmt: skip
     if not publication.classification:
-        return Table([[edition]], colWidths=[width], style=TableStyle(style))
+        return Table([[edition]], colWidths=[styles.width], style=TableStyle(style))
     banner = Paragraph(plain(publication.classification), styles.para(
         "banner", 9.5, 12, fontName=styles.fonts.bold, textColor=colors.white), classification)  # fmt: skip
     style.append(("BACKGROUND", (0, 0), (0, 0), styles.accent))
-    return Table([[banner, edition]], colWidths=[width * 0.55, width * 0.45], style=TableStyle(style))
+    return Table([[banner, edition]], colWidths=[styles.width * 0.55, styles.width * 0.45], style=TableStyle(style))
 
 
-def key_points(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
+def key_points(publication: Publication, styles: Styles, document: Element) -> list[Flowable]:
     """A tinted box of each passage's title, linked to the passage, and summary. A list to a screen reader."""
     if not any(p.summary for p in publication.passages):
         return []
@@ -97,7 +97,7 @@ def key_points(publication: Publication, styles: Styles, width: float, document:
     ]
 
 
-def contents(publication: Publication, styles: Styles, width: float, document: Element) -> list[Flowable]:
+def contents(publication: Publication, styles: Styles, document: Element) -> list[Flowable]:
     """Each passage's title and page number, both linked to it. A number is a form filled in
     after the last page, as "Page X of Y" is, so the contents need no second layout."""
     part = document.add("Div")

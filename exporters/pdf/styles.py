@@ -14,6 +14,7 @@ from exporters.pdf.fonts import Fonts
 from exporters.pdf.hyphens import hyphenator
 
 TITLE_SIZE = 15.0  # passage headings
+CELL_SIZE = 9.0
 GREY = colors.HexColor("#555555")
 INK = colors.HexColor("#1A1A1A")
 RULE = colors.HexColor("#999999")
@@ -24,11 +25,14 @@ _ALIGNMENTS = {"": TA_LEFT, "left": TA_LEFT, "center": TA_CENTER, "right": TA_RI
 class Styles:
     """Every paragraph style of the handout, made once per export."""
 
-    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color, language: str = "en") -> None:
+    def __init__(self, fonts: Fonts, primary: colors.Color, accent: colors.Color, language: str, width: float) -> None:
         self.fonts, self.primary, self.accent = fonts, primary, accent
+        self.width = width  # of the text, which tables share out among their columns
         self.language = language  # the publication's: the words the handout adds, such as "Figure", follow it
-        # body text is hyphenated in the publication's language, and broken after a hyphen of its own
+        # text (body, notes, table cells) is hyphenated in the publication's language, and broken after a
+        # hyphen of its own; headings, titles and captions are not
         hyphenate = {"hyphenationLang": hyphenator(language) or "", "embeddedHyphenation": 1}
+        self._hyphenate = hyphenate
         self.body = self.para("body", 10, 14, spaceAfter=5, **hyphenate)
         self.quote = self.para("quote", 10, 14, spaceAfter=5, textColor=GREY, **hyphenate)
         self.title = self.para("passage", TITLE_SIZE, 19, fontName=fonts.bold, textColor=primary,
@@ -45,7 +49,7 @@ class Styles:
                                  fontName=fonts.italic)  # fmt: skip
         self.figure_caption = self.para("figure caption", 9, 12, spaceBefore=3, spaceAfter=8, textColor=primary,
                                         fontName=fonts.italic, alignment=TA_CENTER)  # fmt: skip
-        self.note = self.para("note", 8.5, 11, spaceAfter=2)
+        self.note = self.para("note", 8.5, 11, spaceAfter=2, **hyphenate)
         self._cells: dict[tuple[str, bool], ParagraphStyle] = {}
         self.referenced: set[int] = set()  # notes whose first reference markup has made: it holds their ref_anchor
 
@@ -54,7 +58,9 @@ class Styles:
         key = (align, header)
         if key not in self._cells:
             look = {"fontName": self.fonts.bold, "textColor": colors.white} if header else {}
-            self._cells[key] = self.para(f"cell {align} {header}", 9, 11.5, alignment=_ALIGNMENTS[align], **look)
+            self._cells[key] = self.para(
+                f"cell {align} {header}", CELL_SIZE, 11.5, alignment=_ALIGNMENTS[align], **look, **self._hyphenate
+            )
         return self._cells[key]
 
     def para(self, name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, TableStyle
 from reportlab.platypus import Table as RLTable
 
-from briefkit.model import Table, inline_text
+from briefkit.model import Inline, Table, inline_text
+from exporters.pdf.hyphens import HyphenatedParagraph
 from exporters.pdf.paragraphs import Paragraph
-from exporters.pdf.styles import Styles, markup
+from exporters.pdf.styles import CELL_SIZE, Styles, markup
 from exporters.pdf.tagging import Element
 
 GRID = 0.5  # points
 WIDEST = 40  # characters: a column's share of the width grows with its longest cell up to this
 NARROWEST = 4
+PADDING = 4  # points, left and right in each cell
 ROOM_FOR_CAPTION = 72  # points: a caption moves to the next page unless it and a row or two fit
 
 
@@ -47,19 +50,42 @@ def table_flowables(table: Table, styles: Styles, parent: Element) -> list[Flowa
     for n, row in enumerate(rows):
         tr = element.add("TR")
         cells = [tr.add("TH", Scope="Column") if n == 0 else tr.add("TD") for _ in row]
-        data.append([Paragraph(markup(cell, styles), styles.cell(align, header=n == 0), tag)
+        data.append([HyphenatedParagraph(markup(cell, styles), styles.cell(align, header=n == 0), tag)
                      for cell, align, tag in zip(row, table.aligns, cells)])  # fmt: skip
-    shares = [
-        min(WIDEST, max(NARROWEST, *(len(inline_text(row[c])) for row in rows))) for c in range(len(table.aligns))
-    ]
-    widths = [f"{100 * share / sum(shares):.4f}%" for share in shares]
+    widths = _widths(rows, styles)
     style = TableStyle([
         *styles.table,
         ("GRID", (0, 0), (-1, -1), GRID, styles.rule), ("BACKGROUND", (0, 0), (-1, 0), styles.primary),
         ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4), ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
     ])  # fmt: skip
     body = _Table(data, colWidths=widths, repeatRows=1, style=style, hAlign="LEFT", spaceBefore=4, spaceAfter=8)
     if not table.caption:
         return [body]
     return [CondPageBreak(ROOM_FOR_CAPTION), Paragraph(markup(table.caption, styles), styles.caption, caption), body]
+
+
+def _widths(rows: tuple[tuple[tuple[Inline, ...], ...], ...], styles: Styles) -> list[float]:
+    """Each column's width: a share of the text width that grows with its longest cell, but not
+    narrower than its longest word, which would be cut mid-word. Columns too narrow for theirs
+    are widened, in turn, taking the room from the others in proportion to their shares."""
+    columns = range(len(rows[0]))
+    shares = [min(WIDEST, max(NARROWEST, *(len(inline_text(row[c])) for row in rows))) for c in columns]
+    floors = [max(_longest_word(row[c], styles, n == 0) for n, row in enumerate(rows)) for c in columns]
+    widened: set[int] = set()
+    while True:
+        rest = [c for c in columns if c not in widened]
+        room = styles.width - sum(floors[c] for c in widened)
+        widths = [floors[c] if c in widened else room * shares[c] / sum(shares[r] for r in rest) for c in columns]
+        short = {c for c in rest if widths[c] < floors[c]}
+        if not short or len(short) == len(rest) or sum(floors[c] for c in widened | short) >= styles.width:
+            return widths
+        widened |= short
+
+
+def _longest_word(cell: tuple[Inline, ...], styles: Styles, header: bool) -> float:
+    """The width a cell needs for its longest word (in the header's bold face, or the bold of
+    inline emphasis at worst), with the cell's padding and grid line."""
+    font = styles.fonts.bold
+    words = inline_text(cell).split() or [""]
+    return max(pdfmetrics.stringWidth(w, font, CELL_SIZE) for w in words) + 2 * PADDING + GRID
