@@ -59,6 +59,16 @@ class TTFont(ttfonts.TTFont):
             width = self._widths[key] = super().stringWidth(text, size, encoding)
         return width
 
+    # reportlab's getAscentDescent asks the font for these at every word it lays out, and takes the
+    # face's only after an AttributeError: the same numbers without raising and catching one
+    @property
+    def ascent(self) -> float:
+        return self.face.ascent
+
+    @property
+    def descent(self) -> float:
+        return self.face.descent
+
     def keep_text(self, chars: set[str]) -> None:
         """Give ``chars`` the face lacks a code of their own that draws the .notdef glyph.
 
