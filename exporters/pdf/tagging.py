@@ -170,8 +170,9 @@ def write_tree(path: Path, document: Element, publication: Publication) -> None:
             objects[f"obj:{ref}"] = {"value": node}
             return ref
 
-        root, parent_tree = next(numbers), _ref(next(numbers))
+        root = next(numbers)  # numbered in the order they were made before, so the bytes are the same
         top = build(document, _ref(root))
+        parent_tree = _ref(next(numbers))
         nums: list[object] = []
         for n, page in enumerate(pages):
             page.StructParents, page.Tabs = n, Name.S
