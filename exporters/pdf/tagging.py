@@ -170,7 +170,7 @@ def write_tree(path: Path, document: Element, publication: Publication) -> None:
             objects[f"obj:{ref}"] = {"value": node}
             return ref
 
-        root = next(numbers)  # numbered in the order they were made before, so the bytes are the same
+        root = next(numbers)  # the root, the elements, then the parent tree: qpdf writes objects in this order
         top = build(document, _ref(root))
         parent_tree = _ref(next(numbers))
         nums: list[object] = []
