@@ -11,9 +11,6 @@ link it makes becomes a Link element. reportlab cannot write a structure tree, s
 from __future__ import annotations
 
 import contextlib
-import io
-import itertools
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Array, Dictionary, Name
 from reportlab.pdfgen.canvas import Canvas
 
 from briefkit.model import Publication
@@ -60,6 +57,10 @@ class Element:
         kid = Element(role, alt, attributes)
         self.kids.append(kid)
         return kid
+
+    def shown(self) -> bool:
+        """Whether anything of it reached a page: elements of nothing (an empty item) are left out."""
+        return any(not isinstance(kid, Element) or kid.shown() for kid in self.kids)
 
 
 class Tagged:
@@ -131,71 +132,53 @@ class Tagger:
 
 
 def write_tree(path: Path, document: Element, publication: Publication) -> None:
-    """Add ``document``'s tree, the parent tree, and PDF/UA's catalog entries to the PDF at ``path``.
-
-    The tree's objects are written as qpdf JSON, plain dicts and lists, and added in one call:
-    made one at a time as pikepdf objects, they cost most of the time of this step.
-    """
+    """Add ``document``'s tree, the parent tree, and PDF/UA's catalog entries to the PDF at ``path``."""
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         pages = [page.obj for page in pdf.pages]
-        page_refs = [_ref(page.objgen[0]) for page in pages]
-        numbers = itertools.count(int(pdf.trailer.Size))  # new objects, after the file's own
-        objects: dict[str, dict[str, object]] = {}  # qpdf JSON: "obj:N 0 R" -> {"value": the object}
-        per_page: dict[int, dict[int, str]] = defaultdict(dict)  # page -> MCID -> element
-        annotations: list[tuple[Dictionary, str]] = []  # (annotation, its Link element)
+        per_page: dict[int, dict[int, Dictionary]] = defaultdict(dict)  # page -> MCID -> element
+        annotations: list[tuple[Dictionary, Dictionary]] = []  # (annotation, its Link element)
 
-        def build(element: Element, parent: str) -> str | None:
-            """The element's reference; None when nothing of it reached a page: an element of nothing (an empty item) is left out."""
-            ref = _ref(next(numbers))
+        def build(element: Element, parent: Dictionary) -> Dictionary:
+            node = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + element.role), P=parent))
             kids: list[object] = []
             for kid in element.kids:
                 if isinstance(kid, Element):
-                    if (built := build(kid, ref)) is not None:
-                        kids.append(built)
+                    if kid.shown():
+                        kids.append(build(kid, node))
                 elif isinstance(kid, Marked):
-                    per_page[kid.page][kid.mcid] = ref
-                    kids.append({"/Type": "/MCR", "/Pg": page_refs[kid.page], "/MCID": kid.mcid})
+                    per_page[kid.page][kid.mcid] = node
+                    kids.append(Dictionary(Type=Name.MCR, Pg=pages[kid.page], MCID=kid.mcid))
                 else:
                     annotation = pages[kid.page].Annots[kid.index]
                     annotation.Contents = pikepdf.String(kid.contents)
-                    annotations.append((annotation, ref))
-                    kids.append({"/Type": "/OBJR", "/Obj": _ref(annotation.objgen[0]), "/Pg": page_refs[kid.page]})
-            if not kids:
-                return None
-            node: dict[str, object] = {"/Type": "/StructElem", "/S": "/" + element.role, "/P": parent, "/K": kids}
+                    annotations.append((annotation, node))
+                    kids.append(Dictionary(Type=Name.OBJR, Obj=annotation, Pg=pages[kid.page]))
+            node.K = Array(kids)
             if element.alt is not None:
-                node["/Alt"] = "u:" + element.alt  # qpdf JSON's text string
+                node.Alt = pikepdf.String(element.alt)
             if element.attributes:
-                node["/A"] = {"/O": _OWNERS[element.role], **{f"/{k}": f"/{v}" for k, v in element.attributes.items()}}
-            objects[f"obj:{ref}"] = {"value": node}
-            return ref
+                attributes = {k: Name("/" + v) for k, v in element.attributes.items()}
+                node.A = Dictionary(O=Name(_OWNERS[element.role]), **attributes)
+            return node
 
-        root = next(numbers)  # the root, the elements, then the parent tree: qpdf writes objects in this order
-        top = build(document, _ref(root))
-        parent_tree = _ref(next(numbers))
-        nums: list[object] = []
+        root = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        root.K = build(document, root)
+        nums: list[object] = []  # a Python list: extending a pikepdf Array copies it
         for n, page in enumerate(pages):
             page.StructParents, page.Tabs = n, Name.S
             marks = per_page[n]
-            nums += [n, [marks[mcid] for mcid in range(len(marks))]]
+            nums.extend([n, Array([marks[mcid] for mcid in range(len(marks))])])
         for key, (annotation, link) in enumerate(annotations, len(pages)):
             annotation.StructParent = key
-            nums += [key, link]
-        objects[f"obj:{parent_tree}"] = {"value": {"/Nums": nums}}
-        objects[f"obj:{_ref(root)}"] = {"value": {"/Type": "/StructTreeRoot", "/K": top, "/ParentTree": parent_tree,
-                                                  "/ParentTreeNextKey": len(pages) + len(annotations)}}  # fmt: skip
-        pdf.update_from_qpdf_json(io.BytesIO(json.dumps({"qpdf": [{"jsonversion": 2}, objects]}).encode()))
-        pdf.Root.StructTreeRoot = pdf.get_object(root, 0)
+            nums.extend([key, link])
+        root.ParentTree = pdf.make_indirect(Dictionary(Nums=Array(nums)))
+        root.ParentTreeNextKey = len(pages) + len(annotations)
+        pdf.Root.StructTreeRoot = root
         pdf.Root.MarkInfo = Dictionary(Marked=True)
         pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
         pdf.Root.Metadata = pdf.make_stream(_xmp(publication).encode(), Type=Name.Metadata, Subtype=Name.XML)
         # the ID is made from the content, so the same publication gives the same bytes
         pdf.save(path, deterministic_id=True, min_version="1.7", object_stream_mode=pikepdf.ObjectStreamMode.generate)
-
-
-def _ref(number: int) -> str:
-    """An indirect reference in qpdf JSON."""
-    return f"{number} 0 R"
 
 
 def _xmp(publication: Publication) -> str:
