@@ -20,6 +20,7 @@ from reportlab.pdfbase import ttfonts
 # real character in the ToUnicode table, so the page looks right and the text is exact.
 STAND_INS = {0x00AD: 0xFDD0, 0x200B: 0xFDD1}
 _TO_STAND_IN = str.maketrans(STAND_INS)
+_SWAPPED = tuple(map(chr, STAND_INS))
 # The hyphen the layout adds where it hyphenates a word (hyphens.py): drawn as a hyphen, read as
 # a soft hyphen, which is what it is: a hyphen shown only because the line breaks there.
 BREAK_HYPHEN = "\ufdd2"
@@ -28,7 +29,10 @@ _FROM_STAND_IN = {**{v: k for k, v in STAND_INS.items()}, ord(BREAK_HYPHEN): 0x0
 
 def with_stand_ins(text: str) -> str:
     """``text`` with soft hyphens and zero-width spaces swapped for their stand-ins."""
-    return text.translate(_TO_STAND_IN)
+    # translate looks every character up, slowly in text that is not all ASCII, and few texts hold either
+    if any(char in text for char in _SWAPPED):
+        return text.translate(_TO_STAND_IN)
+    return text
 
 
 class TTFont(ttfonts.TTFont):
@@ -54,6 +58,16 @@ class TTFont(ttfonts.TTFont):
         if width is None:
             width = self._widths[key] = super().stringWidth(text, size, encoding)
         return width
+
+    # reportlab's getAscentDescent asks the font for these at every word it lays out, and takes the
+    # face's only after an AttributeError: the same numbers without raising and catching one
+    @property
+    def ascent(self) -> float:
+        return self.face.ascent
+
+    @property
+    def descent(self) -> float:
+        return self.face.descent
 
     def keep_text(self, chars: set[str]) -> None:
         """Give ``chars`` the face lacks a code of their own that draws the .notdef glyph.

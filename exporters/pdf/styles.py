@@ -41,8 +41,9 @@ class Styles:
             2: self.para("h2", 12.5, 16, fontName=fonts.bold, textColor=primary, spaceBefore=8, spaceAfter=3),
             3: self.para("h3", 11, 14.5, fontName=fonts.bold, textColor=INK, spaceBefore=7, spaceAfter=2),
         }  # fmt: skip
-        self.link_color = "#" + primary.hexval()[2:]
-        self.code_font = f'<font name="{fonts.mono}" color="#7A2E0E">'  # opens inline code
+        # colours in markup as CSS rgb(): reportlab reads "#RRGGBB" only after failing to read it as Python, for each link
+        self.link_color = "rgb({},{},{})".format(*bytes.fromhex(primary.hexval()[2:]))
+        self.code_font = f'<font name="{fonts.mono}" color="rgb(122,46,14)">'  # opens inline code: #7A2E0E
         self.table = [("FONTNAME", (0, 0), (-1, -1), fonts.regular)]  # tables default to Helvetica
         self.rule = RULE
         self.caption = self.para("caption", 9, 12, spaceBefore=4, spaceAfter=6, textColor=primary,
