@@ -368,6 +368,7 @@ def _builds_are_handed_to_the_warm_worker(work: Path, env: dict[str, str], local
     assert_published(work / "output", "fresh-brief")
     # an invalid publication: its diagnostics and exit 1, as from a build in the command
     passage = next((work / "source" / "fresh-brief" / "passages").glob("*.md"))
+    text = passage.read_text(encoding="utf-8")
     passage.write_text("---\ntitle: Broken\n---\n", encoding="utf-8")
     invalid = briefkit(work, env, "build")
     assert invalid.returncode == 1 and "BK107" in invalid.stdout and "invalid" in invalid.stdout
@@ -378,3 +379,18 @@ def _builds_are_handed_to_the_warm_worker(work: Path, env: dict[str, str], local
     other = briefkit(work, env | {"BRIEFKIT_MAX_SENTENCE_WORDS": "40"}, "build")
     assert other.returncode == 1 and "BK107" in other.stdout
     assert len(handed()) == 2
+    # the worker killed while it builds: the command says so and exits 1, the run is cancelled
+    # (no later worker takes it), and the last edition stands
+    passage.write_text(text, encoding="utf-8")
+    status = briefkit(work, env, "server", "status").stdout
+    worker = int(re.search(r"a warm worker, pid (\d+)", status).group(1))  # type: ignore[union-attr]
+    building = subprocess.Popen(
+        [str(BIN / "briefkit"), "build", "--force"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for("the handed run to start", lambda: handed()[2:] == ["RUNNING"], timeout=60, every=0.05)
+    os.killpg(worker, signal.SIGKILL)
+    out, err = building.communicate(timeout=120)
+    assert building.returncode == 1 and b"the local worker gave no outcome" in out, out + err
+    assert b"Traceback" not in out + err
+    assert handed()[2:] == ["CANCELLED"]
+    assert_published(work / "output", "fresh-brief")
