@@ -551,8 +551,8 @@ app.add_typer(server_app, name="server")
 def server_start(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: 4200 if free).")] = 0,
 ) -> None:
-    """Start the local Prefect server in the background, unless it runs."""
-    from flows.local import ServerError, start
+    """Start the local Prefect server in the background, unless it runs, and wait for its warm worker."""
+    from flows.local import START_SECONDS, ServerError, start, takes_builds, wait
 
     try:
         server, started = start(port)
@@ -560,6 +560,11 @@ def server_start(
         raise fail_usage(str(exc)) from None
     state = "started" if started else "already running"
     console.print(f"local Prefect server {state}: UI {server.ui_url}, API {server.api_url}", **_PLAIN)
+    with console.status("warming up the worker (exporters, fonts, EPUBCheck)…"):
+        ready = wait(lambda: takes_builds(server), START_SECONDS)
+    console.print(
+        "warm worker ready" if ready else "the warm worker is not ready: builds run in each command", **_PLAIN
+    )
 
 
 @server_app.command("stop")

@@ -153,7 +153,7 @@ def _start_server(port: int, environment: dict[str, str]) -> LocalServer:
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], environment
     )
     server = LocalServer(port, process.pid)
-    if not _wait(lambda: process.poll() is None and api_problem(server.api_url) is None, START_SECONDS):
+    if not wait(lambda: process.poll() is None and api_problem(server.api_url) is None, START_SECONDS):
         _kill_group(process.pid)
         tail = log_file().read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["(no output)"]
         raise ServerError(f"the local Prefect server did not start on port {port}: {tail[0]} (log: {log_file()})")
@@ -262,11 +262,11 @@ def stop() -> LocalServer | None:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-        if not _wait(lambda: not alive(pid), STOP_SECONDS):
+        if not wait(lambda: not alive(pid), STOP_SECONDS):
             os.killpg(pid, signal.SIGKILL)
 
 
-def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+def wait(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
