@@ -119,13 +119,15 @@ def _warm_up() -> None:
 
 
 async def main() -> None:
-    _warm_up()
     handoff.runs_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
     add_listener(_note_progress)
     wake = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(handoff.WAKE_SIGNAL, wake.set)
+    # checks are served at once: the command that started the server is building meanwhile, and hands its EPUB's over
+    checks = asyncio.create_task(TaskWorker(format_check).astart())
+    await asyncio.to_thread(_warm_up)
     local.ready_file().write_text(str(os.getpid()), encoding="utf-8")  # commands may hand builds over from now
-    await asyncio.gather(TaskWorker(format_check).astart(), _take_runs(wake))
+    await asyncio.gather(checks, _take_runs(wake))
 
 
 if __name__ == "__main__":
