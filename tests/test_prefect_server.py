@@ -377,18 +377,21 @@ def _builds_are_handed_to_the_warm_worker(work: Path, env: dict[str, str], local
     other = briefkit(work, env | {"BRIEFKIT_MAX_SENTENCE_WORDS": "40"}, "build")
     assert other.returncode == 1 and "BK107" in other.stdout
     assert len(handed()) == 2
-    # the worker killed while it builds: the command says so and exits 1, the run is cancelled
-    # (no later worker takes it), and the last edition stands
+    # the worker killed once the command handed it the build (stopped first, so that it cannot
+    # finish the run before it is killed): the command says so and exits 1, the run is
+    # cancelled (no later worker takes it), and the last edition stands
     passage.write_text(text, encoding="utf-8")
     status = briefkit(work, env, "server", "status").stdout
     worker = int(re.search(r"a warm worker, pid (\d+)", status).group(1))  # type: ignore[union-attr]
+    os.killpg(worker, signal.SIGSTOP)
     building = subprocess.Popen(
         [str(BIN / "briefkit"), "build", "--force"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    wait_for("the handed run to start", lambda: handed()[2:] == ["RUNNING"], timeout=60, every=0.05)
+    wait_for("the command to hand the run over", lambda: len(handed()) == 3, timeout=60, every=0.1)
     os.killpg(worker, signal.SIGKILL)
     out, err = building.communicate(timeout=120)
     assert building.returncode == 1 and b"the local worker gave no outcome" in out, out + err
     assert b"Traceback" not in out + err
-    assert handed()[2:] == ["CANCELLED"]
+    cancelled = {"flow_runs": {"tags": {"all_": ["local-worker"]}, "state": {"type": {"any_": ["CANCELLED"]}}}}
+    assert len(local.api("/flow_runs/filter", cancelled)) == 1  # type: ignore[arg-type]
     assert_published(work / "output", "fresh-brief")
