@@ -581,7 +581,7 @@ def server_stop() -> None:
 @server_app.command("status")
 def server_status() -> None:
     """Where runs report: PREFECT_API_URL's server, or the local one. Exit 1 when none answers."""
-    from flows.local import api_problem, checker_pid, configured_api, run_context, running, takes_builds
+    from flows.local import api_problem, checker_pid, configured_api, running
 
     if api := configured_api():
         problem = api_problem(api)
@@ -592,13 +592,8 @@ def server_status() -> None:
     if server is not None:
         pid = checker_pid(server)
         console.print(f"format checks: {f'a warm worker, pid {pid}' if pid else 'in each run'}", **_PLAIN)
-        if not takes_builds(server):
-            builds = "each command (the warm worker is not ready)"
-        elif server.checker_context != run_context(os.environ):
-            builds = "each command (the warm worker was started from another directory or with other settings)"
-        else:
-            builds = "the warm worker"
-        console.print(f"on-demand builds run in: {builds}", **_PLAIN)
+        why = handoff.refusal(server)
+        console.print(f"on-demand builds run in: {f'each command ({why})' if why else 'the warm worker'}", **_PLAIN)
     raise typer.Exit(0 if server else 1)
 
 

@@ -51,9 +51,16 @@ def worker_for(dask: str) -> local.LocalServer | None:
     if dask or local.configured_elsewhere():
         return None
     server = local.running()
-    if server is None or not local.takes_builds(server) or server.checker_context != local.run_context(os.environ):
-        return None
-    return server
+    return server if server is not None and refusal(server) is None else None
+
+
+def refusal(server: local.LocalServer) -> str | None:
+    """Why ``server``'s worker cannot take this command's build, or None when it can."""
+    if not local.takes_builds(server):
+        return "the warm worker is not ready"
+    if server.checker_context != local.run_context(os.environ):
+        return "the warm worker was started from another directory or with other settings"
+    return None
 
 
 def run(
