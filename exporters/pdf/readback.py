@@ -107,9 +107,9 @@ def _collect(element: Dictionary, pages: dict[tuple[int, int], int], owned: set[
 def _marked_text(pdf: pikepdf.Pdf) -> dict[Key, list[Run]]:
     """The text of every marked-content sequence with an MCID, by page and MCID; artifacts skipped."""
     out: dict[Key, list[Run]] = {}
-    maps: dict[tuple[int, int], dict[int, str]] = {}
+    tables: dict[tuple[int, int], list[str]] = {}
     for number, page in enumerate(pdf.pages):
-        for mcid, run in _page_runs(page, maps):
+        for mcid, run in _page_runs(page, tables):
             if mcid is None:
                 raise UnreadableError(f"page {number + 1}: text outside the structure tree: {run.text!r}")
             out.setdefault((number, mcid), [])
@@ -120,9 +120,11 @@ def _marked_text(pdf: pikepdf.Pdf) -> dict[Key, list[Run]]:
 
 # the operators _page_runs follows; pikepdf passes over the rest (paths, colours, images)
 _FOLLOWED = "q Q cm BMC BDC EMC BT Tm Td TD T* TL Tf Tj TJ ' \""
+_SHOW = frozenset(("Tj", "TJ", "'", '"'))
+_NO_FONT = ["\ufffd"] * 256
 
 
-def _page_runs(page: pikepdf.Page, maps: dict[tuple[int, int], dict[int, str]]) -> Iterator[tuple[int | None, Run]]:
+def _page_runs(page: pikepdf.Page, tables: dict[tuple[int, int], list[str]]) -> Iterator[tuple[int | None, Run]]:
     """The page's text outside artifacts, in drawing order, each with the MCID it is marked with.
 
     Only what reportlab writes is followed: q/Q, cm, BT, Tm, Td/TD/T*, TL, Tf, the text
@@ -130,45 +132,56 @@ def _page_runs(page: pikepdf.Page, maps: dict[tuple[int, int], dict[int, str]]) 
     """
     fonts = page.Resources.get("/Font", Dictionary())
     ctm, tm, line = _IDENTITY, _IDENTITY, _IDENTITY
-    leading, cmap = 0.0, {}
-    stack: list[tuple[Matrix, dict[int, str]]] = []
+    leading, table = 0.0, _NO_FONT
+    stack: list[tuple[Matrix, list[str]]] = []
     marks: list[int | str | None] = []  # per open sequence: its MCID, "artifact", or None
-    for operands, operator in pikepdf.parse_content_stream(page, _FOLLOWED):
-        op = str(operator)
-        if op == "q":
-            stack.append((ctm, cmap))
-        elif op == "Q" and stack:
-            ctm, cmap = stack.pop()
+    # an instruction's attributes, not unpacking it: pikepdf unpacks slowly, and pages hold many
+    for instruction in pikepdf.parse_content_stream(page, _FOLLOWED):
+        op = str(instruction.operator)
+        if op in _SHOW:  # the commonest first
+            if "artifact" in marks:
+                continue
+            operands = instruction.operands
+            if op == "TJ":  # strings and the spacing between them
+                raw = b"".join(bytes(s) for s in operands[0] if isinstance(s, pikepdf.String))
+            else:
+                raw = bytes(operands[-1])
+            mcid = next((m for m in reversed(marks) if isinstance(m, int)), None)
+            y = tm[4] * ctm[1] + tm[5] * ctm[3] + ctm[5]  # the baseline's height on the page
+            yield mcid, Run(y, raw.decode("latin-1").translate(table))  # one byte per code: simple fonts
+        elif op == "TL":
+            leading = float(instruction.operands[0])
+        elif op == "Tf":
+            font = fonts.get(instruction.operands[0])
+            if font is not None and font.objgen not in tables:
+                tables[font.objgen] = _unicode_table(font)
+            table = tables[font.objgen] if font is not None else _NO_FONT
+        elif op == "q":
+            stack.append((ctm, table))
+        elif op == "Q":
+            if stack:
+                ctm, table = stack.pop()
+        elif op in ("Td", "TD", "T*"):
+            operands = instruction.operands
+            tx, ty = (0.0, -leading) if op == "T*" else (float(operands[0]), float(operands[1]))
+            leading = -ty if op == "TD" else leading
+            tm = line = _mult((1, 0, 0, 1, tx, ty), line)
+        elif op == "EMC":
+            if marks:
+                marks.pop()
         elif op == "cm":
-            ctm = _mult(tuple(map(float, operands)), ctm)
+            ctm = _mult(tuple(map(float, instruction.operands)), ctm)
+        elif op == "BT":
+            tm = line = _IDENTITY
+        elif op == "Tm":
+            tm = line = tuple(map(float, instruction.operands))
         elif op in ("BMC", "BDC"):
+            operands = instruction.operands
             properties = operands[1] if op == "BDC" and isinstance(operands[1], Dictionary) else {}
             mark = "artifact" if operands[0] == Name.Artifact else properties.get("/MCID")
             marks.append(int(mark) if mark is not None and mark != "artifact" else mark)
             if isinstance(marks[-1], int):
                 yield marks[-1], Run(0.0, "")
-        elif op == "EMC" and marks:
-            marks.pop()
-        elif op == "BT":
-            tm = line = _IDENTITY
-        elif op == "Tm":
-            tm = line = tuple(map(float, operands))
-        elif op in ("Td", "TD", "T*"):
-            tx, ty = (0.0, -leading) if op == "T*" else (float(operands[0]), float(operands[1]))
-            leading = -ty if op == "TD" else leading
-            tm = line = _mult((1, 0, 0, 1, tx, ty), line)
-        elif op == "TL":
-            leading = float(operands[0])
-        elif op == "Tf":
-            font = fonts.get(operands[0])
-            if font is not None and font.objgen not in maps:
-                maps[font.objgen] = _unicode_map(font)
-            cmap = maps[font.objgen] if font is not None else {}
-        elif op in ("Tj", "TJ", "'", '"') and "artifact" not in marks:
-            strings = operands[0] if op == "TJ" else operands[-1:]
-            raw = b"".join(bytes(s) for s in strings if isinstance(s, pikepdf.String))
-            mcid = next((m for m in reversed(marks) if isinstance(m, int)), None)
-            yield mcid, Run(_mult(tm, ctm)[5], "".join(cmap.get(b, "\ufffd") for b in raw))
 
 
 def _mult(m: Matrix, n: Matrix) -> Matrix:
@@ -179,19 +192,24 @@ def _mult(m: Matrix, n: Matrix) -> Matrix:
     )  # fmt: skip
 
 
-def _unicode_map(font: Dictionary) -> dict[int, str]:
-    """Byte code -> text from a simple font's ToUnicode CMap (bfchar entries, as reportlab writes),
-    with no text for a soft hyphen that is drawn (_break_hyphens)."""
+def _unicode_table(font: Dictionary) -> list[str]:
+    """The text of each byte code, for str.translate, from a simple font's ToUnicode CMap (bfchar
+    entries, as reportlab writes): U+FFFD where it has none, nothing for a soft hyphen that is
+    drawn (_break_hyphens)."""
+    table = list(_NO_FONT)
     cmap = font.get("/ToUnicode")
     if cmap is None:
-        return {}
-    out: dict[int, str] = {}
+        return table
+    texts: dict[int, str] = {}
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", cmap.read_bytes(), re.S):
         for src, dst in _BFCHAR.findall(section):
-            out[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be", "surrogatepass")
-    for code in _break_hyphens(font, out):
-        out[code] = ""
-    return out
+            texts[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be", "surrogatepass")
+    for code in _break_hyphens(font, texts):
+        texts[code] = ""
+    for code, text in texts.items():
+        if code < 256:
+            table[code] = text
+    return table
 
 
 def _break_hyphens(font: Dictionary, cmap: dict[int, str]) -> list[int]:
