@@ -64,6 +64,15 @@ def elements(pdf_file: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
     return out
 
 
+def marks(element: pikepdf.Dictionary) -> set[tuple[tuple[int, int], int]]:
+    """The (page, MCID) of each piece of marked content ``element`` holds itself: a bare MCID on the
+    element's Pg, or an MCR with its own Pg (PDF 32000-1, 14.7.4.2)."""
+    kids = element.get("/K")
+    kids = list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+    out = {(element.Pg.objgen, int(k)) for k in kids if isinstance(k, int)}
+    return out | {(k.Pg.objgen, int(k.MCID)) for k in kids if isinstance(k, pikepdf.Dictionary) and "/MCID" in k}
+
+
 def content_mcids(page: pikepdf.Page) -> list[int]:
     return [int(operands[1].MCID) for operands, op in pikepdf.parse_content_stream(page)
             if str(op) == "BDC" and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]]  # fmt: skip
@@ -97,14 +106,15 @@ def test_every_mark_and_annotation_is_owned_and_the_catalog_is_pdf_ua(sample: Pu
             mcids = content_mcids(page)
             assert sorted(mcids) == list(range(len(owners)))  # each MCID once, each with its owner
             for mcid in mcids:
-                kids = owners[mcid].K
-                assert any(isinstance(k, pikepdf.Dictionary) and k.get("/MCID") == mcid and k.Pg.objgen == page.objgen
-                           for k in kids)  # fmt: skip
+                assert (page.objgen, mcid) in marks(owners[mcid])
             for annotation in page.get("/Annots", []):
                 annotations += 1
                 link = parents[int(annotation.StructParent)]
                 assert link.S == "/Link" and str(annotation.Contents)
-                assert any(k.get("/Type") == "/OBJR" and k.Obj.objgen == annotation.objgen for k in link.K)
+                objects = [
+                    k.Obj.objgen for k in link.K if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR"
+                ]
+                assert annotation.objgen in objects
         assert annotations >= len(sample.passages)  # the contents link every passage
         roles = [str(e.S) for e in elements(handout)]
         headings = [int(r[2]) for r in roles if re.fullmatch(r"/H[1-6]", r)]
@@ -128,8 +138,7 @@ def test_a_paragraph_list_or_table_over_pages_is_one_element(seed: Publication, 
         def pages(element: pikepdf.Dictionary) -> set[tuple[int, int]]:
             """The pages ``element`` and its descendants show content on."""
             kids = [k for k in element.K if isinstance(k, pikepdf.Dictionary)]
-            own = {k.Pg.objgen for k in kids if "/MCID" in k}
-            return own.union(*(pages(k) for k in kids if "/S" in k))
+            return {page for page, _ in marks(element)}.union(*(pages(k) for k in kids if "/S" in k))
 
         found = elements(handout)
         paragraphs = [e for e in found if e.S == "/P" and len(pages(e)) >= 2]

@@ -140,6 +140,10 @@ def write_tree(path: Path, document: Element, publication: Publication) -> None:
 
         def build(element: Element, parent: Dictionary) -> Dictionary:
             node = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + element.role), P=parent))
+            # an element's marks on its first page are bare MCIDs, as its Pg says where (14.7.4.2)
+            first = next((kid.page for kid in element.kids if isinstance(kid, Marked)), None)
+            if first is not None:
+                node.Pg = pages[first]
             kids: list[object] = []
             for kid in element.kids:
                 if isinstance(kid, Element):
@@ -147,7 +151,8 @@ def write_tree(path: Path, document: Element, publication: Publication) -> None:
                         kids.append(build(kid, node))
                 elif isinstance(kid, Marked):
                     per_page[kid.page][kid.mcid] = node
-                    kids.append(Dictionary(Type=Name.MCR, Pg=pages[kid.page], MCID=kid.mcid))
+                    on_first = kid.page == first
+                    kids.append(kid.mcid if on_first else Dictionary(Type=Name.MCR, Pg=pages[kid.page], MCID=kid.mcid))
                 else:
                     annotation = pages[kid.page].Annots[kid.index]
                     annotation.Contents = pikepdf.String(kid.contents)
