@@ -19,7 +19,7 @@ from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
-from docx.oxml.ns import qn
+from docx.oxml.ns import nspfxmap, qn
 from docx.oxml.parser import OxmlElement, parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.parts.numbering import NumberingPart
@@ -303,6 +303,13 @@ def _fit(text: str) -> str:
 
 
 _PASSAGE_NAME = re.compile(PASSAGE_BOOKMARK.format(r"\d+"))
+# python-docx's run text (CT_R.text) with its XPath compiled once: CT_R.text compiles it at every run
+_RUN_TEXT = etree.XPath("w:br | w:cr | w:noBreakHyphen | w:ptab | w:t | w:tab", namespaces=nspfxmap("w"))
+_PARAGRAPHS = etree.XPath(".//w:p", namespaces=nspfxmap("w"))
+_IMAGE_DESCRIPTIONS = etree.XPath(".//wp:docPr/@descr", namespaces=nspfxmap("wp"))
+_R, _ID, _NOTE_REF, _NOTE_MARK, _DRAWING, _NOTE = map(
+    qn, ("w:r", "w:id", "w:footnoteReference", "w:footnoteRef", "w:drawing", "w:footnote")
+)
 
 
 def read_back(path: Path) -> ReadBack:
@@ -319,7 +326,7 @@ def read_back(path: Path) -> ReadBack:
             passages.append((item.text, [], []))
         elif passages:
             _, texts, refs = passages[-1]
-            paragraphs = [item._p] if isinstance(item, DocxParagraph) else item._tbl.xpath(".//w:p")
+            paragraphs = [item._p] if isinstance(item, DocxParagraph) else _PARAGRAPHS(item._tbl)
             texts += [_text(p, refs) for p in paragraphs]
     return [
         (
@@ -334,22 +341,22 @@ def _text(p: BaseOxmlElement, refs: list[int]) -> str:
     """A paragraph's text as Word shows it: a footnote's number where it is referenced (noted in
     ``refs``) and at the head of the note, an image's description where the image is."""
     parts: list[str] = []
-    for r in p.iter(qn("w:r")):
-        if (ref := r.find(qn("w:footnoteReference"))) is not None:
-            refs.append(int(ref.get(qn("w:id"))))
-            parts.append(ref.get(qn("w:id")))
-        elif r.find(qn("w:footnoteRef")) is not None:
-            parts.append(next(p.iterancestors(qn("w:footnote"))).get(qn("w:id")))
-        elif r.find(qn("w:drawing")) is not None:
-            parts += r.xpath(".//wp:docPr/@descr")
+    for r in p.iter(_R):
+        if (ref := r.find(_NOTE_REF)) is not None:
+            refs.append(int(ref.get(_ID)))
+            parts.append(ref.get(_ID))
+        elif r.find(_NOTE_MARK) is not None:
+            parts.append(next(p.iterancestors(_NOTE)).get(_ID))
+        elif r.find(_DRAWING) is not None:
+            parts += _IMAGE_DESCRIPTIONS(r)
         else:
-            parts.append(r.text)
+            parts += map(str, _RUN_TEXT(r))
     return "".join(parts)
 
 
 def _is_passage_heading(par: DocxParagraph, heading_1: str) -> bool:
     names = (b.get(qn("w:name"), "") for b in par._p.iterchildren(qn("w:bookmarkStart")))
-    return any(_PASSAGE_NAME.fullmatch(name) for name in names) and par.style.style_id == heading_1
+    return any(_PASSAGE_NAME.fullmatch(name) for name in names) and par._p.style == heading_1  # the style's id
 
 
 def check(path: Path) -> list[str]:
