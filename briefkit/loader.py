@@ -82,6 +82,7 @@ def is_forbidden_char(ch: str) -> bool:
 
 # ---- reading files ------------------------------------------------------------------
 
+Read = dict[Path, bytes]  # the bytes of each file read, by the path it was read at
 _NOT_REGULAR = {
     stat.S_IFDIR: "a directory",
     stat.S_IFIFO: "a named pipe (FIFO)",
@@ -148,13 +149,18 @@ def _read_at_most(fd: int, most: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_regular(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> bytes | None:
-    """``regular_bytes``, or None after reporting why not."""
+def read_regular(
+    path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None, into: Read | None = None
+) -> bytes | None:
+    """``regular_bytes``, or None after reporting why not. The bytes are also kept ``into``, when given."""
     try:
-        return regular_bytes(path, limit, root)
+        data = regular_bytes(path, limit, root)
     except Refused as exc:
         diags.append(exc.diagnostic)
         return None
+    if into is not None:
+        into[path] = data
+    return data
 
 
 def _unreadable(path: Path, exc: OSError) -> Diagnostic:
@@ -164,9 +170,11 @@ def _unreadable(path: Path, exc: OSError) -> Diagnostic:
     )  # fmt: skip
 
 
-def read_source(path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None) -> str | None:
+def read_source(
+    path: Path, limit: int, diags: list[Diagnostic], root: Path | None = None, into: Read | None = None
+) -> str | None:
     """A source file as text with LF line ends, or None after reporting why not (see ``read_regular``)."""
-    raw = read_regular(path, limit, diags, root)
+    raw = read_regular(path, limit, diags, root, into)
     if raw is None:
         return None
     try:
@@ -396,9 +404,10 @@ def default_passage_id(path: Path) -> str:
 
 
 def _load_passage(
-    path: Path, root: Path, settings: Settings, drawable: frozenset[int] | None, diags: list[Diagnostic], smart: bool
-) -> Passage | None:
-    text = read_source(path, settings.max_file_bytes, diags, root)
+    path: Path, root: Path, settings: Settings, drawable: frozenset[int] | None, read: Read, diags: list[Diagnostic],
+    smart: bool,
+) -> Passage | None:  # fmt: skip
+    text = read_source(path, settings.max_file_bytes, diags, root, read)
     if text is None:
         return None
     parts = split_front_matter(text)
@@ -422,7 +431,7 @@ def _load_passage(
         ))  # fmt: skip
     title = meta.required_title()
     provisional = meta.mapping.get("provisional_title") is True
-    parsed = parse_body(body, path, body_line, functools.partial(figure_file, root), smart)
+    parsed = parse_body(body, path, body_line, functools.partial(figure_file, root, into=read), smart)
     blocks, body_diags = parsed.blocks, parsed.diagnostics
     diags.extend(body_diags)
     texts = block_texts(blocks)
@@ -484,18 +493,21 @@ def load_publication(
             "BK109", root, f"publication id '{shown(root.name)}' (the directory name) is not a lower-case slug of at most {LINE_LIMITS['id']} characters",
             "rename the directory to lower-case letters, digits and single hyphens",
         ))  # fmt: skip
-    text = read_source(yaml_path, settings.max_file_bytes, diags, root)
+    read: Read = {}  # every byte that shapes the output, as validated: what the content hash is of
+    text = read_source(yaml_path, settings.max_file_bytes, diags, root, read)
     meta = _parse_mapping(text, yaml_path, 0, diags) if text is not None else None
     if meta is None:
         return None, diags
     meta.check_keys(PUBLICATION_KEYS, PUBLICATION_FILE)
 
-    theme = _theme(meta, root)
+    theme = _theme(meta, root, read)
     family = find_family(theme.font)
     drawable = coverage(family) if family else None
     passage_files = list_passage_files(root)
     smart = theme.typography == SMART
-    loaded = [p for f in passage_files if (p := _load_passage(f, root, settings, drawable, diags, smart)) is not None]
+    loaded = [
+        p for f in passage_files if (p := _load_passage(f, root, settings, drawable, read, diags, smart)) is not None
+    ]
     passages = numbered(tuple(_order(loaded, passage_files, meta, diags)))
     if not passage_files:
         diags.append(Diagnostic(
@@ -554,7 +566,7 @@ def load_publication(
     diags.sort(key=lambda d: (str(d.file), d.line, d.column, d.code))
     if has_errors(diags):
         return None, diags
-    return replace(publication, content_hash=content_hash(root, [yaml_path, *passage_files, *assets], edition)), diags
+    return replace(publication, content_hash=content_hash(root, read, edition)), diags
 
 
 def _order(loaded: list[Passage], files: list[Path], meta: _Fields, diags: list[Diagnostic]) -> list[Passage]:
@@ -657,7 +669,7 @@ def _tags(meta: _Fields) -> tuple[str, ...]:
     return tags
 
 
-def _theme(meta: _Fields, root: Path) -> Theme:
+def _theme(meta: _Fields, root: Path, read: Read) -> Theme:
     value = meta.mapping.get("theme")
     if value is None:
         return Theme()
@@ -705,7 +717,7 @@ def _theme(meta: _Fields, root: Path) -> Theme:
             f"typography '{typography}' is not {SMART} or {PLAIN}",
             f"write typography: {PLAIN} to keep quotes and dashes as typed, or remove the key",
         )
-    assets = {key: _theme_file(sub, key, root) for key in ("logo", "reference_docx")}
+    assets = {key: _theme_file(sub, key, root, read) for key in ("logo", "reference_docx")}
     return Theme(font=font, page_size=page_size, typography=typography, **colors, **assets)
 
 
@@ -722,14 +734,14 @@ DOCX_MAX_UNPACKED = 100 * 1024 * 1024  # counted as inflated, not as the entries
 _DOCX_PARTS = ("word/document.xml", "word/styles.xml")
 
 
-def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
+def _theme_file(sub: _Fields, key: str, root: Path, read: Read) -> Path | None:
     """``root``/``theme.key``, when it names a usable file inside the publication directory."""
     rel = sub.text(key)
     if not rel:
         return None
     path = root / rel
     found: list[Diagnostic] = []
-    data = read_regular(path, LOGO_MAX_BYTES if key == "logo" else DOCX_MAX_BYTES, found, root)
+    data = read_regular(path, LOGO_MAX_BYTES if key == "logo" else DOCX_MAX_BYTES, found, root, read)
     # reported at the theme line that names the file, which is where it is fixed
     for d in found:
         hint = d.hint if d.code != "BK114" else f"use a smaller {'image' if key == 'logo' else 'document'}"
@@ -747,8 +759,9 @@ def _theme_file(sub: _Fields, key: str, root: Path) -> Path | None:
     return path
 
 
-def figure_file(root: Path, src: str) -> tuple[Path, int, int] | Diagnostic:
-    """The image a passage shows as a figure: its resolved path and pixel size, or why not."""
+def figure_file(root: Path, src: str, into: Read | None = None) -> tuple[Path, int, int] | Diagnostic:
+    """The image a passage shows as a figure: its resolved path and pixel size, or why not. Its
+    bytes are also kept ``into``, when given."""
     if not src or "\0" in src or urlsplit(src).scheme or os.path.isabs(src):
         return Diagnostic(
             "BK127", root, "is not a path inside the publication directory",
@@ -763,6 +776,8 @@ def figure_file(root: Path, src: str) -> tuple[Path, int, int] | Diagnostic:
     size = image_size(data)
     if isinstance(size, str):
         return Diagnostic("BK132", path, size, "give a PNG or JPEG image")
+    if into is not None:
+        into[path] = data
     return Path(os.path.realpath(path)), *size
 
 
@@ -912,21 +927,17 @@ def _git_timestamp(files: list[Path]) -> float | None:
     return float(log.stdout.strip()) if log.returncode == 0 and log.stdout.strip() else None
 
 
-def content_hash(root: Path, files: list[Path], edition: dt.date) -> str:
-    """sha256 over every byte that shapes the output: sources, theme assets, edition.
-
-    Read as validation reads (``regular_bytes``), since estimates hash sources before
-    validation: a file that validation would refuse raises Refused, an OSError.
-    """
-    limit = max(get_settings().max_file_bytes, LOGO_MAX_BYTES, DOCX_MAX_BYTES)
+def content_hash(root: Path, read: Read, edition: dt.date) -> str:
+    """sha256 over every byte that shapes the output: the sources and theme files as they were
+    read and validated (not read again, which a file changed meanwhile would make differ), and the edition."""
     h = hashlib.sha256(b"briefkit-source-1\0" + edition.isoformat().encode() + b"\0")
     real_root = Path(os.path.realpath(root))
-    named: dict[str, Path] = {}
-    for f in files:
-        real = Path(os.path.realpath(f))  # figures come resolved: name every file from the resolved root
-        named[real.relative_to(real_root).as_posix() if real.is_relative_to(real_root) else f.name] = f
-    for rel, f in sorted(named.items()):
-        h.update(rel.encode() + b"\0" + regular_bytes(f, limit, root) + b"\0")
+    named: dict[str, bytes] = {}
+    for f, data in read.items():
+        real = Path(os.path.realpath(f))  # named from the resolved root: the same through any link
+        named[real.relative_to(real_root).as_posix() if real.is_relative_to(real_root) else f.name] = data
+    for rel, data in sorted(named.items()):
+        h.update(rel.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
 
 

@@ -3,7 +3,6 @@ traceback, a hang, exhausted memory, a leaked file or a forged mail header."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -23,7 +22,7 @@ from PIL import Image
 
 from briefkit.diagnostics import RULES, Diagnostic
 from briefkit.distribution.readers import READERS_FILE, load_readers
-from briefkit.loader import ALLOWED_FORMAT_CHARS, DEFAULT_LINE_LIMIT, LINE_LIMITS, content_hash, load_publication
+from briefkit.loader import ALLOWED_FORMAT_CHARS, DEFAULT_LINE_LIMIT, LINE_LIMITS, load_publication
 from tests.strategies import hostile_file_names, hostile_paths, hostile_text
 from tests.test_validation import GOOD_PASSAGE, passage, write_publication
 
@@ -277,17 +276,6 @@ def test_yaml_files_linked_outside_are_refused(tmp_path: Path, name: str) -> Non
     (root / name).unlink(missing_ok=True)
     (root / name).symlink_to(tmp_path / "elsewhere.yaml")
     assert [d.code for d in load(root) if d.file == root / name] == ["BK127"]
-
-
-@pytest.mark.timeout(30)
-@pytest.mark.parametrize("kind", ["fifo", "zero"])
-def test_the_content_hash_refuses_special_files_before_validation(tmp_path: Path, kind: str) -> None:
-    """Estimates hash the sources before validation has looked at them."""
-    root = write_publication(tmp_path / "pub")
-    special = root / "passages" / "020-special.md"
-    os.mkfifo(special) if kind == "fifo" else special.symlink_to("/dev/zero")
-    with pytest.raises(OSError):
-        content_hash(root, [root / "publication.yaml", special], dt.date(2025, 3, 1))
 
 
 def test_links_inside_and_a_linked_source_directory_are_fine(tmp_path: Path) -> None:
