@@ -62,12 +62,12 @@ class HyphenatedParagraph(Paragraph):
             return parts  # broken again as reportlab breaks them (paragraphs.Paragraph)
         width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
         kept = len(first.blPara.lines)
-        first._carried = (width, bl_para.clone(lines=bl_para.lines[:kept]))
-        if rest._carried is None:
+        first._broken = ([width, width], bl_para.clone(lines=bl_para.lines[:kept]))
+        if rest._broken is None:
             lines = bl_para.lines[kept:]
             if bl_para.kind == 1:  # they index the paragraph's frag words, of which the rest has those from its own
                 lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
-            rest._carried = (width, bl_para.clone(lines=lines))
+            rest._broken = ([width, width], bl_para.clone(lines=lines))
         return parts
 
     def breakLines(self, width: list[float]) -> object:

@@ -13,9 +13,9 @@ from exporters.pdf.tagging import Element, Tagged
 class Paragraph(Tagged, RLParagraph):
     """A reportlab Paragraph drawn as content of ``tag``, whose split keeps the lines already broken for the rest."""
 
-    # the lines a split left over, and the width they were broken at (see split)
-    _carried: tuple[float, object] | None = None
-    _broken: tuple[list[float], object] | None = None  # the last widths broken at, and the lines
+    # the widths the lines were last broken at, and the lines: the lines a split left over for
+    # the rest (see split), or the last lines broken
+    _broken: tuple[list[float], object] | None = None
 
     def __init__(self, text: str, style: object, tag: Element | None = None, **kw: object) -> None:
         super().__init__(text, style, **kw)
@@ -42,22 +42,17 @@ class Paragraph(Tagged, RLParagraph):
             if rl_paragraph._processed_frags(self.frags):
                 lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
             width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
-            rest._carried = (width, bl_para.clone(lines=lines))
+            rest._broken = ([width, width], bl_para.clone(lines=lines))
         return parts
 
     def breakLines(self, width: list[float]) -> object:
-        # kept for every wrap, not just the first: the frame wraps the rest again on the next
-        # page when the foot of this one had no room for a line of it
-        carried = self._carried
-        if carried is not None and width == [carried[0], carried[0]]:
-            return carried[1]
-        # the same widths give the same lines (a table wraps each cell again to draw it, and a
-        # heading's room check wraps it before the frame does), unless a word was split or
-        # hyphenated: reportlab breaks those differently the second time
+        # the same widths give the same lines: a table wraps each cell again to draw it, a
+        # heading's room check wraps it before the frame does, and the frame wraps the rest of a
+        # split paragraph again on the next page when the foot of this one had no room for a line
         if self._broken is not None and self._broken[0] == width:
             return self._broken[1]
         lines = super().breakLines(width)
-        if not self._split_words():
+        if not self._split_words():  # reportlab breaks a split or hyphenated word differently the second time
             self._broken = (list(width), lines)
         return lines
 
