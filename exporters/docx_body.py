@@ -333,8 +333,9 @@ class BodyWriter:
             style = heading or marker.style
         else:
             style = heading or (self.styles.list_continue if depth else self.styles.quote if quote else "")
-        # Styles and numbering indent the common cases; nesting needs explicit indents
+        # Styles and numbering indent the common cases; nesting, and a heading in a quote (which
+        # has the heading's style, not the quote's), need explicit indents
         left = QUOTE_STEP * quote + LIST_STEP * depth
-        indent = (left, HANGING if marker else 0) if depth or quote > 1 else None
+        indent = (left, HANGING if marker else 0) if depth or quote > 1 or (quote and heading) else None
         num = (marker.num_id, marker.level) if marker else None
         self.parts.append(paragraph(Props(style, num=num, indent=indent), self.inlines(kids)))

@@ -22,7 +22,7 @@ from exporters import docx as docx_exporter
 from exporters.packaging import FIXED_ZIP_DATE
 from exporters.registry import get
 from exporters.verify import compare, verify
-from tests.samples import briefing, rich
+from tests.samples import SKIPPING_BODY, briefing, rich
 from tests.strategies import GENERATION_CHECKS, publications
 
 
@@ -142,6 +142,14 @@ def test_passage_body_uses_named_styles_and_direct_emphasis(rich_docx: tuple[Pub
     assert paragraphs_with_style(document, "Heading 2")[summary_titles:] == ["Second level"]
     assert paragraphs_with_style(document, "Heading 3") == ["Third level"]
     assert "A quoted line with bold text." in paragraphs_with_style(document, "Quote")
+
+
+def test_a_heading_in_a_quote_is_indented_as_the_quote(seed: Publication, tmp_path: Path) -> None:
+    publication = briefing(seed, tmp_path / "source", SKIPPING_BODY)
+    document = docx.Document(str(get("docx").export(publication, tmp_path / "out")))
+    quote = document.styles["Quote"].paragraph_format.left_indent
+    heading = _first(document, "Quoted heading")
+    assert heading.style.name == "Heading 2" and quote and heading.paragraph_format.left_indent == quote
 
 
 def test_lists_nest_and_numbering_restarts(rich_docx: tuple[Publication, Path, Document]) -> None:
