@@ -121,30 +121,14 @@ def serving(work: Path, env: dict[str, str], *args: str) -> subprocess.Popen[byt
     )
 
 
-def test_a_served_deployment_runs_on_its_schedule(server: Server, tmp_path: Path) -> None:
-    work = publication(tmp_path, "scheduled-brief")
-    process = serving(work, server.env(), "scheduled-brief", "--interval", "10", "--out", "output")
-    try:
-        wait_for(
-            "a completed scheduled run",
-            lambda: [
-                r
-                for r in flow_runs(server, "build-and-publish/scheduled-brief")
-                if r["auto_scheduled"] and r["state_type"] == "COMPLETED"
-            ],
-        )
-    except AssertionError:
-        raise AssertionError((work / "serve.log").read_text(errors="replace")[-5000:]) from None
-    finally:
-        stop(process)
-    assert_published(work / "output", "scheduled-brief")
-
-
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_a_failed_scheduled_run_is_one_line_in_serve_and_an_alert_to_the_editors(
+def test_served_deployments_run_on_schedule_and_a_failed_run_is_one_line_and_an_alert_to_the_editors(
     server: Server, tmp_path: Path
 ) -> None:
-    work = publication(tmp_path, "alert-brief")
+    """One `serve` of two publications (one serve's start-up, not two): the good one is built and
+    published on its schedule; the broken one fails, says so in one line and mails its editors."""
+    work = publication(tmp_path, "scheduled-brief")
+    shutil.copytree(work / "source" / "scheduled-brief", work / "source" / "alert-brief")
     source = work / "source" / "alert-brief"
     (source / "readers.yaml").write_text("editors:\n  - name: Desk\n    address: desk@example.org\n", encoding="utf-8")
     next((source / "passages").glob("*.md")).write_text("---\ntitle: Broken\n---\n", encoding="utf-8")  # BK107
@@ -156,11 +140,22 @@ def test_a_failed_scheduled_run_is_one_line_in_serve_and_an_alert_to_the_editors
             "BRIEFKIT_SMTP_STARTTLS": "false",
             "BRIEFKIT_SMTP_FROM": "Briefings <briefs@example.org>",
         }
-        process = serving(work, server.env(**mail), "alert-brief", "--interval", "10", "--out", "output")
+        process = serving(work, server.env(**mail), "--interval", "10", "--out", "output")
         try:
+            wait_for(
+                "a completed scheduled run",
+                lambda: [
+                    r
+                    for r in flow_runs(server, "build-and-publish/scheduled-brief")
+                    if r["auto_scheduled"] and r["state_type"] == "COMPLETED"
+                ],
+            )
             wait_for("an alert to the editors", lambda: inbox.received["desk@example.org"] >= 1)
+        except AssertionError:
+            raise AssertionError((work / "serve.log").read_text(errors="replace")[-5000:]) from None
         finally:
             stop(process)
+    assert_published(work / "output", "scheduled-brief")
     alert = inbox.messages[0]
     assert alert["Subject"].startswith("briefkit: alert-brief was not published") and "Failed" in alert["Subject"]
     assert "BK107" in alert.get_content()
