@@ -52,7 +52,7 @@ def problems(fmt: str, path: Path, publication_id: str) -> list[str]:
 
 def _from_worker(fmt: str, path: Path, publication_id: str) -> list[str] | None:
     """The worker's problems for the check, or None when it has not answered in time."""
-    future = format_check.delay(fmt, str(path), publication_id)
+    future = format_check.delay(fmt, str(path.absolute()), publication_id)  # the worker has a directory of its own
     start = time.monotonic()
     while (waited := time.monotonic() - start) < WORKER_SECONDS:
         future.wait(timeout=POLL_SECONDS)  # ends at the completion event, if it arrives

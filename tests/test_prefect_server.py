@@ -359,6 +359,14 @@ def _builds_are_handed_to_the_warm_worker(work: Path, env: dict[str, str], local
     assert "read back and checked epub" in forced.stdout and "fresh-brief" in forced.stdout
     assert handed() == ["COMPLETED"] and "Traceback" not in forced.stdout + forced.stderr
     assert_published(work / "output", "fresh-brief")
+    # from another directory the command builds itself, and the worker checks its EPUB by a path
+    # that is not relative to the worker's own directory
+    elsewhere = work.parent / "elsewhere"
+    shutil.copytree(work / "source", elsewhere / "source")
+    there = briefkit(elsewhere, env, "build", "--force", "--out", "output")
+    assert there.returncode == 0 and "read back and checked epub" in there.stdout, there.stdout + there.stderr
+    assert handed() == ["COMPLETED"] and "from another directory" in briefkit(elsewhere, env, "server", "status").stdout
+    assert_published(elsewhere / "output", "fresh-brief")
     # an invalid publication: its diagnostics and exit 1, as from a build in the command
     passage = next((work / "source" / "fresh-brief" / "passages").glob("*.md"))
     text = passage.read_text(encoding="utf-8")
