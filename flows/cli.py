@@ -619,7 +619,8 @@ def _end_promptly_when_interrupted() -> None:
     def watch() -> None:
         signum = os.read(read, 1)[0]
         name = signal.Signals(signum).name
-        err_console.print(f"briefkit: interrupted ({name}); the last published editions are unchanged", **_PLAIN)
+        # a run that had published when the signal came ends as it would have (Prefect lets it finish)
+        err_console.print(f"briefkit: interrupted ({name}); what was not yet published is left unpublished", **_PLAIN)
         time.sleep(INTERRUPT_GRACE_SECONDS)
         os._exit(128 + signum)
 
