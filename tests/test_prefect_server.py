@@ -165,7 +165,9 @@ def test_served_deployments_run_on_schedule_and_a_failed_run_is_one_line_and_an_
     assert not (work / "output" / "alert-brief" / "latest").exists()
 
 
-def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server: Server, tmp_path: Path) -> None:
+def test_serve_schedules_each_publication_by_its_own_cron_or_the_default_and_runs_one_on_demand(
+    server: Server, tmp_path: Path
+) -> None:
     work = publication(tmp_path, "default-cron-brief")
     own = work / "source" / "own-cron-brief"
     shutil.copytree(work / "source" / "default-cron-brief", own)
@@ -183,9 +185,26 @@ def test_serve_schedules_each_publication_by_its_own_cron_or_the_default(server:
             )  # type: ignore[index]
             for name in ("default-cron-brief", "own-cron-brief")
         }
+        # and a run on demand, as `prefect deployment run` (or the UI) starts one
+        started = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "build-and-publish/default-cron-brief"],
+            env=server.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert started.returncode == 0, started.stdout + started.stderr
+        run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)  # type: ignore[union-attr]
+        state = wait_for(
+            "the run to finish",
+            lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s,
+        )  # type: ignore[index]
     finally:
         stop(process)
     assert crons == {"default-cron-brief": ["0 6 * * 1-5"], "own-cron-brief": ["30 7 * * *"]}
+    assert state == "COMPLETED", (work / "serve.log").read_text(errors="replace")
+    assert_published(work / "output", "default-cron-brief")
+    assert server.api(f"/flow_runs/{run_id}")["name"] == "default-cron-brief-2025-03-01"  # <publication>-<edition>
 
 
 def test_prefect_yaml_is_what_briefkit_deploy_writes_and_names_real_flows(tmp_path: Path) -> None:
@@ -216,31 +235,6 @@ def test_prefect_yaml_is_what_briefkit_deploy_writes_and_names_real_flows(tmp_pa
     }
     bad_zone = briefkit(work, env, "deploy", "--timezone", "Mars/Olympus")
     assert bad_zone.returncode == 2 and "not an IANA time zone" in bad_zone.stderr
-
-
-def test_a_deployment_run_on_demand(server: Server, tmp_path: Path) -> None:
-    work = publication(tmp_path, "on-demand-brief")
-    process = serving(work, server.env(), "on-demand-brief", "--out", "output")
-    try:
-        wait_for("the deployment", lambda: server.api("/deployments/name/build-and-publish/on-demand-brief"))
-        started = subprocess.run(
-            [str(BIN / "prefect"), "deployment", "run", "build-and-publish/on-demand-brief"],
-            env=server.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert started.returncode == 0, started.stdout + started.stderr
-        run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)  # type: ignore[union-attr]
-        state = wait_for(
-            "the run to finish",
-            lambda: (s := server.api(f"/flow_runs/{run_id}")["state_type"]) in ("COMPLETED", "FAILED", "CRASHED") and s,
-        )  # type: ignore[index]
-    finally:
-        stop(process)
-    assert state == "COMPLETED", (work / "serve.log").read_text(errors="replace")
-    assert_published(work / "output", "on-demand-brief")
-    assert server.api(f"/flow_runs/{run_id}")["name"] == "on-demand-brief-2025-03-01"  # <publication>-<edition>
 
 
 def test_build_command_publishes_then_reports_up_to_date(server: Server, tmp_path: Path) -> None:
