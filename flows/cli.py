@@ -32,7 +32,6 @@ from briefkit.loader import PUBLICATION_FILE, SLUG, load_publication, locate_pub
 from briefkit.manifest import Manifest, edition_dir, latest_dir, published_publications, read_manifest
 from briefkit.settings import get_settings
 from exporters import registry
-from flows import handoff
 from flows.outcomes import Outcome, already_built, print_outcomes
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -235,6 +234,8 @@ def _run_builds(
             raise fail_usage(
                 f"{given} {address}: {problem}; start the scheduler (`dask scheduler`) or build without it"
             )
+    from flows import handoff  # imports httpx: not needed when everything is up to date
+
     if (server := handoff.worker_for(address)) is not None:  # the local worker builds at once: no imports
         outcomes, why = handoff.run(server, dirs, chosen, strict, force, output, console)
         if outcomes is None:
@@ -581,6 +582,7 @@ def server_stop() -> None:
 @server_app.command("status")
 def server_status() -> None:
     """Where runs report: PREFECT_API_URL's server, or the local one. Exit 1 when none answers."""
+    from flows import handoff
     from flows.local import api_problem, checker_pid, configured_api, running
 
     if api := configured_api():
