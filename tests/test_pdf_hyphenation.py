@@ -15,6 +15,7 @@ import pytest
 from briefkit.markdown import parse_body
 from briefkit.model import Figure, Paragraph, Publication, Text
 from exporters import pdf, registry
+from exporters.pdf.furniture import MARGIN_X
 from exporters.verify import verify
 from tests.samples import briefing
 
@@ -124,3 +125,37 @@ def test_soft_hyphens_of_the_source_read_back_in_text_and_alt_text(seed: Publica
     path = pdf.export(publication, tmp_path)
     verify(publication, registry.get("pdf"), path)  # kept where the source has them, drawn or not
     assert pdf.read_back(path)[1][1].count(soft) == 2
+
+
+def _word_boxes(path: Path) -> list[tuple[float, float, float, str]]:
+    """Every word poppler finds: its page's width, its left and right edges, its text."""
+    xhtml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    boxes = []
+    for page in re.split(r"<page ", xhtml)[1:]:
+        width = float(re.match(r'width="([\d.]+)"', page).group(1))
+        for x_min, x_max, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)<', page
+        ):
+            boxes.append((width, float(x_min), float(x_max), word))
+    return boxes
+
+
+def test_words_longer_than_a_line_stay_between_the_margins(seed: Publication, tmp_path: Path) -> None:
+    # reportlab breaks a URL after a separator, or a word at a hyphen, and never splits what is
+    # left, however long: each such rest, in every kind of text and in a narrow table column
+    url = "https://example.org/reports/2025/" + "annexes" * 14 + "?page=1&section=2"
+    long = "a-" + "b" * 120  # after its hyphen, a rest hyphenation cannot split
+    cells = " | ".join(f"https://example.org/{'Wx' * 16}" for _ in range(8))
+    markdown = "\n\n".join([
+        url, f"See {url} for more.", f"See <{url}> or *{url}*.", long, f"> {url}", f"- {url}\n- {long}",
+        "A claim.[^1]", f"| {' | '.join('ABCDEFGH')} |\n|{'---|' * 8}\n| {cells} |", f"[^1]: {url} {long}",
+    ]) + "\n"  # fmt: skip
+    publication = _publication(seed, markdown)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)  # split, every word still reads back whole
+
+    boxes = _word_boxes(path)
+    assert any("annexes" in word for *_, word in boxes)
+    margin = MARGIN_X - 0.5  # points: what rounding may take
+    outside = [(x_min, x_max, word) for width, x_min, x_max, word in boxes if x_min < margin or x_max > width - margin]
+    assert not outside

@@ -3,6 +3,7 @@ part of the handout draws text with."""
 
 from __future__ import annotations
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import paragraph as rl_paragraph
@@ -52,9 +53,23 @@ class Paragraph(Tagged, RLParagraph):
         if self._broken is not None and self._broken[0] == width:
             return self._broken[1]
         lines = super().breakLines(width)
+        style = self.style
+        if _overflows(lines) and (style.uriWasteReduce or style.hyphenationLang or style.embeddedHyphenation):
+            # reportlab never splits what is left of a word broken at a URL's separator or by
+            # hyphenation, however long (breakLines: splitLongWords passes over a _SplitWord), and it
+            # ran past the margin: broken again without those breaks, long words split to fit
+            self.style = ParagraphStyle(
+                f"{style.name} unsplit", style, uriWasteReduce=0, hyphenationLang="", embeddedHyphenation=0
+            )
+            lines = super().breakLines(width)
         if not self._split_words():  # reportlab breaks a split or hyphenated word differently the second time
             self._broken = (list(width), lines)
         return lines
 
     def _split_words(self) -> bool:
         return bool(self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
+
+
+def _overflows(lines: object) -> bool:
+    """Whether a line is wider than its width: reportlab's lines are (room left, words) or objects."""
+    return any((line[0] if isinstance(line, tuple) else line.extraSpace) < 0 for line in lines.lines)
