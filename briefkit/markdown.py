@@ -134,6 +134,7 @@ class _Ctx:
     ref_lines: dict[str, list[int] | None] = field(default_factory=dict)  # where each label is first referenced
     notes: dict[str, tuple[Inline, ...]] = field(default_factory=dict)  # footnote label -> its text
     note_lines: dict[str, list[int] | None] = field(default_factory=dict)
+    refused_notes: set[str] = field(default_factory=set)  # defined, but reported: not also "not defined"
     in_note: bool = False  # parsing a footnote's text
     figures: int = 0
     # (line, needle) -> where the next search on that line starts, so that the same
@@ -175,7 +176,7 @@ def parse_body(
     tokens = (SMART_PARSER if smart else PARSER).parse(body)
     blocks, _ = _blocks(tokens, 0, ctx, closing=None)
     for label in ctx.refs:
-        if label not in ctx.notes:
+        if label not in ctx.notes and label not in ctx.refused_notes:
             ctx.report(
                 "BK128", ctx.ref_lines[label], f"[^{label}]", f"footnote [^{label}] is referenced but not defined",
                 f"add a line '[^{label}]: the note' below the paragraph, or remove the reference",
@@ -300,6 +301,7 @@ def _note(tokens: list[Token], i: int, ctx: _Ctx) -> int:
         )  # fmt: skip
     elif len(kids) != 1 or not isinstance(kids[0], Paragraph):
         what = "a footnote that is not one paragraph"
+        ctx.refused_notes.add(label)
         ctx.report("BK112", where, f"[^{label}]", f"unsupported Markdown: {what}", "keep each note to one paragraph")
     else:
         ctx.notes[label], ctx.note_lines[label] = kids[0].children, where

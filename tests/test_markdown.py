@@ -61,6 +61,12 @@ def test_an_unsupported_construct_is_reported_on_its_line(name: str) -> None:
     assert "|---" not in text and "~~" not in text and "[^" not in text
 
 
+def test_a_refused_footnote_is_reported_once_not_also_as_undefined() -> None:
+    body = "A claim.[^1]\n\n[^1]: The source.\n\n    - a list in it\n"
+    diagnostics = parse_body(body, Path("p.md"), 1).diagnostics
+    assert [(d.code, d.line) for d in diagnostics] == [("BK112", 3)], diagnostics
+
+
 def test_a_table_reads_with_its_alignment_inline_markup_and_caption() -> None:
     body = (
         "Above.\n\n| Option | **Cost** | Note |\n|:---|---:|:-:|\n| A `x` | 10 | a \\| b |\n\nTable: Costs *per year*\n"
