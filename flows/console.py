@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
+# The command shows the diagnostics, the progress and why a run failed itself: Prefect's own
+# log of the run (each diagnostic again, "NoneType: None" for a task that returned Failed) stays on the server.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 import flows.quiet  # noqa: F401 - before prefect is imported
 
 # isort: split
