@@ -7,6 +7,7 @@ the source file.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from briefkit.diagnostics import Diagnostic
 from briefkit.model import Passage, block_texts, words
@@ -90,7 +91,10 @@ def _undrawable(passage: Passage, body: str, drawable: frozenset[int]) -> list[D
     seen: set[str] = set()
     for text, first_line in ((passage.title + "\n" + passage.summary, 1), (body, passage.body_line)):
         # the set of distinct characters first: nearly always all drawable, and cheap to test
-        missing = {ch for ch in set(text) if ord(ch) not in drawable and not ch.isspace()} - seen
+        # control characters are errors of their own (BK104)
+        missing = {
+            ch for ch in set(text) if ord(ch) not in drawable and not ch.isspace() and unicodedata.category(ch) != "Cc"
+        } - seen
         if not missing:
             continue
         lines: dict[int, tuple[int, list[str]]] = {}  # line -> (column of the first, characters)

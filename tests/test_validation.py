@@ -331,6 +331,13 @@ def test_characters_the_font_lacks_are_named_once_a_line(tmp_path: Path) -> None
     assert result.exit_code == 0
 
 
+def test_a_control_character_is_one_error_not_also_a_character_the_font_lacks(tmp_path: Path) -> None:
+    root = write_publication(tmp_path / "pub", passages={"010-first.md": passage("Null \x00 and bell \x07.\n")})
+    result = runner.invoke(app, ["validate", str(root), "--format", "json"])
+    assert [d["code"] for d in json.loads(result.stdout)] == ["BK104"]
+    assert result.exit_code == 1
+
+
 def test_the_same_construct_twice_on_a_line_is_reported_at_each_column(tmp_path: Path) -> None:
     root = write_publication(tmp_path / "pub", passages={"010-first.md": passage("One <br> two <br> three.\n")})
     result = runner.invoke(app, ["validate", str(root), "--format", "json"])
