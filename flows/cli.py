@@ -513,8 +513,7 @@ def open_site(
         Path | None, typer.Option("--out", help="Output directory the build published to (default: output/).")
     ] = None,
 ) -> None:
-    """Preview the portal, drafts included and marked, on this machine until Ctrl-C; the public
-    portal and readers are not touched."""
+    """Preview the portal on this machine, drafts included and marked, until Ctrl-C; nothing public is touched."""
     from briefkit.distribution.config import get_distribution_settings
     from briefkit.distribution.portal import PortalError, publish_site
     from briefkit.distribution.server import site_server, url_of
@@ -544,7 +543,7 @@ def open_site(
 
 app.command("preview", hidden=True)(open_site)
 
-server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server that runs report to (flows.local).")
+server_app = typer.Typer(no_args_is_help=True, help="The local Prefect server runs report to, and its worker.")
 app.add_typer(server_app, name="server")
 
 
