@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import os
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
-# The command shows the diagnostics, the progress and why a run failed itself: Prefect's own
-# log of the run (each diagnostic again, "NoneType: None" for a task that returned Failed) stays on the server.
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 import flows.quiet  # noqa: F401 - before prefect is imported
 
 # isort: split
+from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from rich.console import Console
@@ -43,7 +43,11 @@ def run_build(
     show = functools.partial(print_progress, console)
     # No heartbeat thread: joining it costs up to a second per run, and heartbeats only
     # matter to runs that a worker or `serve` started and nobody watches.
-    with console.status("starting the build flow…"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        console.status("starting the build flow…"),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_console_off(),
+    ):
         add_listener(show)
         try:
             state = flow(**params, return_state=True)
@@ -63,3 +67,19 @@ def outcomes_of(state: State) -> tuple[list[Outcome] | None, str]:
     if isinstance(result, list):
         return result, ""
     return None, f"the build run ended {state.name}: {state.message or result}"
+
+
+@contextlib.contextmanager
+def prefect_console_off() -> Iterator[None]:
+    """Prefect's log on the console off while the command runs a flow whose outcome it shows
+    itself: the run's log (each diagnostic again, "NoneType: None" for a task that returned
+    Failed) stays on the server. Only this process: the server and worker it may start keep theirs."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)

@@ -16,6 +16,9 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import flows.quiet  # noqa: F401 - before prefect is imported
+
+# isort: split
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -24,7 +27,6 @@ from prefect.context import FlowRunContext
 from prefect.futures import wait
 from prefect.states import Cancelled, State
 
-import flows.console  # noqa: F401  (quiet Prefect before it loads)
 from briefkit.diagnostics import Diagnostic, has_errors
 from briefkit.distribution.alerts import Alert, alert_editors
 from briefkit.distribution.config import DistributionSettings, get_distribution_settings

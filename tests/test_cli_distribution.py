@@ -98,6 +98,7 @@ def test_publish_command_delivers_and_reports(tmp_path: Path, prefect_server: st
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 sent now" in result.stdout
+    assert "Beginning flow run" not in result.stderr  # the command's own report; Prefect's log is on the server
     assert (web_root / "index.html").is_file() and len(inbox.messages) == 1
 
 
