@@ -307,9 +307,9 @@ _PASSAGE_NAME = re.compile(PASSAGE_BOOKMARK.format(r"\d+"))
 _RUN_TEXT = etree.XPath("w:br | w:cr | w:noBreakHyphen | w:ptab | w:t | w:tab", namespaces=nspfxmap("w"))
 _PARAGRAPHS = etree.XPath(".//w:p", namespaces=nspfxmap("w"))
 _IMAGE_DESCRIPTIONS = etree.XPath(".//wp:docPr/@descr", namespaces=nspfxmap("wp"))
-_R, _ID, _NOTE_REF, _NOTE_MARK, _DRAWING, _NOTE = map(
-    qn, ("w:r", "w:id", "w:footnoteReference", "w:footnoteRef", "w:drawing", "w:footnote")
-)
+_R, _P, _ID, _NAME, _BOOKMARK, _NOTE_REF, _NOTE_MARK, _DRAWING, _NOTE = map(qn, (
+    "w:r", "w:p", "w:id", "w:name", "w:bookmarkStart", "w:footnoteReference", "w:footnoteRef", "w:drawing", "w:footnote",
+))  # fmt: skip
 
 
 def read_back(path: Path) -> ReadBack:
@@ -331,7 +331,7 @@ def read_back(path: Path) -> ReadBack:
     return [
         (
             title,
-            "\n".join(texts + [_text(p, []) for n in dict.fromkeys(refs) for p in notes[n].iterchildren(qn("w:p"))]),
+            "\n".join(texts + [_text(p, []) for n in dict.fromkeys(refs) for p in notes[n].iterchildren(_P)]),
         )
         for title, texts, refs in passages
     ]
@@ -355,7 +355,7 @@ def _text(p: BaseOxmlElement, refs: list[int]) -> str:
 
 
 def _is_passage_heading(par: DocxParagraph, heading_1: str) -> bool:
-    names = (b.get(qn("w:name"), "") for b in par._p.iterchildren(qn("w:bookmarkStart")))
+    names = (b.get(_NAME, "") for b in par._p.iterchildren(_BOOKMARK))
     return any(_PASSAGE_NAME.fullmatch(name) for name in names) and par._p.style == heading_1  # the style's id
 
 

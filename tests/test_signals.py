@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 BRIEFKIT = Path(sys.executable).with_name("briefkit")
 
 
-def large_publication(root: Path, passages: int = 600) -> Path:
+def large_publication(root: Path, passages: int = 600) -> None:
     """The seed's passages, repeated: enough text that the PDF export takes seconds."""
     source = root / "source" / "large-brief"
     (source / "passages").mkdir(parents=True)
@@ -30,7 +30,6 @@ def large_publication(root: Path, passages: int = 600) -> Path:
     for n in range(passages):
         text = seeds[n % len(seeds)].read_text(encoding="utf-8")
         (source / "passages" / f"{n:05d}-p{n}.md").write_text(text, encoding="utf-8")
-    return source
 
 
 def build_word_pack(work: Path) -> str:
