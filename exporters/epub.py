@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import string
 import tempfile
 import uuid
@@ -174,11 +175,24 @@ def _append_text(parent: etree._Element, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
+# where a line may break after a '/', as in a URL: a reading system breaks a line there only when
+# told, and a URL in a table cell would otherwise widen its column past the screen
+_AFTER_SLASH = re.compile(r"(?<=/)(?=[^/\s])")
+
+
+def _append_breakable(parent: etree._Element, text: str) -> None:
+    """``text``, with a <wbr> (no text of its own) after each '/' that a word goes on from."""
+    first, *rest = _AFTER_SLASH.split(text)
+    _append_text(parent, first)
+    for piece in rest:
+        _sub(parent, "wbr").tail = piece
+
+
 def _inlines(parent: etree._Element, children: tuple[Inline, ...], in_link: bool = False) -> None:
     for node in children:
         match node:
             case Text(text):
-                _append_text(parent, text)
+                _append_breakable(parent, text)
             case Code(text):
                 _sub(parent, "code").text = text
             case Emph(kids):

@@ -8,6 +8,7 @@ page through the archive to each older edition; the hashes must match the manife
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,10 @@ from websockets.sync.client import ClientConnection, connect
 from briefkit.distribution.portal import publish_site
 from briefkit.distribution.server import serving
 from briefkit.manifest import published_editions
+from briefkit.markdown import parse_body
+from briefkit.model import Publication
+from exporters import epub, registry
+from exporters.verify import verify
 from tests.editions import publish_edition
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +55,9 @@ FETCH_DOWNLOADS = """
   return JSON.stringify(out);
 })()
 """
+# Runs in the page: the elements reaching past the right edge of the screen, with their text.
+WIDER_THAN_THE_SCREEN = """[...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth).map((e) => e.textContent.slice(0, 60))"""
 FETCH_LINKS = """
 (async () => JSON.stringify(await Promise.all([...document.querySelectorAll("a[href]")]
   .filter((a) => !a.hasAttribute("download") && !a.getAttribute("href").startsWith("#"))
@@ -203,3 +212,31 @@ def test_the_front_page_stays_compact_with_fifty_publications_on_a_phone_and_a_d
             browser.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; }); true")
             assert browser.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), width
             assert browser.evaluate("document.querySelectorAll('details code').length") == 3
+
+
+def test_the_epubs_pages_fit_a_phone_with_a_table_of_sources_and_long_urls(
+    browser: DevTools, seed: Publication, tmp_path: Path
+) -> None:
+    # a table whose URLs would widen their column past the screen, which a paginated reader cuts
+    # off, unless they break after a '/'; a URL and inline code longer than the screen
+    url = "https://example.org/reports/2025/" + "annexes" * 10
+    rows = "".join(
+        f"| {name} | {cost:,} | https://gov.example/defence/2025/support-package-{n}/annex-b/table-4.pdf | {note} |\n"
+        for n, (name, cost, note) in enumerate([("Air defence", 1250, "Three tranches"), ("Training", 340, "Ongoing")])
+    )
+    markdown = f"See {url} or `{url}`.\n\n| Option | Cost | Source | Notes |\n|---|--:|---|---|\n{rows}"
+    body = parse_body(markdown, Path("x.md"), 1)
+    assert not body.diagnostics, body.diagnostics
+    passage = dataclasses.replace(seed.passages[0], blocks=body.blocks, notes=body.notes)
+    publication = dataclasses.replace(seed, passages=(passage, *seed.passages[1:]))
+    book = epub.export(publication, tmp_path)
+    verify(publication, registry.get("epub"), book)  # the <wbr> add no text
+    unpacked = tmp_path / "book"
+    zipfile.ZipFile(book).extractall(unpacked)
+    # a screen 360 px wide: not "mobile", whose layout viewport is 980 px for a page without a viewport meta
+    browser.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=False)
+    pages = sorted(unpacked.rglob("*.xhtml"))
+    assert any("support-package-1" in page.read_text(encoding="utf-8") for page in pages)
+    for page in pages:
+        browser.open(page.as_uri())
+        assert not browser.evaluate(WIDER_THAN_THE_SCREEN), page.name
