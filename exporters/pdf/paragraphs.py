@@ -52,22 +52,28 @@ class Paragraph(Tagged, RLParagraph):
         # split paragraph again on the next page when the foot of this one had no room for a line
         if self._broken is not None and self._broken[0] == width:
             return self._broken[1]
-        lines = super().breakLines(width)
-        style = self.style
-        if _overflows(lines) and (style.uriWasteReduce or style.hyphenationLang or style.embeddedHyphenation):
-            # reportlab never splits what is left of a word broken at a URL's separator or by
-            # hyphenation, however long (breakLines: splitLongWords passes over a _SplitWord), and it
-            # ran past the margin: broken again without those breaks, long words split to fit
-            self.style = ParagraphStyle(
-                f"{style.name} unsplit", style, uriWasteReduce=0, hyphenationLang="", embeddedHyphenation=0
-            )
-            lines = super().breakLines(width)
+        lines = lines_within(self, width)
         if not self._split_words():  # reportlab breaks a split or hyphenated word differently the second time
             self._broken = (list(width), lines)
         return lines
 
     def _split_words(self) -> bool:
         return bool(self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
+
+
+def lines_within(paragraph: RLParagraph, width: list[float]) -> object:
+    """reportlab's lines of ``paragraph`` at ``width``, none of them wider."""
+    lines = RLParagraph.breakLines(paragraph, width)
+    style = paragraph.style
+    if _overflows(lines) and (style.uriWasteReduce or style.hyphenationLang or style.embeddedHyphenation):
+        # reportlab never splits what is left of a word broken at a URL's separator or by
+        # hyphenation, however long (breakLines: splitLongWords passes over a _SplitWord), and it
+        # ran past the margin: broken again without those breaks, long words split to fit
+        paragraph.style = ParagraphStyle(
+            f"{style.name} unsplit", style, uriWasteReduce=0, hyphenationLang="", embeddedHyphenation=0
+        )
+        lines = RLParagraph.breakLines(paragraph, width)
+    return lines
 
 
 def _overflows(lines: object) -> bool:
