@@ -17,7 +17,7 @@ from briefkit.model import words
 
 _TITLE_WORDS = 6
 # Characters that are Markdown syntax anywhere in a line.
-_INLINE_SYNTAX = re.compile(r"([\\`*_\[\]<>&!])")
+_INLINE_SYNTAX = re.compile(r"([\\`*_\[\]<>&!~])")
 # Line starts that Markdown would read as a heading, list, quote or setext underline.
 _BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
 

@@ -86,7 +86,9 @@ _line = st.text(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.builds(
-        str.__add__, st.sampled_from(["", "# ", "1. ", "12) ", "- ", "+ ", "> ", "=", "* ", "<", "&amp;", "`"]), _line
+        str.__add__,
+        st.sampled_from(["", "# ", "1. ", "12) ", "- ", "+ ", "> ", "=", "* ", "<", "&amp;", "`", "~~"]),
+        _line,
     ).filter(lambda s: s == s.strip())
 )
 def test_escaped_text_reads_back_exactly(line: str) -> None:
@@ -98,7 +100,15 @@ def test_escaped_text_reads_back_exactly(line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["# not a heading", "1. not a list", "- nor this", "> nor a quote", "*a* <b>&amp;</b> [x](y) `c` \\"]
+    "line",
+    [
+        "# not a heading",
+        "1. not a list",
+        "- nor this",
+        "> nor a quote",
+        "*a* <b>&amp;</b> [x](y) `c` \\",
+        "~~not struck~~ ~x~",
+    ],
 )
 def test_markdown_syntax_in_imported_text_is_literal(line: str) -> None:
     body = parse_body(escape_markdown(line), Path("x.md"), 1)
