@@ -748,7 +748,7 @@ def _theme_file(sub: _Fields, key: str, root: Path, read: Read) -> Path | None:
         sub.report(d.code, key, f"theme {key} '{shown(rel)}': {d.message}", hint)
     if data is None:
         return None
-    if isinstance(problem := image_size(data) if key == "logo" else _docx_problem(data), str):
+    if isinstance(problem := image_size(data) if key == "logo" else docx_problem(data), str):
         sub.report(
             "BK119",
             key,
@@ -805,8 +805,9 @@ def image_size(data: bytes) -> tuple[int, int] | str:
     return width, height
 
 
-def _docx_problem(data: bytes) -> str | None:
-    """Why ``data`` is not a Word document python-docx can open, within the unpacking limits; None if it is."""
+def docx_problem(data: bytes, max_unpacked: int = DOCX_MAX_UNPACKED) -> str | None:
+    """Why ``data`` is not a Word document python-docx can open, within the unpacking limits
+    (``max_unpacked`` bytes in all, inflated); None if it is."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
@@ -819,15 +820,15 @@ def _docx_problem(data: bytes) -> str | None:
             for entry in entries:
                 if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     return f"has '{shown(entry.filename)}' compressed in a way Word does not use"
-                size = _inflated_size(data, entry, DOCX_MAX_UNPACKED - unpacked)
+                size = _inflated_size(data, entry, max_unpacked - unpacked)
                 if size > entry.file_size:
                     return f"has '{shown(entry.filename)}' inflating past its stated {entry.file_size:,} bytes (a zip bomb)"
                 unpacked += size
-                if unpacked > DOCX_MAX_UNPACKED:
-                    return f"unpacks to over {DOCX_MAX_UNPACKED:,} bytes, the limit"
+                if unpacked > max_unpacked:
+                    return f"unpacks to over {max_unpacked:,} bytes, the limit"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError):
         return "is not a Word document (.docx): not a zip archive"
-    import docx  # only when a theme has one: python-docx takes a while to import
+    import docx  # only when there is a Word document: python-docx takes a while to import
 
     try:
         docx.Document(io.BytesIO(data))

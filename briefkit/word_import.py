@@ -8,21 +8,23 @@ title. Every text is escaped, so it reads back exactly as it was written in Word
 
 from __future__ import annotations
 
+import io
 import re
-import zipfile
 from pathlib import Path
 
 import docx
 from docx.document import Document
-from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
-from lxml import etree
 
 from briefkit.importer import ImportedPassage, escape_block_start, escape_inline, provisional_title, unique_ids
+from briefkit.loader import docx_problem
 
+# A document with its images: python-docx holds every part in memory, so the inflated size is bounded too.
+IMPORT_MAX_BYTES = 100 * 1024 * 1024
+IMPORT_MAX_UNPACKED = 256 * 1024 * 1024
 _HEADING = re.compile(r"^heading ([1-9])$")
 _NUMBERED = ("decimal", "lowerLetter", "upperLetter", "lowerRoman", "upperRoman")
 
@@ -40,10 +42,13 @@ class WordImportError(ValueError):
 
 def plan_docx(path: Path) -> tuple[str, list[ImportedPassage]]:
     """The document's title and its passages, in order."""
-    try:
-        document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
-        raise WordImportError(f"{path} is not a Word document that can be read ({type(exc).__name__}: {exc})") from None
+    if (size := path.stat().st_size) > IMPORT_MAX_BYTES:
+        raise WordImportError(f"{path} is {size:,} bytes, over the limit of {IMPORT_MAX_BYTES:,}; split the document")
+    data = path.read_bytes()
+    if (problem := docx_problem(data, IMPORT_MAX_UNPACKED)) is not None:
+        fix = "split the document" if "limit" in problem else "give a .docx saved by Word or LibreOffice"
+        raise WordImportError(f"{path} {problem}; {fix}")
+    document = docx.Document(io.BytesIO(data))
     top = min((level for p in document.paragraphs if (level := _heading_level(p))), default=0)
     passages: list[tuple[str, bool, list[str]]] = []  # (title, provisional, Markdown blocks)
     for block in document.iter_inner_content():

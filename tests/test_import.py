@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,12 @@ from briefkit.importer import escape_markdown
 from briefkit.loader import is_forbidden_char, load_publication
 from briefkit.markdown import parse_body, smarten
 from briefkit.model import block_texts
+from briefkit.word_import import IMPORT_MAX_UNPACKED
 from flows.cli import app
 
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seed" / "passages.txt"
 runner = CliRunner()
+BRIEFKIT = str(Path(sys.executable).with_name("briefkit"))
 
 
 def seed_text() -> str:
@@ -185,3 +190,33 @@ def test_import_of_a_file_that_is_not_a_word_document_is_a_usage_error(tmp_path:
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     result = runner.invoke(app, ["import", str(broken), "--into", str(tmp_path / "source" / "x")])
     assert result.exit_code == 2 and "is not a Word document" in result.output
+
+
+def test_a_word_document_that_unpacks_past_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A zip bomb: a few hundred kilobytes whose text inflates past what python-docx should hold."""
+    word_document(tmp_path / "real.docx")
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(tmp_path / "real.docx") as real, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry in real.infolist():
+            if entry.filename != "word/document.xml":
+                out.writestr(entry, real.read(entry))
+                continue
+            with out.open("word/document.xml", "w", force_zip64=True) as xml:
+                xml.write(
+                    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+                )
+                for _ in range(IMPORT_MAX_UNPACKED // (1 << 20) + 1):
+                    xml.write(b"<w:p><w:r><w:t>" + b"x" * (1 << 20) + b"</w:t></w:r></w:p>")
+                xml.write(b"</w:body></w:document>")
+    assert bomb.stat().st_size < IMPORT_MAX_UNPACKED // 100
+    # the command's peak memory, read by a parent of its own: this process's own peak would count
+    measure = (
+        "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(done.stderr)"
+    )
+    command = [BRIEFKIT, "import", str(bomb), "--into", str(tmp_path / "source" / "x")]
+    out = subprocess.run([sys.executable, "-c", measure, *command], capture_output=True, text=True, check=True).stdout
+    status, peak_kib = map(int, out.split("\n")[0].split())
+    assert status == 2 and "the limit" in out and "split the document" in out and "Traceback" not in out, out
+    assert peak_kib < 200 * 1024, out  # not the document's hundreds of megabytes
+    assert not (tmp_path / "source" / "x").exists()
