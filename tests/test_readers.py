@@ -120,9 +120,12 @@ def test_readers_yaml_syntax_error(tmp_path: Path) -> None:
     assert [d.code for d in diags] == ["BK102"] and diags[0].file.name == READERS_FILE
 
 
-def test_readers_must_be_a_list(tmp_path: Path) -> None:
-    _, diags = load_readers(write(tmp_path / "p", "readers: ada@example.org\n"), FORMATS)
-    assert codes(diags) == [("BK116", "publication.yaml", 2)]
+def test_readers_and_editors_must_be_lists_said_by_name(tmp_path: Path) -> None:
+    directory = write(tmp_path / "p", "readers: ada@example.org\neditors: grace@example.org\n")
+    for key, line in (("readers", 2), ("editors", 3)):
+        _, diags = load_readers(directory, FORMATS, key=key)
+        assert codes(diags) == [("BK116", "publication.yaml", line)]
+        assert diags[0].message.startswith(f"'{key}' must be a list") and f"write {key}:" in diags[0].hint
 
 
 def test_control_character_in_name(tmp_path: Path) -> None:

@@ -62,8 +62,8 @@ class _Checker:
             self.report(
                 "BK116",
                 self.doc.line(self.key),
-                "'readers' must be a list of readers",
-                "write readers: then lines '- address: ...'",
+                f"'{self.key}' must be a list of addresses",
+                f"write {self.key}: then lines '- address: ...'",
             )
             return []
         return [r for n, entry in enumerate(value) if (r := self.reader(n, entry)) is not None]
