@@ -66,6 +66,7 @@ RULES: dict[str, Rule] = _rules(
     ("BK132", E, "image is not a usable PNG/JPEG figure"),
     ("BK133", E, "table row too large for a page"),
     ("BK134", E, "timezone is not an IANA time zone name"),
+    ("BK135", E, "theme colour too light to read on white"),
     ("BK201", W, "sentence over the word limit"),
     ("BK202", W, "passage over the word limit"),
     ("BK203", W, "repeated word"),

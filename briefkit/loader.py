@@ -701,6 +701,12 @@ def _theme(meta: _Fields, root: Path, read: Read) -> Theme:
             sub.report(
                 "BK116", key, f"{key} '{colors[key]}' is not a #RRGGBB colour", f'write e.g. {key}: "#1F3A5F" (quoted)'
             )
+        elif (ratio := contrast_with_white(colors[key])) < MIN_CONTRAST:
+            sub.report(
+                "BK135", key, f"{key} {colors[key]} has a contrast of {ratio:.1f}:1 with white, under {MIN_CONTRAST}:1",
+                "choose a darker colour: headings, links and the classification are drawn in it on white, "
+                "and white text on it (WCAG 2, AA)",
+            )  # fmt: skip
     page_size = sub.text("page_size", default.page_size)
     if page_size not in _PAGE_SIZES:
         sub.report(
@@ -732,6 +738,22 @@ DOCX_MAX_BYTES = 10 * 1024 * 1024
 DOCX_MAX_ENTRIES = 1000  # a Word document has a few dozen parts
 DOCX_MAX_UNPACKED = 100 * 1024 * 1024  # counted as inflated, not as the entries state it
 _DOCX_PARTS = ("word/document.xml", "word/styles.xml")
+
+
+# WCAG 2's AA contrast for text of any size: a theme colour is text on white (headings, links, the
+# classification) and a background under white text (table headers, the classification banner)
+MIN_CONTRAST = 4.5
+
+
+def contrast_with_white(color: str) -> float:
+    """WCAG 2's contrast ratio of ``#RRGGBB`` against white, from 1 (white) to 21 (black)."""
+
+    def linear(channel: int) -> float:  # sRGB to linear light
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(color[i : i + 2], 16)) for i in (1, 3, 5))
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
 
 def _theme_file(sub: _Fields, key: str, root: Path, read: Read) -> Path | None:

@@ -215,6 +215,7 @@ CASES = [
     Case("BK126", "publication.yaml", 1, yaml_text="title: " + "x" * 201 + "\n", in_message="limit of 200"),
     Case("BK127", "publication.yaml", 3, yaml_text="title: x\ntheme:\n  logo: /etc/passwd\n", in_message="outside"),
     Case("BK134", "publication.yaml", 2, yaml_text="title: x\ntimezone: Mars/Olympus\n", in_message="IANA"),
+    Case("BK135", "publication.yaml", 4, yaml_text="title: x\ntheme:\n  primary_color: '#1F3A5F'\n  accent_color: '#FF9900'\n", in_message="2.1:1"),
     Case("BK201", "passages/010-first.md", 5, passages={"010-first.md": passage("This " + "word " * 45 + "ends.\n")}),
     Case("BK202", "passages/010-first.md", 5, passages={"010-first.md": passage("Short sentence here. " * 140 + "\n")}),
     Case("BK203", "passages/010-first.md", 5, passages={"010-first.md": passage("It was the the best.\n")}, column=12),
