@@ -24,6 +24,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from briefkit import style
@@ -47,6 +48,9 @@ from briefkit.model import (
 )
 from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 PUBLICATION_FILE = "publication.yaml"
 PASSAGES_DIR = "passages"
@@ -775,7 +779,7 @@ def _theme_file(sub: _Fields, key: str, root: Path, read: Read) -> Path | None:
             "BK119",
             key,
             f"theme {key} '{shown(rel)}' {problem}",
-            "give a PNG or JPEG logo" if key == "logo" else "give a .docx saved by Word or LibreOffice",
+            "give a PNG logo, or an upright RGB JPEG" if key == "logo" else "give a .docx saved by Word or LibreOffice",
         )
         return None
     return path
@@ -797,7 +801,7 @@ def figure_file(root: Path, src: str, into: Read | None = None) -> tuple[Path, i
         return replace(exc.diagnostic, hint=hint)
     size = image_size(data)
     if isinstance(size, str):
-        return Diagnostic("BK132", path, size, "give a PNG or JPEG image")
+        return Diagnostic("BK132", path, size, "give a PNG, or an upright RGB JPEG")
     if into is not None:
         into[path] = data
     return Path(os.path.realpath(path)), *size
@@ -815,6 +819,8 @@ def image_size(data: bytes) -> tuple[int, int] | str:
                 width, height = image.size
                 if width * height > LOGO_MAX_PIXELS:
                     return f"is {width} x {height} pixels, over the limit of {LOGO_MAX_PIXELS:,} pixels"
+                if image.format == "JPEG" and (problem := _jpeg_problem(image)):
+                    return problem
                 image.verify()  # checksums, without decoding
             with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
                 image.load()  # every pixel, within the size checked above
@@ -825,6 +831,18 @@ def image_size(data: bytes) -> tuple[int, int] | str:
         except Exception as exc:  # noqa: BLE001 -- a decoder fed untrusted bytes may fail in any way; each means unusable
             return f"is not a readable PNG or JPEG image ({type(exc).__name__}: {shown(exc, 100)})"
     return width, height
+
+
+def _jpeg_problem(image: Image.Image) -> str | None:
+    """What in a JPEG one of the formats would show differently or not at all, or None."""
+    if image.mode not in ("RGB", "L"):  # python-docx reads no Adobe-only (CMYK) header: the Word pack fails
+        return f"is a {image.mode} JPEG, which the Word pack cannot show"
+    if "jfif" not in image.info and "exif" not in image.info:  # python-docx recognises a JPEG by one of them
+        return "is a JPEG with neither a JFIF nor an Exif header, which the Word pack cannot read"
+    # a browser (the EPUB) turns the image as its Exif orientation says; reportlab and Word do not
+    if (orientation := image.getexif().get(0x0112, 1)) != 1:
+        return f"is stored turned (Exif orientation {orientation}), which only the EPUB would undo"
+    return None
 
 
 def docx_problem(data: bytes, max_unpacked: int = DOCX_MAX_UNPACKED) -> str | None:

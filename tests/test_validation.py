@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from briefkit.diagnostics import RULES, Severity
 from briefkit.loader import load_publication
 from briefkit.model import figures
+from exporters import registry
+from exporters.verify import verify
 from flows.cli import app
 from tests.conftest import SEED
 from tests.samples import BRIEFING_BODY, chart_png
@@ -452,6 +454,22 @@ def _png(size: tuple[int, int] = (8, 4)) -> bytes:
     return out.getvalue()
 
 
+def _jpeg(mode: str = "RGB", orientation: int | None = None, jfif: bool = True) -> bytes:
+    """A small JPEG; without ``jfif``, its JFIF (APP0) segment cut out, as some tools write them."""
+    import io
+
+    from PIL import Image
+
+    out, exif = io.BytesIO(), Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    Image.new(mode, (16, 8)).save(out, format="JPEG", **({"exif": exif.tobytes()} if orientation else {}))
+    data = out.getvalue()
+    if not jfif and data[2:4] == b"\xff\xe0":  # APP0 right after the start of image
+        data = data[:2] + data[4 + int.from_bytes(data[4:6], "big") :]
+    return data
+
+
 def _bomb() -> bytes:
     """A PNG that claims 20,000 x 20,000 pixels (400 megapixels): a few hundred bytes, gigabytes decoded."""
     import struct
@@ -477,6 +495,10 @@ def _bomb() -> bytes:
         ("figures/chart.png", _png()[:8] + b"garbage" * 20, "BK132", "PNG or JPEG"),
         ("figures/chart.png", _bomb(), "BK132", "pixels"),
         ("figures/chart.png", b"GIF89a" + bytes(40), "BK132", "not a PNG or JPEG"),
+        # what one format would show differently, or the Word pack not at all
+        ("figures/photo.jpg", _jpeg("CMYK"), "BK132", "CMYK JPEG"),
+        ("figures/photo.jpg", _jpeg(orientation=6), "BK132", "Exif orientation 6"),
+        ("figures/photo.jpg", _jpeg(jfif=False), "BK132", "neither a JFIF nor an Exif header"),
         ("figures/missing.png", None, "BK118", "cannot read"),
         ("../outside.png", None, "BK127", "outside the publication"),
         ("/etc/passwd", None, "BK127", "not a path inside"),
@@ -487,7 +509,7 @@ def test_an_unusable_figure_is_diagnosed_at_its_line(
     tmp_path: Path, src: str, image: bytes | None, code: str, in_message: str
 ) -> None:
     (tmp_path / "outside.png").write_bytes(_png())
-    root = _figure_publication(tmp_path / "pub", src, image)
+    root = _figure_publication(tmp_path / "pub", src, image, name=src)
     publication, diagnostics = load_publication(root)
     assert publication is None
     assert [(d.code, d.file, d.line) for d in diagnostics if d.is_error] == [(code, root / "passages/010-first.md", 7)]
@@ -540,3 +562,13 @@ def test_the_content_hash_is_the_same_from_a_relative_or_an_absolute_path(
     absolute, _ = load_publication(root)
     assert relative is not None and absolute is not None
     assert relative.content_hash == absolute.content_hash
+
+
+@pytest.mark.parametrize("image", [_jpeg(), _jpeg("L"), _jpeg(orientation=1)], ids=["rgb", "grey", "upright-exif"])
+def test_a_jpeg_that_validates_is_shown_in_every_format(tmp_path: Path, image: bytes) -> None:
+    root = _figure_publication(tmp_path / "pub", "figures/photo.jpg", image, name="figures/photo.jpg")
+    publication, diagnostics = load_publication(root)
+    assert publication is not None, diagnostics
+    for name in registry.names():
+        exporter = registry.get(name)
+        verify(publication, exporter, exporter.export(publication, tmp_path / name))
