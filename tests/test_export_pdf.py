@@ -27,7 +27,7 @@ from exporters import pdf, registry
 from exporters.pdf import blocks, paragraphs
 from exporters.verify import compare, verify
 from tests.conftest import ROOT
-from tests.samples import briefing, rich
+from tests.samples import briefing, chart_png, rich
 from tests.strategies import GENERATION_CHECKS, inlines, publications
 
 
@@ -468,3 +468,17 @@ def test_a_url_breaks_after_a_slash(seed: Publication, tmp_path: Path) -> None:
     lines = pdf.read_back(path)[0][1].split("\n")
     broken = [line for line in lines if "example.org" in line]
     assert broken and broken[0].endswith("/"), lines
+
+
+def test_a_figure_in_a_list_item_or_a_quote_moves_to_the_next_page_whole(seed: Publication, tmp_path: Path) -> None:
+    """A figure that no longer fits on the page moves to the next one with its caption, also in
+    a list item or a quote (KeepTogether's frame break failed there: reportlab raised)."""
+    root = tmp_path / "source"
+    chart_png(root / "figures" / "tall.png", (100, 2000))
+    figure = '![A tall chart](figures/tall.png "Tall")'
+    markdown = "\n\n".join(["Text.", figure, f"- {figure}", f"> {figure}", f"1. Item.\n\n   {figure}"]) + "\n"
+    publication = briefing(seed, root, markdown)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+    pages = [page.extract_text() for page in PdfReader(path).pages]
+    assert sum(text.count("Tall") for text in pages) == 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reportlab.lib.utils import simpleSplit
-from reportlab.platypus import Flowable, KeepTogether
+from reportlab.platypus import Flowable
 
 from briefkit.model import Figure, figure_prefix
 from exporters.pdf.fixes import with_stand_ins
@@ -47,9 +47,32 @@ class _Image(Tagged, Flowable):
             canv.drawText(text)
 
 
+class _Figure(Flowable):
+    """The image with its caption below, moved to the next page whole when it does not fit: what
+    KeepTogether does, but KeepTogether breaks the frame with a flowable that reportlab raises on
+    when a list item or a quote's indent wraps it ("_FrameBreak.wrap should never be called")."""
+
+    def __init__(self, image: _Image, caption: Paragraph) -> None:
+        super().__init__()
+        self.image, self.caption = image, caption
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        image_height = self.image.wrap(availWidth, availHeight)[1]
+        self._caption_top = self.caption.wrap(availWidth, availHeight)[1]
+        self.width, self.height = availWidth, image_height + self.caption.getSpaceBefore() + self._caption_top
+        return self.width, self.height
+
+    def getSpaceAfter(self) -> float:
+        return self.caption.getSpaceAfter()
+
+    def draw(self) -> None:
+        self.image.drawOn(self.canv, 0, self._caption_top + self.caption.getSpaceBefore())
+        self.caption.drawOn(self.canv, 0, 0)
+
+
 def figure_flowables(figure: Figure, styles: Styles, parent: Element) -> list[Flowable]:
     """A Figure element with the alt text, then the caption; a decorative image (no alt text) is an artifact."""
     image = _Image(figure, styles.fonts.regular, parent.add("Figure", alt=figure.alt) if figure.alt else None)
     label = plain(figure_prefix(figure, styles.language))
     caption = Paragraph(label + markup(figure.caption, styles), styles.figure_caption, parent.add("P"))
-    return [KeepTogether([image, caption])]
+    return [_Figure(image, caption)]
