@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import pickle
 import re
@@ -21,7 +22,22 @@ from pypdf import PageObject, PdfReader, mult
 
 from briefkit.fonts import FONT_DIRS
 from briefkit.markdown import ROW_CHARS, parse_body
-from briefkit.model import BlockQuote, Inline, ListBlock, Publication, Text, Theme, block_texts, squash
+from briefkit.model import (
+    BlockQuote,
+    Emph,
+    Footnote,
+    Heading,
+    Inline,
+    ListBlock,
+    NoteRef,
+    Passage,
+    Publication,
+    Table,
+    Text,
+    Theme,
+    block_texts,
+    squash,
+)
 from briefkit.model import Paragraph as Para
 from exporters import pdf, registry
 from exporters.pdf import blocks, paragraphs
@@ -482,3 +498,87 @@ def test_a_figure_in_a_list_item_or_a_quote_moves_to_the_next_page_whole(seed: P
     verify(publication, registry.get("pdf"), path)
     pages = [page.extract_text() for page in PdfReader(path).pages]
     assert sum(text.count("Tall") for text in pages) == 4
+
+
+def test_a_paragraph_split_at_the_foot_of_a_page_keeps_the_lines_that_fitted(tmp_path: Path) -> None:
+    """Found by hypothesis: a note whose first part, broken again, took more lines than the room
+    measured for it (a split word's pieces break differently), and reportlab stopped the export
+    ("Splitting error"). The first part keeps the lines that fitted."""
+    publication = Publication(
+        id="generated",
+        title="frzypkluuteagjwidboqfuuugicdcefcebqbuhrgmwzwjhdxgcyrqnehqoruezowh pxfezzfzayeueihngofnudnktcdfavrhknqvtpxqqhtulxaktzrxdyoumzbrymreazgztszm tadfhwrvtrtmeupvpexwzslyzkpkhstwbemsawmzlgotbjpcwadyrohtjmsotihcdnnamitmdpricwzyfdaluxcqgbsgnhzjotuvavmslcyuwpoldmo hgrztlgbkdodgvdarnwpblwpckxcmzhbvlajutfnqqcboytezbxfckrvqskccvxsmgcyfmvmyyildpuotlczjuugbpefofjmmswvvitmimcqoynbponlcjtlwnofteemnusgsckjawkkqmfi",
+        subtitle="",
+        language="en",
+        organisation="0",
+        authors=(),
+        edition=dt.date(2056, 10, 12),
+        classification="",
+        description="",
+        passages=(
+            Passage(
+                id="passage-0",
+                title="0",
+                summary="",
+                tags=(),
+                blocks=(
+                    Heading(
+                        level=2,
+                        children=(
+                            Text(
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                            ),
+                        ),
+                    ),
+                    Para(
+                        (
+                            Text(
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                            ),
+                            Text("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                            Text(" see"),
+                            NoteRef(number=1),
+                        )
+                    ),
+                    Table(header=((Text("cell"), NoteRef(number=1)),), rows=(), aligns=("",), caption=()),
+                ),
+                file=Path("passages/000.md"),
+                body_line=5,
+                provisional_title=False,
+                notes=(
+                    Footnote(
+                        number=1,
+                        children=(
+                            Emph((Text("0"),)),
+                            Text(
+                                "0 ushmrelzfulyjofiqvsvmzlntxlefwxathzmicewzeoolwrkkrfjtqrtlnisnbaavfmyovqjjzpskedmopgavjtpbuhqtlkngef 0 aabbbbbbcccddddddeeeefffffffghhhhiiiijjkkkkkkllllmmmmnnoooooooooaabbbbbccceeeeeeeeffffgghhhhhiijjjjbjjkkklllllllmmmmmmnnnnooooaaaaaaaaaqqqqqqqqrrrrrrraaaaattuuuuuuuuuuvvvvwwwwwwxxxxxxxxxxyyyyyyyyyyzzz"
+                            ),
+                            Text("0"),
+                            Text(
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        source_dir=Path("generated"),
+        content_hash="0000000000000000000000000000000000000000000000000000000000000000",
+        theme=Theme(
+            font="DejaVu Sans",
+            primary_color="#1F3A5F",
+            accent_color="#B22222",
+            page_size="A4",
+            logo=None,
+            reference_docx=None,
+            typography="smart",
+        ),
+        schedule="",
+        formats=(),
+        status="final",
+        strict=False,
+        timezone="",
+        tags=(),
+        extra=(),
+    )
+    path = pdf.export(publication, tmp_path)
+    assert compare(publication, pdf.read_back(path)) == [] and pdf.check(path) == []

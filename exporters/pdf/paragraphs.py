@@ -17,6 +17,7 @@ class Paragraph(Tagged, RLParagraph):
     # the widths the lines were last broken at, and the lines: the lines a split left over for
     # the rest (see split), or the last lines broken
     _broken: tuple[list[float], object] | None = None
+    _measured: object = None  # a split's first part: the lines that were measured to fit the room
 
     def __init__(self, text: str, style: object, tag: Element | None = None, **kw: object) -> None:
         super().__init__(text, style, **kw)
@@ -37,6 +38,8 @@ class Paragraph(Tagged, RLParagraph):
         for part in parts:
             part.tag = self.tag  # a paragraph over pages is one element
         bl_para = self.__dict__.get("blPara")
+        if len(parts) == 2 and bl_para is not None:
+            parts[0]._measured = bl_para.clone(lines=bl_para.lines[: len(parts[0].blPara.lines)])
         if len(parts) == 2 and bl_para is not None and not self._split_words() and self.style.wordWrap != "CJK":
             first, rest = parts
             lines = bl_para.lines[len(first.blPara.lines) :]
@@ -53,6 +56,10 @@ class Paragraph(Tagged, RLParagraph):
         if self._broken is not None and self._broken[0] == width:
             return self._broken[1]
         lines = lines_within(self, width)
+        if self._measured is not None and len(lines.lines) > len(self._measured.lines):
+            # broken again, a split word's pieces can make more lines than the room that was
+            # measured (reportlab: "Splitting error"): the first part keeps the measured lines
+            lines = self._measured
         if not self._split_words():  # reportlab breaks a split or hyphenated word differently the second time
             self._broken = (list(width), lines)
         return lines
