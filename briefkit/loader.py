@@ -50,6 +50,7 @@ from briefkit.settings import Settings, get_settings
 from briefkit.yamldoc import YamlDoc, YamlError, parse_yaml
 
 if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
     from PIL import Image
 
 PUBLICATION_FILE = "publication.yaml"
@@ -774,7 +775,7 @@ def _theme_file(sub: _Fields, key: str, root: Path, read: Read) -> Path | None:
         sub.report(d.code, key, f"theme {key} '{shown(rel)}': {d.message}", hint)
     if data is None:
         return None
-    if isinstance(problem := image_size(data) if key == "logo" else docx_problem(data), str):
+    if isinstance(problem := image_size(data) if key == "logo" else read_docx(data), str):
         sub.report(
             "BK119",
             key,
@@ -845,9 +846,9 @@ def _jpeg_problem(image: Image.Image) -> str | None:
     return None
 
 
-def docx_problem(data: bytes, max_unpacked: int = DOCX_MAX_UNPACKED) -> str | None:
-    """Why ``data`` is not a Word document python-docx can open, within the unpacking limits
-    (``max_unpacked`` bytes in all, inflated); None if it is."""
+def read_docx(data: bytes, max_unpacked: int = DOCX_MAX_UNPACKED) -> DocxDocument | str:
+    """The Word document in ``data`` as python-docx opens it, once it is within the unpacking
+    limits (``max_unpacked`` bytes in all, inflated); else why it is not one."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
@@ -871,10 +872,9 @@ def docx_problem(data: bytes, max_unpacked: int = DOCX_MAX_UNPACKED) -> str | No
     import docx  # only when there is a Word document: python-docx takes a while to import
 
     try:
-        docx.Document(io.BytesIO(data))
+        return docx.Document(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 -- python-docx fed untrusted bytes may fail in any way; each means unusable
         return f"cannot be opened as a Word document ({type(exc).__name__}: {shown(exc, 100)})"
-    return None
 
 
 def _inflated_size(data: bytes, entry: zipfile.ZipInfo, most: int) -> int:

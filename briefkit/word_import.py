@@ -8,11 +8,9 @@ title. Every text is escaped, so it reads back exactly as it was written in Word
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
-import docx
 from docx.document import Document
 from docx.table import Table
 from docx.text.hyperlink import Hyperlink
@@ -20,7 +18,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from briefkit.importer import ImportedPassage, escape_block_start, escape_inline, provisional_title, unique_ids
-from briefkit.loader import docx_problem
+from briefkit.loader import read_docx
 
 # A document with its images: python-docx holds every part in memory, so the inflated size is bounded too.
 IMPORT_MAX_BYTES = 100 * 1024 * 1024
@@ -45,10 +43,9 @@ def plan_docx(path: Path) -> tuple[str, list[ImportedPassage]]:
     if (size := path.stat().st_size) > IMPORT_MAX_BYTES:
         raise WordImportError(f"{path} is {size:,} bytes, over the limit of {IMPORT_MAX_BYTES:,}; split the document")
     data = path.read_bytes()
-    if (problem := docx_problem(data, IMPORT_MAX_UNPACKED)) is not None:
-        fix = "split the document" if "limit" in problem else "give a .docx saved by Word or LibreOffice"
-        raise WordImportError(f"{path} {problem}; {fix}")
-    document = docx.Document(io.BytesIO(data))
+    if isinstance(document := read_docx(data, IMPORT_MAX_UNPACKED), str):
+        fix = "split the document" if "limit" in document else "give a .docx saved by Word or LibreOffice"
+        raise WordImportError(f"{path} {document}; {fix}")
     top = min((level for p in document.paragraphs if (level := _heading_level(p))), default=0)
     passages: list[tuple[str, bool, list[str]]] = []  # (title, provisional, Markdown blocks)
     for block in document.iter_inner_content():
