@@ -38,11 +38,13 @@ class Paragraph(Tagged, RLParagraph):
         for part in parts:
             part.tag = self.tag  # a paragraph over pages is one element
         bl_para = self.__dict__.get("blPara")
-        if len(parts) == 2 and bl_para is not None:
-            parts[0]._measured = bl_para.clone(lines=bl_para.lines[: len(parts[0].blPara.lines)])
-        if len(parts) == 2 and bl_para is not None and not self._split_words() and self.style.wordWrap != "CJK":
-            first, rest = parts
-            lines = bl_para.lines[len(first.blPara.lines) :]
+        if len(parts) != 2 or bl_para is None:
+            return parts
+        first, rest = parts
+        kept = len(first.blPara.lines)
+        first._measured = bl_para.clone(lines=bl_para.lines[:kept])
+        if not self._split_words() and self.style.wordWrap != "CJK":
+            lines = bl_para.lines[kept:]
             if rl_paragraph._processed_frags(self.frags):
                 lines = [line.clone(sFW=line.sFW - lines[0].sFW) for line in lines]
             width = availWidth - self.style.leftIndent - self.style.rightIndent  # every line's but the first
@@ -75,7 +77,8 @@ def lines_within(paragraph: RLParagraph, width: list[float]) -> object:
     if _overflows(lines) and (style.uriWasteReduce or style.hyphenationLang or style.embeddedHyphenation):
         # reportlab never splits what is left of a word broken at a URL's separator or by
         # hyphenation, however long (breakLines: splitLongWords passes over a _SplitWord), and it
-        # ran past the margin: broken again without those breaks, long words split to fit
+        # ran past the margin: broken again without those breaks, long words split to fit, in a
+        # style the paragraph keeps, so that the parts of its split break alike
         paragraph.style = ParagraphStyle(
             f"{style.name} unsplit", style, uriWasteReduce=0, hyphenationLang="", embeddedHyphenation=0
         )
