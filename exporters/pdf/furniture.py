@@ -98,19 +98,19 @@ def key_points(publication: Publication, styles: Styles, document: Element) -> l
 
 
 def contents(publication: Publication, styles: Styles, document: Element) -> list[Flowable]:
-    """Each passage's title and page number, both linked to it. A number is a form filled in
+    """Each passage's title and page number, the line one link to it. A number is a form filled in
     after the last page, as "Page X of Y" is, so the contents need no second layout."""
     part = document.add("Div")
     head = Paragraph(CONTENTS_TITLE, styles.para("contents-head", 11, 14, fontName=styles.fonts.bold,
                                                  textColor=styles.primary, spaceAfter=4), part.add("H1"))  # fmt: skip
     toc = part.add("TOC")
-    line = styles.para("contents", CONTENTS_SIZE, CONTENTS_LEADING)
-    link = '<a href="#{}" color="' + styles.link_color + '">{}</a>'
+    line = styles.para("contents", CONTENTS_SIZE, CONTENTS_LEADING, textColor=styles.primary)
     rows: list[Flowable] = []
     for n, passage in enumerate(publication.passages):
-        entry, key = toc.add("TOCI"), passage_key(n)
-        title = Paragraph(link.format(key, plain(passage.title)), line, entry.add("P"))
-        rows.append(_Row(title, Padding(0, 0, 1, 1), beside=_PageOf(key, entry.add("Link"))))
+        key = passage_key(n)
+        row = _Row(Paragraph(plain(passage.title), line), Padding(0, 0, 1, 1), beside=_PageOf(key), link_to=key)
+        row.tag = toc.add("TOCI").add("Link")  # the title and number are the link's text
+        rows.append(row)
     return [head, *rows, Spacer(1, 6 * mm)]
 
 
@@ -131,14 +131,22 @@ class _Box:
     rule_width: float = 3
 
 
-class _Row(Flowable):
+class _Row(Tagged, Flowable):
     """A paragraph with padding, on a box or with a flowable beside it at the top right: what a
     one-row table would be, without a table's cost of laying out its cells again for each page
-    it meets. Rows on the same box meet seamlessly; a row longer than the room left splits."""
+    it meets. Rows on the same box meet seamlessly; a row longer than the room left splits.
+    A row can be a link to a destination, all of it: tagged, it is the content of its ``tag``."""
 
-    def __init__(self, text: Paragraph, padding: Padding, box: _Box | None = None, beside: Flowable | None = None):
+    def __init__(
+        self,
+        text: Paragraph,
+        padding: Padding,
+        box: _Box | None = None,
+        beside: Flowable | None = None,
+        link_to: str | None = None,
+    ) -> None:
         super().__init__()
-        self.text, self.padding, self.box, self.beside = text, padding, box, beside
+        self.text, self.padding, self.box, self.beside, self.link_to = text, padding, box, beside, link_to
 
     def _text_width(self, available_width: float) -> float:
         side = self.beside.wrap(available_width, 0)[0] if self.beside is not None else 0
@@ -155,7 +163,12 @@ class _Row(Flowable):
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
         pad = self.padding
         parts = self.text.split(self._text_width(available_width), available_height - pad.top - pad.bottom)
-        return [_Row(part, pad, self.box, self.beside if n == 0 else None) for n, part in enumerate(parts)]
+        rows = [
+            _Row(part, pad, self.box, self.beside if n == 0 else None, self.link_to) for n, part in enumerate(parts)
+        ]
+        for row in rows:
+            row.tag = self.tag
+        return rows
 
     def draw(self) -> None:
         canv, pad = self.canv, self.padding
@@ -172,18 +185,20 @@ class _Row(Flowable):
             self.beside.drawOn(
                 canv, self.width - pad.right - self.beside.width, self.height - pad.top - self.beside.height
             )
+        if self.link_to is not None:
+            canv.linkRect("", self.link_to, (0, 0, self.width, self.height), relative=1, thickness=0)
 
 
 def _page_form(key: str) -> str:
     return f"briefkit-page-of-{key}"
 
 
-class _PageOf(Tagged, Flowable):
-    """The page passage ``key`` starts on, right-aligned and linked to it."""
+class _PageOf(Flowable):
+    """The page passage ``key`` starts on, right-aligned."""
 
-    def __init__(self, key: str, tag: Element) -> None:
+    def __init__(self, key: str) -> None:
         super().__init__()
-        self.key, self.tag = key, tag
+        self.key = key
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width, self.height = CONTENTS_NUMBER, CONTENTS_LEADING
@@ -191,7 +206,6 @@ class _PageOf(Tagged, Flowable):
 
     def draw(self) -> None:
         self.canv.doForm(_page_form(self.key))
-        self.canv.linkRect("", self.key, (0, 0, self.width, self.height), relative=1, thickness=0)
 
 
 @dataclass
