@@ -5,9 +5,11 @@
 Generates a publication (bench/corpus.py), then in one process times each of briefkit's
 exporters (median of --runs; the six formats are run round after round, so that load from
 others on the machine falls on both tools alike), their Python peak memory (tracemalloc, one extra run each) and
-the process's peak RSS. Then pandoc (pypandoc-binary) converts the same passages, written as
+the process's peak RSS. Then pandoc (pypandoc-binary) converts the same document, written as
 one Markdown file, to docx, to epub, and to PDF without TeX: pandoc writes Typst
-(``-s -t typst``) and the ``typst`` package from PyPI compiles it (``typst.compile``).
+(``-s -t typst``) and the ``typst`` package from PyPI compiles it (``typst.compile``). The same
+document: the title block, the executive summary (each passage's linked title and summary) and
+a contents (``--toc``), as each of briefkit's formats has them, then the passages.
 Each pandoc or typst run is a fresh process, its peak RSS read from its own rusage: typst
 memoizes compilation within a process, so a second compile of the same file there costs a
 fraction of the first, which no user converting a new document would see.
@@ -26,6 +28,7 @@ recognises them rejects them (BK112), which this script reports and stops.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -52,6 +55,7 @@ from exporters.registry import get, names  # noqa: E402
 # bench must time the code beside it.
 assert Path(exporters.__file__).resolve().is_relative_to(ROOT), exporters.__file__
 
+PANDOC_OPTIONS = ["--toc", "--toc-depth=1"]  # a contents of the passages, as the handout has
 TYPST_COMPILE = "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2])"
 
 
@@ -95,11 +99,19 @@ def python_peak_mb(action: Callable[[], object]) -> float:
 
 
 def pandoc_markdown(publication: Publication) -> str:
-    """The same passages as one Markdown document: a level-1 heading per passage."""
-    parts = [f"% {publication.title}\n"]
-    for passage in publication.passages:
+    """The same document as one Markdown file: the title block, the executive summary (each
+    passage's title, linked, and summary), then a level-1 heading per passage. With ``--toc``
+    (PANDOC_OPTIONS) pandoc adds the contents, as briefkit's three formats have them."""
+    authors = "".join(f"\n  - {json.dumps(a)}" for a in publication.authors)
+    parts = [
+        f"---\ntitle: {json.dumps(publication.title)}\nsubtitle: {json.dumps(publication.subtitle)}\n"
+        f"author:{authors}\ndate: {json.dumps(publication.edition_date)}\nlang: {publication.language}\n---\n",
+        "# Executive summary {.unnumbered .unlisted}\n",
+    ]
+    parts += [f"- [**{p.title}**](#passage-{n})\\\n  {p.summary}" for n, p in enumerate(publication.passages)]
+    for n, passage in enumerate(publication.passages):
         body = passage.file.read_text(encoding="utf-8").split("\n---\n", 1)[1]
-        parts.append(f"# {passage.title}\n\n{body}")
+        parts.append(f"\n# {passage.title} {{#passage-{n}}}\n\n{body}")
     return "\n".join(parts)
 
 
@@ -131,13 +143,13 @@ def pandoc_jobs(markdown: Path, work: Path) -> list[Job]:
     """docx and epub straight from Markdown; pdf as Markdown -> Typst -> PDF, both steps timed."""
     pandoc = __import__("pypandoc").get_pandoc_path()
     jobs = [
-        Job(f"pandoc {fmt}", lambda target=target: run_child([pandoc, str(markdown), "-o", str(target)]), target)
+        Job(f"pandoc {fmt}", lambda t=target: run_child([pandoc, str(markdown), *PANDOC_OPTIONS, "-o", str(t)]), target)
         for fmt, target in (("docx", work / "pandoc.docx"), ("epub", work / "pandoc.epub"))
     ]
     typ, pdf = work / "pandoc.typ", work / "pandoc.pdf"
 
     def via_typst() -> Child:
-        to_typst = run_child([pandoc, str(markdown), "-s", "-t", "typst", "-o", str(typ)])
+        to_typst = run_child([pandoc, str(markdown), *PANDOC_OPTIONS, "-s", "-t", "typst", "-o", str(typ)])
         compiled = run_child([sys.executable, "-c", TYPST_COMPILE, str(typ), str(pdf)])
         steps = (to_typst, compiled)
         return Child(to_typst.seconds + compiled.seconds, max(to_typst.peak_mb, compiled.peak_mb), steps)
