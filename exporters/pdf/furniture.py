@@ -108,9 +108,9 @@ def contents(publication: Publication, styles: Styles, document: Element) -> lis
     rows: list[Flowable] = []
     for n, passage in enumerate(publication.passages):
         key = passage_key(n)
-        row = _Row(Paragraph(plain(passage.title), line), Padding(0, 0, 1, 1), beside=_PageOf(key), link_to=key)
-        row.tag = toc.add("TOCI").add("Link")  # the title and number are the link's text
-        rows.append(row)
+        link = toc.add("TOCI").add("Link")  # the title and page number are the link's text
+        title = Paragraph(plain(passage.title), line)
+        rows.append(_Row(title, Padding(0, 0, 1, 1), beside=_PageOf(key), link_to=key, tag=link))
     return [head, *rows, Spacer(1, 6 * mm)]
 
 
@@ -144,9 +144,11 @@ class _Row(Tagged, Flowable):
         box: _Box | None = None,
         beside: Flowable | None = None,
         link_to: str | None = None,
+        tag: Element | None = None,
     ) -> None:
         super().__init__()
         self.text, self.padding, self.box, self.beside, self.link_to = text, padding, box, beside, link_to
+        self.tag = tag
 
     def _text_width(self, available_width: float) -> float:
         side = self.beside.wrap(available_width, 0)[0] if self.beside is not None else 0
@@ -163,12 +165,8 @@ class _Row(Tagged, Flowable):
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
         pad = self.padding
         parts = self.text.split(self._text_width(available_width), available_height - pad.top - pad.bottom)
-        rows = [
-            _Row(part, pad, self.box, self.beside if n == 0 else None, self.link_to) for n, part in enumerate(parts)
-        ]
-        for row in rows:
-            row.tag = self.tag
-        return rows
+        return [_Row(part, pad, self.box, self.beside if n == 0 else None, self.link_to, self.tag)
+                for n, part in enumerate(parts)]  # fmt: skip
 
     def draw(self) -> None:
         canv, pad = self.canv, self.padding
