@@ -7,9 +7,7 @@ fifth passage and a subheading every seventh, so every exporter meets its usual
 constructs. The same arguments always give the same bytes (a fixed seed, a fixed edition).
 
 With ``rich=True`` every tenth passage also holds a GFM pipe table and a footnote (a
-reference and its definition), for the work that will support them. A CommonMark parser has
-neither and passes them on as plain text (rows of pipes, a literal ``[^n]``); a parser that
-recognises them but does not support them yet reports each one (BK112).
+reference and its definition).
 """
 
 from __future__ import annotations
