@@ -192,3 +192,16 @@ def _as_poppler_reads(text: str) -> str:
     hyphens left out on both sides, as poppler drops one that ends a line, taking it for a break."""
     text = squash(text).replace("\u00ad", "").replace("-", "")
     return "".join("\ufffd" if ord(c) & 0xFFFE == 0xFFFE else c for c in text)
+
+
+def test_a_contents_line_reads_as_its_title_then_its_page(sample: Publication, tmp_path: Path) -> None:
+    """Each line of the contents is one link whose text a screen reader reads: the title, a space,
+    the page number (not "troops2")."""
+    dump = subprocess.run(
+        ["pdfinfo", "-struct-text", str(pdf.export(sample, tmp_path))], capture_output=True, text=True, check=True
+    ).stdout
+    lines = re.findall(r'(?m)^ +TOCI\n +Link \(inline\)\n +"(.*)"$', dump)
+    read = [re.fullmatch(r"(.*) (\d+)", line) for line in lines]
+    assert all(read), lines
+    assert [_as_poppler_reads(m.group(1)) for m in read] == [_as_poppler_reads(p.title) for p in sample.passages]
+    assert all(int(m.group(2)) >= 1 for m in read)

@@ -263,7 +263,9 @@ class Furniture:
             canv.beginForm(_page_form(key))
             canv.setFont(self.styles.fonts.regular, CONTENTS_SIZE)
             canv.setFillColor(self.styles.primary)
-            canv.drawRightString(CONTENTS_NUMBER, CONTENTS_LEADING - CONTENTS_SIZE, str(page))
+            # a space before the number, right-aligned out of sight: the title and the number are one
+            # link's text, which a screen reader and a copy read as "title 2", not "title2"
+            canv.drawRightString(CONTENTS_NUMBER, CONTENTS_LEADING - CONTENTS_SIZE, f" {page}")
             canv.endForm()
 
 
