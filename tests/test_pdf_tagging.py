@@ -7,12 +7,13 @@ import dataclasses
 import itertools
 import re
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pikepdf
 import pytest
 
-from briefkit.model import ListBlock, Paragraph, Publication, Table, Text, body_texts, squash
+from briefkit.model import Link, ListBlock, Paragraph, Publication, Table, Text, body_texts, squash
 from exporters import pdf, registry
 from exporters.verify import VerificationError, verify
 from tests.samples import SKIPPING_BODY, briefing, chart_png
@@ -26,18 +27,19 @@ def sample(seed: Publication, tmp_path: Path) -> Publication:
     return dataclasses.replace(publication, theme=dataclasses.replace(publication.theme, logo=logo))
 
 
-def poppler_passages(path: Path) -> list[tuple[str, str]]:
-    """(title, body) of each Sect of the Document as poppler's ``pdfinfo -struct-text`` reads them."""
+def poppler_passages(path: Path, between: str = "") -> list[tuple[str, str]]:
+    """(title, body) of each Sect of the Document as poppler's ``pdfinfo -struct-text`` reads them,
+    the texts of the body's elements joined with ``between``."""
     dump = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
     out: list[tuple[str, str]] = []
     for section in re.split(r"(?m)^  Sect\n", dump)[1:]:
         section = re.split(r"(?m)^  \S", section)[0]  # up to the Document's next child
         heading, *rest = re.split(r"(?m)^    (?=\S)", section)[1:]  # the Sect's children
-        out.append((_quoted(heading), _quoted("".join(rest))))
+        out.append((_quoted(heading), _quoted("".join(rest), between)))
     return out
 
 
-def _quoted(dump: str) -> str:
+def _quoted(dump: str, between: str = "") -> str:
     """The texts in a part of poppler's dump, but list labels (Lbl): not the passage's text."""
     texts: list[str] = []
     label_depth = None  # the indentation of the Lbl being skipped
@@ -48,7 +50,7 @@ def _quoted(dump: str) -> str:
         label_depth = depth if line.strip().startswith("Lbl") else None
         if (text := re.fullmatch(r'\s*"(.*)"', line)) is not None:
             texts.append(text.group(1))
-    return "".join(texts)
+    return between.join(texts)
 
 
 def elements(pdf_file: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
@@ -205,3 +207,25 @@ def test_a_contents_line_reads_as_its_title_then_its_page(sample: Publication, t
     assert all(read), lines
     assert [_as_poppler_reads(m.group(1)) for m in read] == [_as_poppler_reads(p.title) for p in sample.passages]
     assert all(int(m.group(2)) >= 1 for m in read)
+
+
+def test_words_at_line_ends_stay_apart_for_a_screen_reader(sample: Publication, tmp_path: Path) -> None:
+    """reportlab draws no space where it breaks a line, and tagged PDF marks word breaks with
+    spaces (PDF 32000-1, 14.8.2.5): read through the structure tree, every word comes back whole
+    and apart, at line ends, in table cells, in a linked word ending a line and across a page."""
+    words = [f"w{n}" for n in range(2500)]
+    long = Paragraph((Text(" ".join(words[:1200]) + " "), Link("https://example.org/a", (Text("linked"),)),
+                      Text(" " + " ".join(words[1200:]))))  # fmt: skip
+    passages = (*sample.passages, dataclasses.replace(sample.passages[0], id="long", title="Long", blocks=(long,)))
+    publication = dataclasses.replace(sample, passages=passages)
+    path = pdf.export(publication, tmp_path)
+    read = poppler_passages(path, between="\n")
+    assert len(read) == len(publication.passages)
+    for passage, (_, body) in zip(publication.passages, read):
+        assert _words(body) == _words(" ".join(body_texts(passage)))
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` as poppler gives them (see _as_poppler_reads), hyphens and soft hyphens left out."""
+    text = unicodedata.normalize("NFC", text).replace("-", "").replace("\u00ad", "")
+    return ["".join("\ufffd" if ord(c) & 0xFFFE == 0xFFFE else c for c in word) for word in text.split()]

@@ -42,8 +42,9 @@ class _Image(Tagged, Flowable):
             text.setTextRenderMode(INVISIBLE)
             text.setFont(self._font, ALT_SIZE, ALT_SIZE)
             # soft hyphens as stand-ins, as in all text: a drawn soft hyphen is one the layout added (hyphens.py)
-            for line in simpleSplit(with_stand_ins(self._figure.alt), self._font, ALT_SIZE, self.width):
-                text.textLine(line)
+            lines = simpleSplit(with_stand_ins(self._figure.alt), self._font, ALT_SIZE, self.width)
+            for n, line in enumerate(lines, 1):  # broken at spaces only: each line but the last ends a word
+                text.textLine(line if n == len(lines) else line + " ")
             canv.drawText(text)
 
 

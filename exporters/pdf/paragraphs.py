@@ -3,6 +3,9 @@ part of the handout draws text with."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable
 from reportlab.platypus import Paragraph as RLParagraph
@@ -18,6 +21,7 @@ class Paragraph(Tagged, RLParagraph):
     # the rest (see split), or the last lines broken
     _broken: tuple[list[float], object] | None = None
     _measured: object = None  # a split's first part: the lines that were measured to fit the room
+    _continues = False  # the first part of a split: its last line ends where the next part goes on
 
     def __init__(self, text: str, style: object, tag: Element | None = None, **kw: object) -> None:
         super().__init__(text, style, **kw)
@@ -41,6 +45,7 @@ class Paragraph(Tagged, RLParagraph):
         if len(parts) != 2 or bl_para is None:
             return parts
         first, rest = parts
+        first._continues = True
         kept = len(first.blPara.lines)
         first._measured = bl_para.clone(lines=bl_para.lines[:kept])
         if not self._split_words() and self.style.wordWrap != "CJK":
@@ -66,6 +71,13 @@ class Paragraph(Tagged, RLParagraph):
             self._broken = (list(width), lines)
         return lines
 
+    def draw(self) -> None:
+        # tagged PDF marks word breaks with spaces (PDF 32000-1, 14.8.2.5), and reportlab draws no
+        # space where it breaks a line: read through the structure tree, as a screen reader does,
+        # "among" at a line's end and "European" at the next one's start were "amongEuropean"
+        with _spaced_line_ends(self):
+            super().draw()
+
     def _split_words(self) -> bool:
         return bool(self.__dict__.get("_splitLongWordCount") or self.__dict__.get("_hyphenations"))
 
@@ -89,3 +101,58 @@ def lines_within(paragraph: RLParagraph, width: list[float]) -> object:
 def _overflows(lines: object) -> bool:
     """Whether a line is wider than its width: reportlab's lines are (room left, words) or objects."""
     return any((line[0] if isinstance(line, tuple) else line.extraSpace) < 0 for line in lines.lines)
+
+
+@contextlib.contextmanager
+def _spaced_line_ends(paragraph: Paragraph) -> Iterator[None]:
+    """``paragraph``'s lines, while it draws, each with a space after a word it ends: not where a
+    word goes on to the next line (split, hyphenated, a URL broken after a '/'), nor after the
+    paragraph's last line. The space draws nothing, past the place reportlab measured the line to
+    end, so nothing moves; an underline or link ends where it did."""
+    bl_para = paragraph.__dict__.get("blPara")
+    lines = bl_para.lines if bl_para is not None else []
+    ends = range(len(lines) if paragraph._continues else len(lines) - 1)
+    undo: list[tuple[list[object], object]] = []  # each changed line's words and its last word before
+    if bl_para is not None and bl_para.kind == 0:  # plain words, one font
+        for n in ends:
+            words = lines[n][1]
+            if words and not _word_goes_on(words[-1]):
+                undo.append((words, words[-1]))
+                words[-1] = words[-1] + " "
+    elif bl_para is not None and rl_paragraph._processed_frags(paragraph.frags):  # styled fragments
+        frag_words = paragraph.frags  # line n holds those from its sFW to the next line's
+        for n in ends:
+            end = lines[n + 1].sFW if n + 1 < len(lines) else len(frag_words)
+            last = next((w for w in reversed(frag_words[lines[n].sFW : end]) if not injected(w)), None)
+            words = lines[n].words
+            text = next((f for f in reversed(words) if not hasattr(f, "cbDefn")), None)
+            if last is not None and text is not None and not _frag_goes_on(last):
+                undo.append((words, None))
+                words.append(text.clone(text=" ", us_lines=[], link=[], backColor=None))
+    try:
+        yield
+    finally:
+        for words, last in undo:
+            if last is None:
+                words.pop()
+            else:
+                words[-1] = last
+
+
+def _word_goes_on(word: str) -> bool:
+    """Whether a line's last word is the head of a word split over two lines (reportlab's marks)."""
+    if isinstance(word, rl_paragraph._SplitWordLL):  # hyphenated at the end of a split's first part
+        return True
+    return isinstance(word, rl_paragraph._SplitWord) and not isinstance(word, rl_paragraph._SplitWordEnd)
+
+
+def _frag_goes_on(frag_word: object) -> bool:
+    """The same for a word of styled fragments: a split one, unless a space follows it."""
+    if isinstance(frag_word, rl_paragraph._SplitFragLL):  # "-" added at a split's end: the word goes on
+        return True
+    return isinstance(frag_word, rl_paragraph._SplitFrag) and not isinstance(frag_word, rl_paragraph._HSFrag)
+
+
+def injected(word: object) -> bool:
+    """Whether a frag word is one reportlab adds while breaking lines, not the text's."""
+    return isinstance(word, rl_paragraph._InjectedFrag)
