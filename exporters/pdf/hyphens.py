@@ -22,7 +22,7 @@ from reportlab.platypus import paragraph as rl_paragraph
 
 from briefkit.model import base_language
 from exporters.pdf.fixes import BREAK_HYPHEN
-from exporters.pdf.paragraphs import Paragraph, injected
+from exporters.pdf.paragraphs import Paragraph, last_frag_word
 
 # reportlab's marks on a word split by hyphenation: a head it added "-" to, and such a head
 # that ends the first part of a paragraph split over two pages
@@ -89,11 +89,9 @@ def _mark_words(lines: list[tuple[float, list[str]]]) -> None:
 
 
 def _mark_frags(lines: list[object], frag_words: list[object]) -> None:
-    """Lines of styled fragments: line n holds the frag words from its ``sFW`` to the next line's."""
+    """Lines of styled fragments: a line's last frag word may be a head with an added hyphen."""
     for n, line in enumerate(lines):
-        end = lines[n + 1].sFW if n + 1 < len(lines) else len(frag_words)
-        last = next((w for w in reversed(frag_words[line.sFW : end]) if not injected(w)), None)
-        if not isinstance(last, _ADDED_TO_FRAGS):
+        if not isinstance(last_frag_word(lines, n, frag_words), _ADDED_TO_FRAGS):
             continue
         text = next((f for f in reversed(line.words) if getattr(f, "text", "")), None)
         if text is not None and text.text.endswith("-"):

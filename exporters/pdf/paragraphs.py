@@ -109,34 +109,38 @@ def _spaced_line_ends(paragraph: Paragraph) -> Iterator[None]:
     word goes on to the next line (split, hyphenated, a URL broken after a '/'), nor after the
     paragraph's last line. The space draws nothing, past the place reportlab measured the line to
     end, so nothing moves; an underline or link ends where it did."""
-    bl_para = paragraph.__dict__.get("blPara")
-    lines = bl_para.lines if bl_para is not None else []
+    bl_para = paragraph.blPara
+    lines = bl_para.lines
     ends = range(len(lines) if paragraph._continues else len(lines) - 1)
-    undo: list[tuple[list[object], object]] = []  # each changed line's words and its last word before
-    if bl_para is not None and bl_para.kind == 0:  # plain words, one font
+    replaced: list[tuple[list[str], str]] = []  # plain lines: the words, and the last one as it was
+    extended: list[list[object]] = []  # lines of styled fragments given a fragment of one space
+    if bl_para.kind == 0:  # plain words, one font
         for n in ends:
             words = lines[n][1]
             if words and not _word_goes_on(words[-1]):
-                undo.append((words, words[-1]))
+                replaced.append((words, words[-1]))
                 words[-1] = words[-1] + " "
-    elif bl_para is not None and rl_paragraph._processed_frags(paragraph.frags):  # styled fragments
-        frag_words = paragraph.frags  # line n holds those from its sFW to the next line's
+    elif rl_paragraph._processed_frags(paragraph.frags):
         for n in ends:
-            end = lines[n + 1].sFW if n + 1 < len(lines) else len(frag_words)
-            last = next((w for w in reversed(frag_words[lines[n].sFW : end]) if not injected(w)), None)
-            words = lines[n].words
-            text = next((f for f in reversed(words) if not hasattr(f, "cbDefn")), None)
+            last = last_frag_word(lines, n, paragraph.frags)
+            text = next((f for f in reversed(lines[n].words) if not hasattr(f, "cbDefn")), None)
             if last is not None and text is not None and not _frag_goes_on(last):
-                undo.append((words, None))
-                words.append(text.clone(text=" ", us_lines=[], link=[], backColor=None))
+                extended.append(lines[n].words)
+                lines[n].words.append(text.clone(text=" ", us_lines=[], link=[], backColor=None))
     try:
         yield
     finally:
-        for words, last in undo:
-            if last is None:
-                words.pop()
-            else:
-                words[-1] = last
+        for words, last in replaced:
+            words[-1] = last
+        for words in extended:
+            words.pop()
+
+
+def last_frag_word(lines: list[object], n: int, frag_words: list[object]) -> object | None:
+    """The last frag word of line ``n`` of styled fragments, none reportlab injected: line n holds
+    the paragraph's frag words from its ``sFW`` to the next line's."""
+    end = lines[n + 1].sFW if n + 1 < len(lines) else len(frag_words)
+    return next((w for w in reversed(frag_words[lines[n].sFW : end]) if not _injected(w)), None)
 
 
 def _word_goes_on(word: str) -> bool:
@@ -153,6 +157,6 @@ def _frag_goes_on(frag_word: object) -> bool:
     return isinstance(frag_word, rl_paragraph._SplitFrag) and not isinstance(frag_word, rl_paragraph._HSFrag)
 
 
-def injected(word: object) -> bool:
+def _injected(word: object) -> bool:
     """Whether a frag word is one reportlab adds while breaking lines, not the text's."""
     return isinstance(word, rl_paragraph._InjectedFrag)
