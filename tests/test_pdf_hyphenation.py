@@ -159,3 +159,25 @@ def test_words_longer_than_a_line_stay_between_the_margins(seed: Publication, tm
     margin = MARGIN_X - 0.5  # points: what rounding may take
     outside = [(x_min, x_max, word) for width, x_min, x_max, word in boxes if x_min < margin or x_max > width - margin]
     assert not outside
+
+
+def test_a_table_in_a_list_or_a_quote_is_shared_out_of_the_width_it_has(seed: Publication, tmp_path: Path) -> None:
+    """A table's columns come out of the width it is given, less than the text's in a list item or
+    a quote: it ran past the right margin there. And where its words cannot all be kept whole, every
+    column keeps room for a character (found by hypothesis: empty columns beside a word as wide as
+    the text were left narrower than their padding, and reportlab refused the table)."""
+    long = "bohmjowzhbmsgqhmbiuamalcrvobpnjkvznbkijphisuurbuubbnrcisnklvtktdndsqrikoonaqbave"
+    notes = "a longer note that wraps " * 3
+    markdown = "\n".join([
+        "- item", "  - inner", "", "    > | Name | Value | Note |", "    > |---|--:|---|",
+        f"    > | alpha beta | 12 | {notes}|", "", "- another", "", "  |  |  |  |", "  |---|---|---|",
+        f"  |  |  | 0 0 0 {long} |", "",
+    ])  # fmt: skip
+    publication = _publication(seed, markdown)
+    path = pdf.export(publication, tmp_path)
+    verify(publication, registry.get("pdf"), path)
+
+    boxes = _word_boxes(path)
+    assert any("alpha" in word for *_, word in boxes) and any("bohm" in word for *_, word in boxes)
+    margin = MARGIN_X - 0.5  # points: what rounding may take
+    assert not [word for width, x_min, x_max, word in boxes if x_min < margin or x_max > width - margin]

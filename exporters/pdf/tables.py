@@ -18,6 +18,7 @@ WIDEST = 40  # characters: a column's share of the width grows with its longest 
 NARROWEST = 4
 PADDING = 4  # points, left and right in each cell
 ROOM_FOR_CAPTION = 72  # points: a caption moves to the next page unless it and a row or two fit
+LEAST = CELL_SIZE + 2 * PADDING + GRID  # points: the narrowest column, room for about one character
 
 
 class _Table(RLTable):
@@ -25,6 +26,7 @@ class _Table(RLTable):
     the first, so the text reads once, as the model has it."""
 
     _repeated = 0  # how many leading rows repeat those of the page before
+    width_shared = 0.0  # the width its columns were shared out of
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         parts = super().split(availWidth, availHeight)
@@ -41,8 +43,43 @@ class _Table(RLTable):
             super()._drawCell(cellval, cellstyle, pos, size)
 
 
+class _Sized(Flowable):
+    """A table whose columns are shared out of the width it is given: the text's, or less in a
+    list item or a quote. Laid out as a reportlab Table made for that width."""
+
+    def __init__(self, rows: tuple[tuple[tuple[Inline, ...], ...], ...], data: list[list[Flowable]], styles: Styles):
+        super().__init__()
+        self._rows, self._data, self._styles = rows, data, styles
+        self._table: _Table | None = None
+        self.spaceBefore, self.spaceAfter = 4, 8  # the table's own, which the parts of a split keep
+
+    def _for(self, width: float) -> _Table:
+        if self._table is None or self._table.width_shared != width:
+            style = TableStyle([
+                *self._styles.table,
+                ("GRID", (0, 0), (-1, -1), GRID, self._styles.rule), ("BACKGROUND", (0, 0), (-1, 0), self._styles.primary),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
+            ])  # fmt: skip
+            self._table = _Table(self._data, colWidths=_widths(self._rows, self._styles, width), repeatRows=1,
+                                 style=style, hAlign="LEFT", spaceBefore=4, spaceAfter=8)  # fmt: skip
+            self._table.width_shared = width
+        return self._table
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width, self.height = self._for(availWidth).wrap(availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        return self._for(availWidth).split(availWidth, availHeight)
+
+    def draw(self) -> None:
+        self._table.drawOn(self.canv, 0, 0)
+
+
 def table_flowables(table: Table, styles: Styles, parent: Element) -> list[Flowable]:
-    """The caption above, then the table at the width of the frame, its header row repeating."""
+    """The caption above, then the table at the width it is given, its header row repeating."""
     element = parent.add("Table")
     caption = element.add("Caption")  # first, as it is shown
     rows = (table.header, *table.rows)
@@ -52,33 +89,30 @@ def table_flowables(table: Table, styles: Styles, parent: Element) -> list[Flowa
         cells = [tr.add("TH", Scope="Column") if n == 0 else tr.add("TD") for _ in row]
         data.append([HyphenatedParagraph(markup(cell, styles), styles.cell(align, header=n == 0), tag)
                      for cell, align, tag in zip(row, table.aligns, cells)])  # fmt: skip
-    widths = _widths(rows, styles)
-    style = TableStyle([
-        *styles.table,
-        ("GRID", (0, 0), (-1, -1), GRID, styles.rule), ("BACKGROUND", (0, 0), (-1, 0), styles.primary),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
-    ])  # fmt: skip
-    body = _Table(data, colWidths=widths, repeatRows=1, style=style, hAlign="LEFT", spaceBefore=4, spaceAfter=8)
+    body = _Sized(rows, data, styles)
     if not table.caption:
         return [body]
     return [CondPageBreak(ROOM_FOR_CAPTION), Paragraph(markup(table.caption, styles), styles.caption, caption), body]
 
 
-def _widths(rows: tuple[tuple[tuple[Inline, ...], ...], ...], styles: Styles) -> list[float]:
-    """Each column's width: a share of the text width that grows with its longest cell, but not
-    narrower than its longest word, which would be cut mid-word. Columns too narrow for theirs
-    are widened, in turn, taking the room from the others in proportion to their shares."""
+def _widths(rows: tuple[tuple[tuple[Inline, ...], ...], ...], styles: Styles, width: float) -> list[float]:
+    """Each column's share of ``width``: it grows with its longest cell, but is not narrower than
+    its longest word, which would be cut mid-word. Columns too narrow for theirs are widened, in
+    turn, taking the room from the others in proportion to their shares. Where the words cannot
+    all be kept whole, each column has room for a character and the rest goes by what each needs."""
     columns = range(len(rows[0]))
     shares = [min(WIDEST, max(NARROWEST, *(len(inline_text(row[c])) for row in rows))) for c in columns]
-    floors = [max(_longest_word(row[c], styles, n == 0) for n, row in enumerate(rows)) for c in columns]
+    floors = [max(LEAST, *(_longest_word(row[c], styles, n == 0) for n, row in enumerate(rows))) for c in columns]
+    if sum(floors) > width:  # long words are split to fit (splitLongWords)
+        least = LEAST * len(floors)
+        return [LEAST + (width - least) * (floor - LEAST) / (sum(floors) - least) for floor in floors]
     widened: set[int] = set()
     while True:
         rest = [c for c in columns if c not in widened]
-        room = styles.width - sum(floors[c] for c in widened)
+        room = width - sum(floors[c] for c in widened)
         widths = [floors[c] if c in widened else room * shares[c] / sum(shares[r] for r in rest) for c in columns]
         short = {c for c in rest if widths[c] < floors[c]}
-        if not short or len(short) == len(rest) or sum(floors[c] for c in widened | short) >= styles.width:
+        if not short or len(short) == len(rest):
             return widths
         widened |= short
 
