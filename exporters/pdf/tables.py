@@ -19,6 +19,7 @@ NARROWEST = 4
 PADDING = 4  # points, left and right in each cell
 ROOM_FOR_CAPTION = 72  # points: a caption moves to the next page unless it and a row or two fit
 LEAST = CELL_SIZE + 2 * PADDING + GRID  # points: the narrowest column, room for about one character
+SPACE_BEFORE, SPACE_AFTER = 4, 8  # points
 
 
 class _Table(RLTable):
@@ -26,7 +27,6 @@ class _Table(RLTable):
     the first, so the text reads once, as the model has it."""
 
     _repeated = 0  # how many leading rows repeat those of the page before
-    width_shared = 0.0  # the width its columns were shared out of
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         parts = super().split(availWidth, availHeight)
@@ -47,24 +47,25 @@ class _Sized(Flowable):
     """A table whose columns are shared out of the width it is given: the text's, or less in a
     list item or a quote. Laid out as a reportlab Table made for that width."""
 
-    def __init__(self, rows: tuple[tuple[tuple[Inline, ...], ...], ...], data: list[list[Flowable]], styles: Styles):
+    def __init__(
+        self,
+        rows: tuple[tuple[tuple[Inline, ...], ...], ...],
+        data: list[list[Flowable]],
+        styles: Styles,
+        style: TableStyle,
+    ) -> None:
         super().__init__()
-        self._rows, self._data, self._styles = rows, data, styles
+        self._rows, self._data, self._styles, self._style = rows, data, styles, style
         self._table: _Table | None = None
-        self.spaceBefore, self.spaceAfter = 4, 8  # the table's own, which the parts of a split keep
+        self._width = 0.0  # the width the table's columns were shared out of
+        self.spaceBefore, self.spaceAfter = SPACE_BEFORE, SPACE_AFTER  # the parts of a split keep the table's
 
     def _for(self, width: float) -> _Table:
-        if self._table is None or self._table.width_shared != width:
-            style = TableStyle([
-                *self._styles.table,
-                ("GRID", (0, 0), (-1, -1), GRID, self._styles.rule), ("BACKGROUND", (0, 0), (-1, 0), self._styles.primary),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
-                ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
-            ])  # fmt: skip
-            self._table = _Table(self._data, colWidths=_widths(self._rows, self._styles, width), repeatRows=1,
-                                 style=style, hAlign="LEFT", spaceBefore=4, spaceAfter=8)  # fmt: skip
-            self._table.width_shared = width
+        if self._table is None or self._width != width:
+            widths = _widths(self._rows, self._styles, width)
+            self._table = _Table(self._data, colWidths=widths, repeatRows=1, style=self._style, hAlign="LEFT",
+                                 spaceBefore=SPACE_BEFORE, spaceAfter=SPACE_AFTER)  # fmt: skip
+            self._width = width
         return self._table
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
@@ -89,7 +90,13 @@ def table_flowables(table: Table, styles: Styles, parent: Element) -> list[Flowa
         cells = [tr.add("TH", Scope="Column") if n == 0 else tr.add("TD") for _ in row]
         data.append([HyphenatedParagraph(markup(cell, styles), styles.cell(align, header=n == 0), tag)
                      for cell, align, tag in zip(row, table.aligns, cells)])  # fmt: skip
-    body = _Sized(rows, data, styles)
+    style = TableStyle([
+        *styles.table,
+        ("GRID", (0, 0), (-1, -1), GRID, styles.rule), ("BACKGROUND", (0, 0), (-1, 0), styles.primary),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
+    ])  # fmt: skip
+    body = _Sized(rows, data, styles, style)
     if not table.caption:
         return [body]
     return [CondPageBreak(ROOM_FOR_CAPTION), Paragraph(markup(table.caption, styles), styles.caption, caption), body]
@@ -103,9 +110,9 @@ def _widths(rows: tuple[tuple[tuple[Inline, ...], ...], ...], styles: Styles, wi
     columns = range(len(rows[0]))
     shares = [min(WIDEST, max(NARROWEST, *(len(inline_text(row[c])) for row in rows))) for c in columns]
     floors = [max(LEAST, *(_longest_word(row[c], styles, n == 0) for n, row in enumerate(rows))) for c in columns]
-    if sum(floors) > width:  # long words are split to fit (splitLongWords)
+    if (need := sum(floors)) > width:  # long words are split to fit (splitLongWords)
         least = LEAST * len(floors)
-        return [LEAST + (width - least) * (floor - LEAST) / (sum(floors) - least) for floor in floors]
+        return [LEAST + (width - least) * (floor - LEAST) / (need - least) for floor in floors]
     widened: set[int] = set()
     while True:
         rest = [c for c in columns if c not in widened]
